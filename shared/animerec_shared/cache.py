@@ -1,0 +1,131 @@
+"""A small JSON cache: Redis when REDIS_URL is set, an in-process LRU otherwise.
+
+Redis being down never fails a request: reads miss, writes are skipped, and the client
+reconnects by itself once Redis answers again (checked at most every ``retry_after`` seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+log = logging.getLogger("animerec.cache")
+
+
+class CacheStats:
+    """Hit, miss and error counters, read by /metrics."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "errors": self.errors}
+
+
+class LocalCache:
+    """Thread-safe in-process LRU with per-entry TTL."""
+
+    backend = "memory"
+
+    def __init__(self, max_entries: int = 10_000):
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.stats = CacheStats()
+
+    def get_raw(self, key: str) -> bytes | None:
+        with self._lock:
+            item = self._data.get(key)
+            if item is None or item[0] < time.monotonic():
+                if item is not None:
+                    del self._data[key]
+                self.stats.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.stats.hits += 1
+            return item[1]
+
+    def set_raw(self, key: str, value: bytes, ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def ping(self) -> bool:
+        return True
+
+    def get_json(self, key: str) -> Any | None:
+        raw = self.get_raw(key)
+        return None if raw is None else json.loads(raw)
+
+    def set_json(self, key: str, value: Any, ttl: int) -> None:
+        self.set_raw(key, json.dumps(value, separators=(",", ":")).encode(), ttl)
+
+
+class RedisCache(LocalCache):
+    """Redis-backed cache that degrades to misses while Redis is unreachable."""
+
+    backend = "redis"
+
+    def __init__(self, url: str, retry_after: float = 1.0, socket_timeout: float = 0.25):
+        import redis
+
+        super().__init__(max_entries=0)
+        self._client = redis.Redis.from_url(url, socket_timeout=socket_timeout,
+                                            socket_connect_timeout=socket_timeout, health_check_interval=10)
+        self.retry_after = retry_after
+        self._down_until = 0.0
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _mark_down(self, exc: Exception) -> None:
+        if self._down_until < time.monotonic():
+            log.warning("redis unavailable, serving uncached: %s", exc)
+        self.stats.errors += 1
+        self._down_until = time.monotonic() + self.retry_after
+
+    def get_raw(self, key: str) -> bytes | None:
+        if not self._available():
+            self.stats.misses += 1
+            return None
+        try:
+            val = self._client.get(key)
+        except Exception as exc:  # any Redis/socket failure is a miss, never a 5xx
+            self._mark_down(exc)
+            self.stats.misses += 1
+            return None
+        if val is None:
+            self.stats.misses += 1
+        else:
+            self.stats.hits += 1
+        return val
+
+    def set_raw(self, key: str, value: bytes, ttl: int) -> None:
+        if not self._available():
+            return
+        try:
+            self._client.set(key, value, ex=ttl)
+        except Exception as exc:
+            self._mark_down(exc)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except Exception as exc:
+            self._mark_down(exc)
+            return False
+
+
+def open_cache(redis_url: str | None, max_entries: int = 10_000) -> LocalCache:
+    """Returns a RedisCache when a URL is given, else an in-process LRU."""
+    if redis_url:
+        return RedisCache(redis_url)
+    return LocalCache(max_entries=max_entries)
