@@ -11,14 +11,22 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run test bench clean sample-data pipeline serve
+.PHONY: install run test bench clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml)) requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
 	  test -x $(PY) || $${PYTHON:-python3} -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e shared $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/pyproject.toml),-e services/$(s))) -r requirements-dev.txt
+	$(MAKE) --no-print-directory system-deps
 	touch $(STAMP)
+
+# Debian packages the tests need (headless Chromium for the web page test); root on CI and dev boxes.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; the browser test will be skipped"; fi
 
 install: $(STAMP)
 

@@ -1,0 +1,58 @@
+"""The common app factory: request ids, error schema, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from animerec_shared.errors import AnimeNotFound
+from animerec_shared.service import create_service_app
+from animerec_shared.settings import BaseServiceSettings
+
+
+def _app(ready: bool = True):
+    async def check():
+        return ready, {"model_version": "v1" if ready else None}
+
+    app = create_service_app("demo", BaseServiceSettings(), title="demo", ready_check=check)
+
+    @app.get("/anime/{anime_id}")
+    async def anime(anime_id: int):
+        raise AnimeNotFound(f"no anime {anime_id}")
+
+    return app
+
+
+def test_domain_error_renders_stable_code_and_status():
+    r = TestClient(_app()).get("/anime/5")
+    assert r.status_code == 404
+    assert r.json() == {"error": {"code": "anime_not_found", "message": "no anime 5"}}
+
+
+def test_validation_error_is_422_with_code():
+    r = TestClient(_app()).get("/anime/notanumber")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_error"
+
+
+def test_request_id_is_passed_through_or_created():
+    c = TestClient(_app())
+    assert c.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert len(c.get("/healthz").headers["x-request-id"]) == 32
+
+
+def test_readyz_reports_503_when_not_ready():
+    assert TestClient(_app(True)).get("/readyz").json()["status"] == "ready"
+    r = TestClient(_app(False)).get("/readyz")
+    assert r.status_code == 503 and r.json()["status"] == "not_ready"
+
+
+def test_metrics_counts_requests_by_route_and_status():
+    c = TestClient(_app())
+    c.get("/anime/1")
+    body = c.get("/metrics").text
+    assert 'http_requests_total{method="GET",route="/anime/{anime_id}",service="demo",status="404"} 1.0' in body
+
+
+def test_unknown_route_uses_error_schema():
+    r = TestClient(_app()).get("/nope")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
