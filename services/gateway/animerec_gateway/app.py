@@ -1,0 +1,101 @@
+"""The gateway app: public /api/v1, admin API, web page, offline docs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Histogram
+from starlette.middleware import Middleware
+
+from animerec_shared.service import create_service_app
+
+from .config import Settings
+from .docs import install_offline_docs
+from .limits import BodyLimitMiddleware, RateLimitMiddleware
+from .orchestrator import Orchestrator
+from .routes import admin, anime, explanations, models, recommendations, users, web
+from .security import resolve_admin_token
+from .upstreams import Upstreams
+
+DESCRIPTION = """The public door of the anime recommendation platform.
+
+* **anime**: title search, lookup, similar anime (collaborative or content).
+* **users**: recommendations for a known user, similar users, genre preferences.
+* **recommendations**: cold start from a few liked anime, for people without an account.
+* **explanations**: why an anime is recommended, built from computed facts.
+* **models**: the model versions and which one is promoted (read-only).
+* **admin** (bearer `ADMIN_TOKEN`): trigger ingestion -> processing -> training -> promotion -> reload, rollback.
+
+Errors always have the shape `{"error": {"code": "...", "message": "...", "details"?: ...}}`; a route whose
+service is down answers 503 `upstream_unavailable` while the other routes keep working.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Returns the gateway app built from `settings` (default: read from the environment)."""
+    settings = settings or Settings()
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstreams = Upstreams(settings, *app.state.upstream_metrics)
+        orchestrator = Orchestrator(upstreams, settings)
+        app.state.upstreams = state["upstreams"] = upstreams
+        app.state.orchestrator = orchestrator
+        try:
+            yield
+        finally:
+            await orchestrator.aclose()
+            await upstreams.aclose()
+
+    async def ready_check() -> tuple[bool, dict[str, Any]]:
+        upstreams: Upstreams | None = state.get("upstreams")
+        if upstreams is None:
+            return False, {"reason": "starting"}
+        names = settings.readyz_upstream_list
+        probes = await asyncio.gather(*(upstreams.probe(n, "/readyz" if n == "recommender" else "/healthz")
+                                        for n in names))
+        status = {n: p[0] for n, p in zip(names, probes, strict=True)}
+        details: dict[str, Any] = {"upstreams": status}
+        if "recommender" in status:
+            details["model_version"] = dict(zip(names, probes, strict=True))["recommender"][1].get("model_version")
+        return all(s == "ok" for s in status.values()), details
+
+    app = create_service_app("gateway", settings, title="AnimeRec API", description=DESCRIPTION,
+                             ready_check=ready_check, lifespan=lifespan)
+    # httpx logs every upstream call at INFO; the gateway's own request log is enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app.state.admin_token = resolve_admin_token(settings)
+    metrics = app.state.metrics
+    app.state.upstream_metrics = (
+        metrics.counter("gateway_upstream_requests_total", "Requests to upstream services", ("upstream", "outcome")),
+        Histogram("gateway_upstream_duration_seconds", "Upstream request latency", ["upstream"],
+                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                  registry=metrics.registry),
+    )
+    limited = metrics.counter("gateway_rate_limited_total", "Requests refused by the rate limit")
+
+    # Inside the shared request-context middleware, so 429/413 carry a request id and are counted.
+    app.user_middleware.append(Middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
+                                          burst=settings.rate_limit_burst,
+                                          trust_forwarded_for=settings.trust_forwarded_for,
+                                          on_limited=limited.inc))
+    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes))
+    if settings.cors_origin_list:  # closed unless origins are listed
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
+                                                                         "X-Request-ID"],
+                           expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
+
+    install_offline_docs(app)
+    app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
+    for module in (anime, users, recommendations, explanations, models, admin, web):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,176 @@
+"""Admin orchestration: ingestion -> processing -> training (with evaluation and promotion) -> reload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from animerec_shared.errors import AnimeRecError, ConflictError, NotFoundError, UpstreamUnavailable
+
+from .config import Settings
+from .schemas import PipelineRun, PipelineStep, PromoteResult, TrainingRunCreate
+from .upstreams import Upstream, UpstreamTimeout
+
+log = logging.getLogger("animerec.gateway.admin")
+
+RELOAD_TIMEOUT_S = 120.0
+PROMOTE_TIMEOUT_S = 60.0
+MAX_KEPT_RUNS = 100
+
+
+class StepFailed(Exception):
+    """A step ended in state failed (or never ended); carries the upstream error."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Orchestrator:
+    """Runs at most one training pipeline at a time as a background task and keeps recent runs in memory."""
+
+    def __init__(self, upstreams: Any, settings: Settings):
+        self.upstreams = upstreams
+        self.settings = settings
+        self.runs: dict[str, PipelineRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def active(self) -> PipelineRun | None:
+        """Returns the run still queued or running, if any."""
+        return next((r for r in self.runs.values() if r.state in ("queued", "running")), None)
+
+    def start(self, body: TrainingRunCreate) -> PipelineRun:
+        """Returns the new run after scheduling it; 409 `training_in_progress` while another runs."""
+        busy = self.active()
+        if busy is not None:
+            raise ConflictError("a training run is already in progress", code="training_in_progress",
+                                details={"id": busy.id})
+        names = (["ingestion"] if body.source else []) + ([] if body.processed_id else ["processing"])
+        steps = [PipelineStep(name=n) for n in names + ["training", "reload"]]
+        run = PipelineRun(id=uuid.uuid4().hex[:16], steps=steps, request=body, created_at=time.time(),
+                          processed_id=body.processed_id)
+        self.runs[run.id] = run
+        while len(self.runs) > MAX_KEPT_RUNS:
+            self.runs.pop(next(iter(self.runs)))
+        task = asyncio.create_task(self._run(run), name=f"training-run-{run.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return run
+
+    def get(self, run_id: str) -> PipelineRun:
+        """Returns a run by id; 404 `training_run_not_found` otherwise."""
+        run = self.runs.get(run_id)
+        if run is None:
+            raise NotFoundError(f"no training run {run_id!r}", code="training_run_not_found")
+        return run
+
+    async def promote(self, version: str) -> PromoteResult:
+        """Returns the result of promoting a stored version (rollback included) and reloading the recommender."""
+        training: Upstream = self.upstreams["training"]
+        answer = await training.json("POST", f"/models/{version}/promote", timeout=PROMOTE_TIMEOUT_S)
+        reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", timeout=RELOAD_TIMEOUT_S)
+        return PromoteResult(version=version, promoted=True, model_version=reloaded.get("model_version"),
+                             training=answer if isinstance(answer, dict) else None)
+
+    async def aclose(self) -> None:
+        """Cancels runs still going (their state becomes failed)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, run: PipelineRun) -> None:
+        run.state = "running"
+        req = run.request
+        try:
+            if req.source:
+                done = await self._step(run, "ingestion", self.upstreams["ingestion"], "/ingestions",
+                                        {"source": req.source})
+                run.dataset_id = done.get("dataset_id")
+            if not req.processed_id:
+                body: dict[str, Any] = {"raw_dataset": run.dataset_id}
+                if req.min_ratings is not None:
+                    body["min_ratings"] = req.min_ratings
+                done = await self._step(run, "processing", self.upstreams["ingestion"], "/processing-runs", body)
+                run.processed_id = done.get("processed_id")
+            done = await self._step(run, "training", self.upstreams["training"], "/training-runs",
+                                    {"model": req.model, "epochs": req.epochs, "processed_id": run.processed_id,
+                                     "promote": req.promote})
+            run.version, run.promoted, run.metrics = done.get("version"), bool(done.get("promoted")), done.get("metrics")
+            await self._reload(run)
+            run.state = "succeeded"
+        except StepFailed as exc:
+            self._fail(run, exc.code, exc.message)
+        except AnimeRecError as exc:
+            self._fail(run, exc.code, exc.message)
+        except asyncio.CancelledError:
+            self._fail(run, "cancelled", "the gateway stopped before the run finished")
+            raise
+        except Exception as exc:  # a bug must still leave the run in a final state
+            log.exception("training run %s crashed", run.id)
+            self._fail(run, "internal_error", f"{type(exc).__name__}: {exc}")
+        finally:
+            run.step = None
+            run.finished_at = time.time()
+            log.info("training run %s finished: %s", run.id, run.state)
+
+    def _fail(self, run: PipelineRun, code: str, message: str) -> None:
+        run.state = "failed"
+        run.error = {"step": run.step, "code": code, "message": message}
+        for step in run.steps:
+            if step.state == "running":
+                step.state, step.finished_at = "failed", time.time()
+
+    def _begin(self, run: PipelineRun, name: str) -> PipelineStep:
+        step = next(s for s in run.steps if s.name == name)
+        run.step, step.state, step.started_at = name, "running", time.time()
+        return step
+
+    async def _reload(self, run: PipelineRun) -> None:
+        step = self._begin(run, "reload")
+        if not run.promoted:
+            step.state, step.finished_at = "skipped", time.time()
+            return
+        answer = await self.upstreams["recommender"].json("POST", "/admin/reload", timeout=RELOAD_TIMEOUT_S)
+        run.model_version = answer.get("model_version")
+        step.result, step.state, step.finished_at = answer, "succeeded", time.time()
+
+    async def _step(self, run: PipelineRun, name: str, upstream: Upstream, path: str,
+                    body: dict[str, Any]) -> dict[str, Any]:
+        """Returns the final state of an upstream job after starting it and polling until it ends."""
+        step = self._begin(run, name)
+        started = await upstream.json("POST", path, json_body=body)
+        step.upstream_id = str(started["id"])
+        final = await self._poll(upstream, f"{path}/{step.upstream_id}", step)
+        step.result, step.state, step.finished_at = final, "succeeded", time.time()
+        return final
+
+    async def _poll(self, upstream: Upstream, path: str, step: PipelineStep) -> dict[str, Any]:
+        deadline = time.monotonic() + self.settings.admin_step_timeout_s
+        failures = 0
+        while True:
+            try:
+                state = await upstream.json("GET", path)
+                failures = 0
+            except (UpstreamUnavailable, UpstreamTimeout):
+                # A restart of the upstream mid-job is survivable for a while; past that the step fails.
+                failures += 1
+                if failures > self.settings.admin_poll_failures_allowed:
+                    raise
+            else:
+                if isinstance(state.get("progress"), (int, float)):
+                    step.progress = float(state["progress"])
+                if state.get("state") == "succeeded":
+                    return state
+                if state.get("state") == "failed":
+                    err = state.get("error")
+                    if isinstance(err, dict):
+                        raise StepFailed(str(err.get("code", f"{step.name}_failed")), str(err.get("message", err)))
+                    raise StepFailed(f"{step.name}_failed", str(err or f"{step.name} failed"))
+            if time.monotonic() > deadline:
+                raise StepFailed("step_timeout", f"{step.name} did not finish in {self.settings.admin_step_timeout_s}s")
+            await asyncio.sleep(self.settings.admin_poll_interval_s)

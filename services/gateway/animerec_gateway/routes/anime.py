@@ -1,0 +1,53 @@
+"""Public anime routes: search, lookup, similar anime (recommender)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from ..deps import RecommenderDep
+from ..schemas import AnimeDetail, AnimeList
+from ..upstreams import relay
+from .common import NOT_FOUND, UPSTREAM_ERRORS, ListFilters, clean
+
+router = APIRouter(prefix="/api/v1/anime", tags=["anime"], responses=UPSTREAM_ERRORS)
+
+AnimeId = Annotated[int, Path(ge=1, le=10_000_000, description="MyAnimeList anime id", examples=[5114])]
+
+
+@router.get("", summary="Search anime by title", response_model=AnimeList)
+async def search_anime(
+    recommender: RecommenderDep,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="title words (romaji, English or "
+                                   "Japanese; case-, accent- and typo-tolerant)", examples=["fullmetal"])] = None,
+    genre: Annotated[list[str] | None, Query(max_length=20, examples=[["Action"]])] = None,
+    type: Annotated[str | None, Query(max_length=32, examples=["TV"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    """Returns anime whose titles match `q`, optionally restricted to genres and a type."""
+    params = clean({"q": q, "genre": genre, "type": type, "limit": limit})
+    return relay("recommender", await recommender.request("GET", "/anime", params=params))
+
+
+@router.get("/{anime_id}", summary="One anime: metadata and synopsis", response_model=AnimeDetail,
+            responses=NOT_FOUND)
+async def get_anime(recommender: RecommenderDep, anime_id: AnimeId) -> Response:
+    """Returns the metadata and synopsis of one anime."""
+    return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}"))
+
+
+@router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList,
+            responses=NOT_FOUND)
+async def similar_anime(
+    recommender: RecommenderDep,
+    anime_id: AnimeId,
+    filters: Annotated[ListFilters, Depends()],
+    n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
+    method: Annotated[Literal["collaborative", "content"], Query(
+        description="collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)")
+    ] = "collaborative",
+) -> Response:
+    """Returns the anime most similar to `anime_id`, filtered."""
+    params = clean({"n": n, "method": method, **filters.params})
+    return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))

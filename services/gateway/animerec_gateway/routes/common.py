@@ -1,0 +1,50 @@
+"""Query parameters and error docs shared by the list routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from ..schemas import ErrorBody
+
+UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "invalid parameters (`validation_error`)"},
+    429: {"model": ErrorBody, "description": "rate limited (`rate_limited`, see Retry-After)"},
+    503: {"model": ErrorBody, "description": "the service behind this route is down (`upstream_unavailable`)"},
+    504: {"model": ErrorBody, "description": "the service behind this route was too slow (`upstream_timeout`)"},
+}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "unknown id (`anime_not_found` / `user_not_found`)"}}
+
+Genre = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+class ListFilters:
+    """Filters every recommendation list accepts; forwarded to the recommender as query parameters."""
+
+    def __init__(
+        self,
+        genre: Annotated[list[str] | None, Query(max_length=50, description="keep anime having one of these genres",
+                                                 examples=[["Action"]])] = None,
+        exclude_genre: Annotated[list[str] | None, Query(max_length=50, description="drop anime with these genres",
+                                                         examples=[["Horror"]])] = None,
+        type: Annotated[list[str] | None, Query(max_length=10, description="anime types to keep (TV, Movie, OVA, "
+                                                "ONA, Special, Music)", examples=[["TV"]])] = None,
+        min_members: Annotated[int | None, Query(ge=0, le=10_000_000, description="minimum MAL members")] = None,
+        year_min: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, from")] = None,
+        year_max: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, to")] = None,
+        include_adult: Annotated[bool, Query(description="include adult titles (Rx - Hentai)")] = False,
+    ):
+        self.params: dict[str, Any] = {"genre": genre, "exclude_genre": exclude_genre, "type": type,
+                                       "min_members": min_members, "year_min": year_min, "year_max": year_max,
+                                       "include_adult": include_adult}
+
+
+def clean(params: dict[str, Any]) -> dict[str, Any]:
+    """Returns the query parameters without the unset ones, booleans as true/false."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None or value == []:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out

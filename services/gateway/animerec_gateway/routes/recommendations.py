@@ -1,0 +1,20 @@
+"""Public cold-start recommendations for people without an account (recommender)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ..deps import RecommenderDep
+from ..schemas import AnimeList, ColdStartRequest
+from ..upstreams import relay
+from .common import NOT_FOUND, UPSTREAM_ERRORS
+
+router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
+                   responses={**UPSTREAM_ERRORS, **NOT_FOUND})
+
+
+@router.post("", summary="Recommendations from a few liked anime (cold start)", response_model=AnimeList)
+async def cold_start_recommendations(recommender: RecommenderDep, body: ColdStartRequest) -> Response:
+    """Returns recommendations folded in from the liked (and disliked) anime, filtered."""
+    payload = body.model_dump(exclude_none=True)
+    return relay("recommender", await recommender.request("POST", "/recommendations", json_body=payload))

@@ -1,0 +1,47 @@
+"""Public user routes: recommendations, similar users, preferences (recommender)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from ..deps import RecommenderDep
+from ..schemas import AnimeList, Preferences, UserList
+from ..upstreams import relay
+from .common import NOT_FOUND, UPSTREAM_ERRORS, ListFilters, clean
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"], responses={**UPSTREAM_ERRORS, **NOT_FOUND})
+
+UserId = Annotated[int, Path(ge=0, le=10_000_000_000, description="MyAnimeList user id", examples=[1234])]
+
+
+@router.get("/{user_id}/recommendations", summary="Recommendations for a known user", response_model=AnimeList)
+async def user_recommendations(
+    recommender: RecommenderDep,
+    user_id: UserId,
+    filters: Annotated[ListFilters, Depends()],
+    n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
+    strategy: Annotated[Literal["hybrid", "collaborative", "user_based", "content"], Query(
+        description="hybrid blends the others; user_based = favourites of similar users")] = "hybrid",
+    exclude_rated: Annotated[bool, Query(description="leave out anime the user already rated")] = True,
+) -> Response:
+    """Returns the top-n anime for a user (404 `user_not_found`: use POST /api/v1/recommendations instead)."""
+    params = clean({"n": n, "strategy": strategy, "exclude_rated": exclude_rated, **filters.params})
+    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
+
+
+@router.get("/{user_id}/similar", summary="Users with similar taste", response_model=UserList)
+async def similar_users(
+    recommender: RecommenderDep,
+    user_id: UserId,
+    n: Annotated[int, Query(ge=1, le=100, description="how many users")] = 10,
+) -> Response:
+    """Returns the users whose taste is closest to `user_id`."""
+    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/similar", params={"n": n}))
+
+
+@router.get("/{user_id}/preferences", summary="A user's favourite genres and anime", response_model=Preferences)
+async def user_preferences(recommender: RecommenderDep, user_id: UserId) -> Response:
+    """Returns the genre weights from the user's top-quartile ratings, and their favourite anime."""
+    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences"))

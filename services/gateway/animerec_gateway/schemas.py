@@ -1,0 +1,230 @@
+"""Public request bodies and documented response shapes of /api/v1.
+
+Request bodies are validated here (bounds, examples) and forwarded as sent; response models only
+document the upstream answers in OpenAPI: the gateway passes the upstream bytes through untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+STRATEGY_PATTERN = r"^[a-z][a-z_]{0,31}$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    """The platform's one error schema."""
+
+    class _Error(BaseModel):
+        code: str = Field(examples=["anime_not_found"])
+        message: str
+        details: Any = None
+
+    error: _Error
+
+
+class AnimeItem(_Open):
+    """One anime in a list answer (more fields may follow)."""
+
+    anime_id: int
+    title: str | None = None
+    english_name: str | None = None
+    genres: list[str] = []
+    type: str | None = None
+    score: float | None = None
+    members: int | None = None
+    similarity: float | None = Field(None, description="similarity or ranking score of this answer")
+    sources: list[str] | None = Field(None, description="which strategies contributed")
+
+
+class AnimeList(_Open):
+    """A list answer of the recommender."""
+
+    items: list[AnimeItem]
+    model_version: str | None = None
+    took_ms: float | None = None
+
+
+class AnimeDetail(_Open):
+    """Metadata and synopsis of one anime."""
+
+    anime_id: int
+    title: str | None = None
+    genres: list[str] = []
+    synopsis: str | None = None
+
+
+class Preferences(_Open):
+    """A user's favourite genres (weights) and favourite anime."""
+
+    user_id: int
+    genres: list[dict[str, Any]] = Field(default_factory=list, examples=[[{"genre": "Action", "weight": 0.31}]])
+    favourite_anime: list[dict[str, Any]] = Field(default_factory=list)
+    model_version: str | None = None
+
+
+class UserList(_Open):
+    """Users most similar to a user."""
+
+    items: list[dict[str, Any]]
+    model_version: str | None = None
+
+
+class ColdStartRequest(BaseModel):
+    """Body of POST /api/v1/recommendations: recommendations for someone without an account."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False}]})
+
+    liked: list[int] = Field(..., min_length=1, max_length=200, description="anime ids the person liked")
+    disliked: list[int] = Field(default_factory=list, max_length=200)
+    n: int = Field(10, ge=1, le=100)
+    genres: list[str] | None = Field(None, max_length=50, description="keep only anime with one of these genres")
+    exclude_genres: list[str] | None = Field(None, max_length=50)
+    types: list[str] | None = Field(None, max_length=10, examples=[["TV", "Movie"]])
+    min_members: int | None = Field(None, ge=0)
+    year_min: int | None = Field(None, ge=1900, le=2100)
+    year_max: int | None = Field(None, ge=1900, le=2100)
+    include_adult: bool = False
+
+    @model_validator(mode="after")
+    def _positive_ids(self) -> ColdStartRequest:
+        if any(a < 1 for a in self.liked + self.disliked):
+            raise ValueError("anime ids must be positive")
+        return self
+
+
+class _Subject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int | None = Field(None, ge=0, description="a user known to the recommender")
+    liked: list[int] | None = Field(None, min_length=1, max_length=200,
+                                    description="anime ids the person liked (no account needed)")
+    strategy: str | None = Field(None, pattern=STRATEGY_PATTERN, description="the strategy that recommended it")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> _Subject:
+        if (self.user_id is None) == (self.liked is None):
+            raise ValueError("give exactly one of user_id or liked")
+        if self.liked is not None and any(a < 1 for a in self.liked):
+            raise ValueError("liked anime ids must be positive")
+        return self
+
+
+class ExplanationRequest(_Subject):
+    """Body of POST /api/v1/explanations."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"user_id": 1234, "anime_id": 5114}, {"liked": [1535, 16498], "anime_id": 5114}]})
+
+    anime_id: int = Field(..., ge=1)
+
+
+class ExplanationBatchRequest(_Subject):
+    """Body of POST /api/v1/explanations/batch (up to 20 anime)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"user_id": 1234, "anime_ids": [5114, 9253]}]})
+
+    anime_ids: list[int] = Field(..., min_length=1, max_length=20)
+
+
+class Explanation(_Open):
+    """An explanation built from computed facts; `source` says who wrote the text."""
+
+    anime_id: int
+    facts: list[dict[str, Any]]
+    text: str
+    source: Literal["llm", "template"]
+    fallback_reason: str | None = None
+    model_version: str | None = None
+
+
+class ExplanationBatch(_Open):
+    """One entry per distinct anime id: an explanation or an error."""
+
+    items: list[dict[str, Any]]
+    model_version: str | None = None
+
+
+class ModelList(_Open):
+    """Model versions in storage and which one is promoted."""
+
+    current: str | None = None
+    models: list[dict[str, Any]]
+
+
+class TrainingRunCreate(BaseModel):
+    """Body of POST /api/v1/admin/training-runs: which steps to run and how."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"source": "var/sample-data", "min_ratings": 50, "model": "two_tower", "promote": "if_better"},
+                     {"model": "two_tower", "epochs": 3, "promote": "if_better"}]})
+
+    source: str | None = Field(None, min_length=1, max_length=1024,
+                               description="directory (under the ingestion INGEST_ALLOWED_ROOT) to ingest first; "
+                                           "omitted: process the current raw dataset")
+    min_ratings: int | None = Field(None, ge=1, le=100_000, description="processing: minimum ratings per user")
+    processed_id: str | None = Field(None, pattern=VERSION_PATTERN,
+                                     description="train on this processed dataset and skip ingestion + processing")
+    model: Literal["two_tower", "seed"] = "two_tower"
+    epochs: int | None = Field(None, ge=1, le=500)
+    promote: Literal["never", "if_better", "always"] = "if_better"
+
+    @model_validator(mode="after")
+    def _source_or_processed(self) -> TrainingRunCreate:
+        if self.processed_id is not None and (self.source is not None or self.min_ratings is not None):
+            raise ValueError("processed_id skips ingestion and processing: do not combine it with source/min_ratings")
+        return self
+
+
+class PipelineStep(BaseModel):
+    """One step of an orchestrated training run."""
+
+    name: Literal["ingestion", "processing", "training", "reload"]
+    state: Literal["pending", "running", "succeeded", "failed", "skipped"] = "pending"
+    upstream_id: str | None = None
+    progress: float | None = None
+    result: dict[str, Any] | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class PipelineRun(BaseModel):
+    """State of an orchestrated training run (ingestion, processing, training, reload)."""
+
+    id: str
+    state: Literal["queued", "running", "succeeded", "failed"] = "queued"
+    step: str | None = None
+    steps: list[PipelineStep]
+    request: TrainingRunCreate
+    dataset_id: str | None = None
+    processed_id: str | None = None
+    version: str | None = None
+    promoted: bool | None = None
+    metrics: dict[str, Any] | None = None
+    model_version: str | None = Field(None, description="the version the recommender serves after the reload")
+    error: dict[str, Any] | None = None
+    created_at: float
+    finished_at: float | None = None
+
+
+class PipelineRunList(BaseModel):
+    """Orchestrated training runs, newest first."""
+
+    items: list[PipelineRun]
+
+
+class PromoteResult(BaseModel):
+    """Answer of POST /api/v1/admin/models/{version}/promote."""
+
+    version: str
+    promoted: bool
+    model_version: str | None = Field(None, description="the version the recommender serves after the reload")
+    training: dict[str, Any] | None = Field(None, description="the training service's answer")
