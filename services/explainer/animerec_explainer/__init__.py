@@ -1,0 +1,1 @@
+"""Explainer service: grounded explanations of recommendations, optionally worded by an LLM."""

@@ -1,0 +1,161 @@
+"""Checks an LLM answer: it may name only the titles that are among the facts.
+
+Two checks, both conservative (a false alarm only costs the LLM wording: the template answers):
+
+1. Quoted spans. The system prompt asks for every title in double quotes and for quotes nowhere
+   else, so every span inside "...", “...”, «...», 「...» or 『...』 must be one of the allowed
+   names: the recommended anime's title, the because-you-liked titles, their short forms (the
+   part before ":" or " - "), every catalogue name of those anime, and the genres in the facts.
+2. Known titles. When the title catalogue is loaded (every name, English name and Japanese name
+   of the processed dataset's ``anime.parquet``), any run of words in the answer that spells a
+   catalogue title of an anime not among the facts is rejected, quoted or not. Spans covered by an
+   allowed name are masked first (so "Fullmetal Alchemist" inside an allowed "Fullmetal Alchemist:
+   Brotherhood" is fine). To avoid false alarms on ordinary words, a span must be capitalised where
+   the title is; a one-word title only counts mid-sentence, when it has 3+ characters and is not
+   a genre name or a common word (e.g. "Another", "Monster" at the start of a sentence pass).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+_WORD = re.compile(r"[^\W_]+")
+_QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|「([^」\n]{1,200})」|『([^』\n]{1,200})』')
+MAX_TITLE_WORDS = 12
+COMMON_WORDS = frozenset(w.casefold() for w in (
+    "Japan Japanese English Tokyo Anime Manga MyAnimeList MAL Netflix Crunchyroll January February March "
+    "April May June July August September October November December Monday Tuesday Wednesday Thursday "
+    "Friday Saturday Sunday God Earth Sci Fi Slice Life"
+).split())
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words_of(text: str) -> list[tuple[str, int]]:
+    """Returns the words of a text with their offsets (NFKC-normalised, punctuation dropped)."""
+    text = unicodedata.normalize("NFKC", text)
+    return [(m.group(0), m.start()) for m in _WORD.finditer(text)]
+
+
+def folded_key(text: str) -> tuple[str, ...]:
+    """Returns the case- and accent-insensitive word tuple of a name."""
+    return tuple(_fold(w) for w, _ in words_of(text))
+
+
+def short_forms(name: str) -> list[str]:
+    """Returns the name and its shortenings before ":" or " - " (how people cite a series)."""
+    out = [name]
+    for sep in (":", " - ", " – "):
+        head = name.split(sep, 1)[0].strip()
+        if head and head != name and len(head) >= 4:
+            out.append(head)
+    return out
+
+
+@dataclass
+class TitleCatalogue:
+    """Every known title, for spotting titles that are not among the facts."""
+
+    by_key: dict[tuple[str, ...], list[tuple[tuple[str, ...], frozenset[int]]]] = field(default_factory=dict)
+    names_of: dict[int, list[str]] = field(default_factory=dict)
+    genres: frozenset[str] = frozenset()
+    source_id: str | None = None
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict[str, Any]], source_id: str | None = None) -> TitleCatalogue:
+        """Returns a catalogue of records with ``anime_id``, name columns and optional ``genres``."""
+        index: dict[tuple[str, ...], dict[tuple[str, ...], set[int]]] = {}
+        names_of: dict[int, list[str]] = {}
+        genres: set[str] = set()
+        for rec in records:
+            aid = int(rec["anime_id"])
+            for col in ("title", "name", "english_name", "japanese_name"):
+                name = rec.get(col)
+                if not isinstance(name, str) or not name.strip() or name.strip().lower() == "unknown":
+                    continue
+                names_of.setdefault(aid, []).append(name.strip())
+                words = tuple(w for w, _ in words_of(name))
+                if not words or len(words) > MAX_TITLE_WORDS or len("".join(words)) < 3:
+                    continue
+                index.setdefault(tuple(_fold(w) for w in words), {}).setdefault(words, set()).add(aid)
+            for g in rec.get("genres") if rec.get("genres") is not None else ():
+                genres.add(_fold(str(g)))
+        by_key = {k: [(orig, frozenset(ids)) for orig, ids in v.items()] for k, v in index.items()}
+        return cls(by_key=by_key, names_of=names_of, genres=frozenset(genres), source_id=source_id)
+
+    def __len__(self) -> int:
+        return len(self.names_of)
+
+
+def allowed_names(facts: dict[str, Any], catalogue: TitleCatalogue | None) -> tuple[set[int], list[str]]:
+    """Returns the anime ids among the facts and every name the answer may use for them."""
+    ids = {int(facts["anime_id"])}
+    names = [str(facts.get("title") or "")]
+    for item in facts.get("because_you_liked") or []:
+        if isinstance(item, dict):
+            if item.get("anime_id") is not None:
+                ids.add(int(item["anime_id"]))
+            names.append(str(item.get("title") or ""))
+    if catalogue is not None:
+        for aid in ids:
+            names.extend(catalogue.names_of.get(aid, []))
+    names.extend(str(g) for g in (facts.get("genres") or []) + (facts.get("shared_genres") or []))
+    return ids, [form for n in names if n.strip() for form in short_forms(n.strip())]
+
+
+def _capitalised_like(span: tuple[str, ...], title: tuple[str, ...]) -> bool:
+    return all(not t[:1].isupper() or s[:1].isupper() for s, t in zip(span, title, strict=True))
+
+
+def _sentence_start(text: str, offset: int) -> bool:
+    before = text[:offset].rstrip(" \t\n\"'“”«「『(")
+    return not before or before[-1] in ".!?:;\n"
+
+
+def unknown_titles(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue | None) -> list[str]:
+    """Returns the titles (or quoted spans) in the answer that are not among the facts; [] if clean."""
+    ids, names = allowed_names(facts, catalogue)
+    allowed_keys = {folded_key(n) for n in names} - {()}
+    found: list[str] = []
+    for match in _QUOTED.finditer(answer):
+        quoted = next(g for g in match.groups() if g is not None).strip().rstrip(".,!?;:")
+        if quoted and folded_key(quoted) not in allowed_keys:
+            found.append(quoted)
+    if catalogue is None or not catalogue.by_key:
+        return found
+    text = unicodedata.normalize("NFKC", answer)
+    words = words_of(text)
+    folded = [_fold(w) for w, _ in words]
+    masked = [False] * len(words)
+    for key in sorted(allowed_keys, key=len, reverse=True):
+        n = len(key)
+        for i in range(len(words) - n + 1):
+            if tuple(folded[i:i + n]) == key:
+                masked[i:i + n] = [True] * n
+    i = 0
+    while i < len(words):
+        hit = 0
+        for n in range(min(MAX_TITLE_WORDS, len(words) - i), 0, -1):
+            if any(masked[i:i + n]):
+                continue
+            span = tuple(w for w, _ in words[i:i + n])
+            for title, title_ids in catalogue.by_key.get(tuple(folded[i:i + n]), ()):
+                if title_ids & ids or not _capitalised_like(span, title):
+                    continue
+                if n == 1 and (_sentence_start(text, words[i][1]) or folded[i] in COMMON_WORDS
+                               or folded[i] in catalogue.genres):
+                    continue
+                found.append(" ".join(span))
+                hit = n
+                break
+            if hit:
+                break
+        i += hit or 1
+    return found

@@ -1,0 +1,1 @@
+"""Routers of the explainer service, one module per resource."""
