@@ -1,0 +1,302 @@
+"""Small upstream services that speak the contracts of docs/architecture.md, served by real uvicorn
+servers on loopback ports (in threads), plus a helper to serve the gateway the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
+from animerec_shared.service import create_service_app
+from animerec_shared.settings import BaseServiceSettings
+
+CATALOGUE = {
+    5114: {"title": "Fullmetal Alchemist: Brotherhood", "genres": ["Action", "Adventure", "Drama", "Fantasy"],
+           "type": "TV", "score": 9.19},
+    121: {"title": "Fullmetal Alchemist", "genres": ["Action", "Adventure", "Fantasy"], "type": "TV", "score": 8.16},
+    9253: {"title": "Steins;Gate", "genres": ["Sci-Fi", "Thriller"], "type": "TV", "score": 9.11},
+    1535: {"title": "Death Note", "genres": ["Mystery", "Police", "Psychological", "Thriller"], "type": "TV",
+           "score": 8.63},
+    16498: {"title": "Attack on Titan", "genres": ["Action", "Drama", "Fantasy"], "type": "TV", "score": 8.48},
+    199: {"title": "Spirited Away", "genres": ["Adventure", "Supernatural", "Drama"], "type": "Movie", "score": 8.83},
+}
+MISSING_USER = 404
+SLOW_USER = 999
+
+
+@dataclass
+class World:
+    """State shared by the fake services: promoted model, what they were asked, and their jobs."""
+
+    current: str = "v1"
+    versions: list[str] = field(default_factory=lambda: ["v1"])
+    served: str = "v1"
+    request_ids: list[str] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls_to_finish: int = 2
+    training_bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def item(self, anime_id: int, similarity: float) -> dict[str, Any]:
+        return {"anime_id": anime_id, **CATALOGUE[anime_id], "english_name": None, "members": 1000,
+                "similarity": similarity, "sources": ["collaborative"]}
+
+    def listing(self, ids: list[int]) -> dict[str, Any]:
+        return {"items": [self.item(a, round(0.9 - 0.1 * i, 3)) for i, a in enumerate(ids)],
+                "model_version": self.served, "took_ms": 0.1}
+
+
+def _record(world: World, request: Request) -> None:
+    world.request_ids.append(request.headers.get("x-request-id", ""))
+    world.params.append(dict(request.query_params.multi_items()))
+
+
+def _app(name: str) -> FastAPI:
+    return create_service_app(name, BaseServiceSettings(log_level="WARNING"), title=f"fake {name}")
+
+
+def fake_recommender(world: World) -> FastAPI:
+    """Returns a recommender speaking the contract over the small CATALOGUE."""
+
+    async def ready() -> tuple[bool, dict[str, Any]]:
+        return True, {"model_version": world.served}
+
+    app = create_service_app("recommender", BaseServiceSettings(log_level="WARNING"), title="fake recommender",
+                             ready_check=ready)
+
+    @app.get("/anime")
+    async def search(request: Request, q: str = "", limit: int = 20) -> dict[str, Any]:
+        _record(world, request)
+        ids = [a for a, m in CATALOGUE.items() if q.lower() in m["title"].lower()][:limit]
+        return world.listing(ids)
+
+    @app.get("/anime/{anime_id}")
+    async def lookup(request: Request, anime_id: int) -> dict[str, Any]:
+        _record(world, request)
+        if anime_id not in CATALOGUE:
+            raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
+        return {"anime_id": anime_id, **CATALOGUE[anime_id], "synopsis": "A story."}
+
+    @app.get("/anime/{anime_id}/similar")
+    async def similar(request: Request, anime_id: int, n: int = 10) -> dict[str, Any]:
+        _record(world, request)
+        if anime_id not in CATALOGUE:
+            raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
+        return world.listing([a for a in CATALOGUE if a != anime_id][:n])
+
+    @app.get("/users/{user_id}/recommendations")
+    async def recommendations(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+        _record(world, request)
+        if user_id == MISSING_USER:
+            raise UserNotFound(f"user {user_id} is unknown; use POST /recommendations for cold start")
+        return world.listing([9253, 1535, 199][:n])
+
+    @app.get("/users/{user_id}/similar")
+    async def similar_users(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+        _record(world, request)
+        if user_id == SLOW_USER:
+            await asyncio.sleep(3)
+        return {"items": [{"user_id": user_id + 1, "similarity": 0.8}], "model_version": world.served}
+
+    @app.get("/users/{user_id}/preferences")
+    async def preferences(request: Request, user_id: int) -> dict[str, Any]:
+        _record(world, request)
+        return {"user_id": user_id, "genres": [{"genre": "Action", "weight": 0.5}, {"genre": "Drama", "weight": 0.3},
+                                               {"genre": "Sci-Fi", "weight": 0.2}],
+                "favourite_anime": [world.item(5114, 1.0)], "model_version": world.served}
+
+    @app.post("/recommendations")
+    async def cold_start(request: Request) -> dict[str, Any]:
+        _record(world, request)
+        body = await request.json()
+        world.bodies.append(body)
+        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)])
+
+    @app.post("/admin/reload")
+    async def reload(request: Request) -> dict[str, Any]:
+        _record(world, request)
+        world.served = world.current
+        return {"model_version": world.served}
+
+    return app
+
+
+def fake_explainer(world: World) -> FastAPI:
+    """Returns an explainer that answers from the catalogue with the template source."""
+    app = _app("explainer")
+
+    def one(anime_id: int) -> dict[str, Any]:
+        if anime_id not in CATALOGUE:
+            raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
+        title = CATALOGUE[anime_id]["title"]
+        return {"anime_id": anime_id, "title": title, "source": "template", "model_version": world.served,
+                "facts": [{"kind": "shared_genres", "text": "It shares Action with your favourites.", "data": {}}],
+                "text": f"{title} shares Action with Fullmetal Alchemist: Brotherhood, which you rated highly."}
+
+    @app.post("/explanations")
+    async def explain(request: Request) -> dict[str, Any]:
+        _record(world, request)
+        body = await request.json()
+        world.bodies.append(body)
+        return one(int(body["anime_id"]))
+
+    @app.post("/explanations/batch")
+    async def batch(request: Request) -> dict[str, Any]:
+        _record(world, request)
+        body = await request.json()
+        return {"items": [one(a) for a in body["anime_ids"]], "model_version": world.served, "took_ms": 1.0}
+
+    return app
+
+
+def _job(world: World, kind: str, result: dict[str, Any], fail: dict[str, Any] | None = None) -> JSONResponse:
+    job_id = f"{kind}-{len(world.jobs) + 1}"
+    world.jobs[job_id] = {"id": job_id, "state": "queued", "polls": 0, "result": result, "fail": fail}
+    return JSONResponse({"id": job_id, "state": "queued"}, status_code=202)
+
+
+def _poll(world: World, job_id: str) -> dict[str, Any]:
+    job = world.jobs.get(job_id)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    job["polls"] += 1
+    if job["polls"] < world.polls_to_finish:
+        return {"id": job_id, "state": "running", "progress": 0.5, "error": None}
+    if job["fail"]:
+        return {"id": job_id, "state": "failed", "error": job["fail"]}
+    return {"id": job_id, "state": "succeeded", "error": None, **job["result"]}
+
+
+def fake_ingestion(world: World) -> FastAPI:
+    """Returns an ingestion service whose jobs finish after a few polls."""
+    app = _app("ingestion")
+
+    @app.post("/ingestions")
+    async def ingest(request: Request) -> JSONResponse:
+        world.bodies.append(await request.json())
+        return _job(world, "ing", {"dataset_id": "raw-2", "manifest": {}})
+
+    @app.get("/ingestions/{job_id}")
+    async def ingestion(job_id: str) -> dict[str, Any]:
+        return _poll(world, job_id)
+
+    @app.post("/processing-runs")
+    async def process(request: Request) -> JSONResponse:
+        world.bodies.append(await request.json())
+        return _job(world, "proc", {"processed_id": "proc-2", "manifest": {}})
+
+    @app.get("/processing-runs/{job_id}")
+    async def processing(job_id: str) -> dict[str, Any]:
+        return _poll(world, job_id)
+
+    return app
+
+
+def fake_training(world: World) -> FastAPI:
+    """Returns a training service that makes a new version and promotes it when asked to."""
+    app = _app("training")
+
+    @app.post("/training-runs")
+    async def train(request: Request) -> JSONResponse:
+        body = await request.json()
+        world.training_bodies.append(body)
+        version = f"v{len(world.versions) + 1}"
+        fail = {"code": "training_failed", "message": "loss is NaN"} if body.get("epochs") == 13 else None
+        if not fail:
+            world.versions.append(version)
+            if body.get("promote") in ("if_better", "always"):
+                world.current = version
+        return _job(world, "train", {"version": version, "promoted": body.get("promote") != "never",
+                                     "metrics": {"ndcg@10": 0.41}, "epoch": 2, "epochs": 2, "progress": 1.0},
+                    fail)
+
+    @app.get("/training-runs/{job_id}")
+    async def training(job_id: str) -> dict[str, Any]:
+        return _poll(world, job_id)
+
+    @app.get("/models")
+    async def models(request: Request) -> dict[str, Any]:
+        _record(world, request)
+        return {"current": world.current, "models": [{"version": v, "metrics": {}, "created_at": "2026-11-27",
+                                                      "current": v == world.current} for v in world.versions]}
+
+    @app.post("/models/{version}/promote")
+    async def promote(version: str) -> dict[str, Any]:
+        if version not in world.versions:
+            raise NotFoundError(f"no model version {version}", code="model_not_found")
+        world.current = version
+        return {"current": version}
+
+    return app
+
+
+def free_port() -> int:
+    """Returns a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServedApp:
+    """Serves an ASGI app with uvicorn on a loopback port in a background thread."""
+
+    def __init__(self, app: Any, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ServedApp:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"server on port {self.port} did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+FAKES = {"ingestion": fake_ingestion, "training": fake_training, "recommender": fake_recommender,
+         "explainer": fake_explainer}
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+class Stack:
+    """The four fake upstreams (minus those listed as down) and a gateway in front of them."""
+
+    def __init__(self, *, down: tuple[str, ...] = (), **settings: Any):
+        from animerec_gateway.app import create_app
+        from animerec_gateway.config import Settings
+
+        self.world = World()
+        self.upstreams: dict[str, ServedApp] = {}
+        urls: dict[str, str] = {}
+        for name, make in FAKES.items():
+            port = free_port()
+            urls[f"{name}_url"] = f"http://127.0.0.1:{port}"
+            if name not in down:
+                self.upstreams[name] = ServedApp(make(self.world), port).start()
+        base = {"admin_token": ADMIN_TOKEN, "environment": "test", "admin_poll_interval_s": 0.05,
+                "log_level": "WARNING", "rate_limit_per_minute": 100_000}
+        self.settings = Settings(**{**base, **urls, **settings})
+        self.gateway = ServedApp(create_app(self.settings), free_port()).start()
+        self.url = self.gateway.url
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        for served in self.upstreams.values():
+            served.stop()
