@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import socket
 import threading
 import time
@@ -143,7 +144,7 @@ class FakeRecommender:
 
 def more_facts() -> dict[int, dict[str, Any]]:
     """Returns facts for FMA:B and a few more anime (ids 30001..30012) for batches."""
-    out = {5114: dict(FMA)}
+    out = {5114: copy.deepcopy(FMA)}
     for i in range(1, 13):
         out[30000 + i] = {**FMA, "anime_id": 30000 + i, "title": f"Test Show {i}", "because_you_liked": [
             {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.5, "by": "embedding"}]}

@@ -158,4 +158,4 @@ def unknown_titles(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue
             if hit:
                 break
         i += hit or 1
-    return found
+    return list(dict.fromkeys(found))
