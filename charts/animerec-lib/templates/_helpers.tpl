@@ -109,6 +109,9 @@ seccompProfile:
   mountPath: /tmp
 - name: cache
   mountPath: /var/cache/animerec
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "animerec-lib.volumes" -}}
@@ -118,6 +121,9 @@ seccompProfile:
 - name: cache
   emptyDir:
     sizeLimit: {{ .Values.volumes.cacheSizeLimit | default "1Gi" }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "animerec-lib.scheduling" -}}

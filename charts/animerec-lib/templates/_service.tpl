@@ -12,6 +12,9 @@ metadata:
   {{- end }}
 spec:
   type: ClusterIP
+  {{- with .Values.service.sessionAffinity }}
+  sessionAffinity: {{ . }}
+  {{- end }}
   selector:
     {{- include "animerec-lib.selectorLabels" . | nindent 4 }}
   ports:

@@ -54,12 +54,19 @@ def main() -> int:
         log("error", message="the gateway answered without a run id", answer=run)
         return 1
     log("started", id=run_id, state=run.get("state"))
+    # Runs live in the gateway pod that started them; the Service's ClientIP affinity keeps this
+    # client there, so a few 404s (a pod replaced mid-run) are tolerated, not forever.
+    not_found_left = int(os.environ.get("RETRAIN_NOT_FOUND_RETRIES", "5"))
     while time.monotonic() < deadline:
         time.sleep(poll)
         try:
             run = call("GET", f"{base}{path}/{run_id}", token)
         except urllib.error.HTTPError as exc:
-            if exc.code < 500:  # 401/403/404: retrying will not help
+            if exc.code == 404 and not_found_left > 0:
+                not_found_left -= 1
+                log("retry", id=run_id, status=404)
+                continue
+            if exc.code < 500:  # 401/403, or the run is gone: retrying will not help
                 log("error", message="run status refused", id=run_id, status=exc.code)
                 return 1
             log("retry", id=run_id, status=exc.code)
