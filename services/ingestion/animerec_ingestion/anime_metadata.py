@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from .metadata_checks import ALTERNATIVES, UNKNOWN
@@ -21,7 +21,7 @@ ANIME_SCHEMA = pa.schema([
 ])
 
 
-def _read_strings(path: Path) -> pd.DataFrame:
+def _read_strings(path: Path) -> pa.Table:
     with open(path, newline="", encoding="utf-8-sig") as f:
         names = next(csv.reader(f))
     size = path.stat().st_size
@@ -29,72 +29,82 @@ def _read_strings(path: Path) -> pd.DataFrame:
                           parse_options=pcsv.ParseOptions(newlines_in_values=True),
                           convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                               strings_can_be_null=False))
-    df = table.to_pandas()
-    df.columns = [str(c).strip() for c in df.columns]
+    renamed = [c.strip() for c in table.column_names]
     for wanted, alt in ALTERNATIVES.items():
-        if wanted not in df.columns and alt in df.columns:
-            df = df.rename(columns={alt: wanted})
-    return df
+        if wanted not in renamed and alt in renamed:
+            renamed[renamed.index(alt)] = wanted
+    return table.rename_columns(renamed)
 
 
-def _text(df: pd.DataFrame, col: str) -> pd.Series:
-    if col not in df.columns:
-        return pd.Series([""] * len(df), index=df.index, dtype=object)
-    s = df[col].astype(object).fillna("").str.strip()
-    return s.where(s != UNKNOWN, "")
+def _text(table: pa.Table, col: str) -> pa.Array:
+    if col not in table.column_names:
+        return pa.array([""] * table.num_rows, pa.string())
+    values = pc.utf8_trim_whitespace(table.column(col).combine_chunks())
+    return pc.if_else(pc.equal(values, UNKNOWN), "", values)
 
 
-def _number(df: pd.DataFrame, col: str) -> pd.Series:
-    if col not in df.columns:
-        return pd.Series(np.nan, index=df.index)
-    return pd.to_numeric(df[col].astype(object).where(df[col] != UNKNOWN), errors="coerce")
+def _number(table: pa.Table, col: str) -> np.ndarray:
+    """Returns float64 values, NaN where unknown or not a number."""
+    text = _text(table, col)
+    ok = pc.match_substring_regex(text, r"^\s*-?\d+(\.\d+)?\s*$")
+    values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
+    return values.to_numpy(zero_copy_only=False)
 
 
-def _year(df: pd.DataFrame) -> pd.Series:
-    year = pd.Series(np.nan, index=df.index)
+def _year(table: pa.Table) -> np.ndarray:
+    year = np.full(table.num_rows, np.nan)
     for col in ("Aired", "Premiered"):  # Aired "Apr 3, 1998 to ...", Premiered "Spring 1998"
-        if col in df.columns:
-            found = df[col].astype(object).str.extract(r"((?:19|20)\d\d)", expand=False)
-            year = year.fillna(pd.to_numeric(found, errors="coerce"))
+        if col in table.column_names:
+            text = _text(table, col)
+            found = pc.extract_regex(text, r"(?P<y>(?:19|20)\d\d)").field("y")
+            found = pc.if_else(pc.match_substring_regex(text, r"(?:19|20)\d\d"), found,
+                               pa.scalar(None, pa.string()))
+            found = pc.cast(found, pa.float64()).to_numpy(zero_copy_only=False)
+            year = np.where(np.isnan(year), found, year)
     return year
 
 
-def clean_anime(anime_csv: Path, synopsis_csv: Path | None) -> pd.DataFrame:
-    """Returns one row per anime of anime.csv with the cleaned columns (anime_index left at -1).
+def _genres(table: pa.Table) -> list[list[str]]:
+    return [[g.strip() for g in text.split(",") if g.strip()] for text in _text(table, "Genres").to_pylist()]
+
+
+def clean_anime(anime_csv: Path, synopsis_csv: Path | None) -> pa.Table:
+    """Returns one row per anime of anime.csv with the contract's columns (anime_index left at -1).
 
     ``Unknown`` becomes "" for text, NaN for episodes/score/year and 0 for members/popularity;
-    the title is the English name, falling back to ``Name``; genres are lists.
+    the title is the English name, falling back to ``Name``; genres are lists; the synopsis
+    comes from anime_with_synopsis.csv ("" when absent).
     """
-    df = _read_strings(anime_csv)
-    name = _text(df, "Name")
-    english = _text(df, "English name")
-    genres = _text(df, "Genres").map(lambda g: [x.strip() for x in g.split(",") if x.strip()] if g else [])
-    out = pd.DataFrame({
-        "anime_id": df["MAL_ID"].astype("int64").astype("int32"),
-        "anime_index": np.full(len(df), -1, dtype=np.int32),
-        "name": name,
-        "english_name": english,
-        "japanese_name": _text(df, "Japanese name"),
-        "title": english.where(english != "", name),
-        "genres": genres,
-        "type": _text(df, "Type"),
-        "episodes": _number(df, "Episodes").astype("float64"),
-        "year": _year(df).astype("float64"),
-        "age_rating": _text(df, "Rating"),
-        "score": _number(df, "Score").astype("float64"),
-        "members": _number(df, "Members").fillna(0).astype("int64"),
-        "popularity": _number(df, "Popularity").fillna(0).astype("int64"),
-    })
-    synopsis = pd.Series("", index=out.index, dtype=object)
+    table = _read_strings(anime_csv)
+    ids = pc.cast(table.column("MAL_ID"), pa.int32()).to_numpy()
+    name, english = _text(table, "Name"), _text(table, "English name")
+    synopsis = np.full(ids.size, "", dtype=object)
     if synopsis_csv is not None and synopsis_csv.exists():
         syn = _read_strings(synopsis_csv)
-        by_id = pd.Series(_text(syn, "synopsis").to_numpy(), index=syn["MAL_ID"].astype("int64").to_numpy())
-        by_id = by_id[~by_id.index.duplicated(keep="last")]
-        synopsis = out["anime_id"].astype("int64").map(by_id).fillna("").astype(object)
-    out["synopsis"] = synopsis.to_numpy()
-    return out
-
-
-def anime_table(anime: pd.DataFrame) -> pa.Table:
-    """Returns the anime frame as an Arrow table with the contract's exact column types."""
-    return pa.Table.from_pandas(anime[ANIME_SCHEMA.names], schema=ANIME_SCHEMA, preserve_index=False)
+        syn_ids = pc.cast(syn.column("MAL_ID"), pa.int32()).to_numpy()
+        texts = np.asarray(_text(syn, "synopsis").to_pylist(), dtype=object)
+        order = np.argsort(syn_ids, kind="stable")
+        pos = np.clip(np.searchsorted(syn_ids[order], ids), 0, max(syn_ids.size - 1, 0))
+        if syn_ids.size:
+            hit = syn_ids[order][pos] == ids
+            synopsis[hit] = texts[order][pos][hit]
+    members, popularity = _number(table, "Members"), _number(table, "Popularity")
+    columns = {
+        "anime_id": ids,
+        "anime_index": np.full(ids.size, -1, dtype=np.int32),
+        "name": name,
+        "english_name": english,
+        "japanese_name": _text(table, "Japanese name"),
+        "title": pc.if_else(pc.equal(english, ""), name, english),
+        "genres": _genres(table),
+        "type": _text(table, "Type"),
+        "episodes": _number(table, "Episodes"),
+        "year": _year(table),
+        "age_rating": _text(table, "Rating"),
+        "score": _number(table, "Score"),
+        "members": np.nan_to_num(members, nan=0).astype(np.int64),
+        "popularity": np.nan_to_num(popularity, nan=0).astype(np.int64),
+        "synopsis": synopsis,
+    }
+    return pa.table({f.name: pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.Array)
+                     else columns[f.name] for f in ANIME_SCHEMA}, schema=ANIME_SCHEMA)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from animerec_shared.errors import InvalidInputError, NotFoundError
 from animerec_shared.storage import Storage
 
-from .anime_metadata import anime_table, clean_anime
+from .anime_metadata import clean_anime
 from .ingest import SYNOPSIS_FILE, new_id
 from .split import TEST_FRACTION, VAL_FRACTION, dense_codes, per_user_split, sort_by_pairs_keep_last
 
@@ -100,11 +100,11 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
     train, val, test = per_user_split(ucode, n_users, seed)
     processed_id = new_id("pr")
     anime = clean_anime(raw_dir / "anime.csv", raw_dir / SYNOPSIS_FILE)
-    pos = np.searchsorted(anime_ids, anime["anime_id"].to_numpy())
-    pos_ok = pos < n_anime
-    rated = np.zeros(len(anime), dtype=bool)
-    rated[pos_ok] = anime_ids[pos[pos_ok]] == anime["anime_id"].to_numpy()[pos_ok]
-    anime["anime_index"] = np.where(rated, pos, -1).astype(np.int32)
+    meta_ids = anime.column("anime_id").to_numpy()
+    pos = np.clip(np.searchsorted(anime_ids, meta_ids), 0, n_anime - 1)
+    rated = anime_ids[pos] == meta_ids
+    anime = anime.set_column(anime.schema.get_field_index("anime_index"), "anime_index",
+                             pa.array(np.where(rated, pos, -1).astype(np.int32)))
 
     with storage.publish(f"processed/{processed_id}", meta={"kind": "processed", "raw_dataset": raw_id}) as out:
         for name, idx in (("train", train), ("val", val), ("test", test)):
@@ -120,7 +120,7 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
             "anime_id": pa.array(anime_ids.astype(np.int32)),
             "n_ratings": pa.array(np.bincount(acode, minlength=n_anime).astype(np.int32)),
         }), out / "rated_anime.parquet", **PARQUET_OPTS)
-        pq.write_table(anime_table(anime), out / "anime.parquet", compression="zstd")
+        pq.write_table(anime, out / "anime.parquet", compression="zstd")
         elapsed = time.perf_counter() - started
         manifest = {
             "id": processed_id,
@@ -133,7 +133,7 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
             "ratings_dropped_min_user": int(keep_row.size - rating.size),
             "users": n_users,
             "anime": n_anime,
-            "anime_metadata": int(len(anime)),
+            "anime_metadata": anime.num_rows,
             "rated_anime_without_metadata": int(n_anime - np.count_nonzero(rated)),
             "ratings": int(rating.size),
             "train_ratings": int(train.size),

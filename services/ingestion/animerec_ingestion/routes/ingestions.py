@@ -1,0 +1,114 @@
+"""POST /ingestions (a folder under the allowed root, or a multipart upload) and GET /ingestions/{id}."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from animerec_shared.errors import AnimeRecError, InvalidInputError
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from ..config import Settings
+from ..deps import JobsDep, SettingsDep, StorageDep
+from ..ingest import ACCEPTED_FILES, copy_upload, ingest_dataset
+from ..jobs import Job
+from ..schemas import IngestionCreate, IngestionPublic, JobAccepted
+
+router = APIRouter(prefix="/ingestions", tags=["ingestions"])
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": IngestionCreate.model_json_schema()},
+            "multipart/form-data": {"schema": {
+                "type": "object",
+                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                "description": f"the Kaggle files, named {', '.join(ACCEPTED_FILES)}"}},
+        },
+    }
+}
+
+
+def resolve_source(settings: Settings, source: str) -> Path:
+    """Returns the real path of ``source``; raises 400 source_outside_allowed_root when it escapes the root."""
+    root = Path(settings.ingest_allowed_root).resolve()
+    path = Path(source)
+    path = (path if path.is_absolute() else root / path).resolve()
+    if not path.is_relative_to(root):
+        raise InvalidInputError(f"source must be a folder under the allowed root {str(root)!r}",
+                                code="source_outside_allowed_root", details={"source": source})
+    if not path.is_dir():
+        raise InvalidInputError(f"source {source!r} is not a folder under the allowed root", code="source_not_found",
+                                details={"source": source})
+    return path
+
+
+async def _save_uploads(request: Request, settings: Settings) -> Path:
+    """Returns a temporary folder holding the uploaded files (removed again on any error)."""
+    form = await request.form(max_files=len(ACCEPTED_FILES) + 2)
+    uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+    if not uploads:
+        raise InvalidInputError("a multipart ingestion needs at least one file part", code="no_files")
+    folder = Path(tempfile.mkdtemp(prefix="animerec-upload-"))
+    try:
+        total = 0
+        for upload in uploads:
+            name = Path(upload.filename or "").name
+            if name not in ACCEPTED_FILES:
+                raise InvalidInputError(f"unexpected file {upload.filename!r}; accepted: {', '.join(ACCEPTED_FILES)}",
+                                        code="unexpected_file", details={"file": upload.filename})
+            if (folder / name).exists():
+                raise InvalidInputError(f"file {name!r} uploaded twice", code="duplicate_file")
+            total += await run_in_threadpool(copy_upload, upload.file, folder / name)
+            if total > settings.ingest_upload_max_bytes:
+                raise AnimeRecError(f"upload larger than {settings.ingest_upload_max_bytes:,} bytes",
+                                    code="payload_too_large", status_code=413)
+        return folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        await form.close()
+
+
+def _public(job: Job) -> IngestionPublic:
+    return IngestionPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
+                           dataset_id=(job.result or {}).get("id"), created_at=job.created_at,
+                           started_at=job.started_at, finished_at=job.finished_at)
+
+
+@router.post("", status_code=202, response_model=JobAccepted, openapi_extra=_BODY_DOC,
+             summary="Ingest Kaggle files from a folder under the allowed root or from an upload",
+             responses={400: {"description": "source_outside_allowed_root, source_not_found, unexpected_file"},
+                        409: {"description": "another job is running (job_in_progress)"}})
+async def create_ingestion(request: Request, settings: SettingsDep, storage: StorageDep,
+                           jobs: JobsDep) -> JobAccepted:
+    """Returns the queued ingestion job; validation and publishing run in the worker thread."""
+    content_type = request.headers.get("content-type", "")
+    cleanup: Path | None = None
+    if content_type.startswith("multipart/form-data"):
+        jobs.ensure_idle()  # refuse before receiving a large upload
+        source = cleanup = await _save_uploads(request, settings)
+    else:
+        try:
+            body = IngestionCreate.model_validate(json.loads(await request.body() or b"null"))
+        except (ValueError, ValidationError) as exc:
+            details = exc.errors(include_url=False, include_context=False) if isinstance(exc, ValidationError) else None
+            raise AnimeRecError('expected a JSON body {"source": "<folder>"} or multipart files',
+                                code="validation_error", status_code=422, details=details) from None
+        source = resolve_source(settings, body.source)
+    job = jobs.submit("ingestion", lambda: ingest_dataset(storage, source, settings.ingest_max_rows),
+                      cleanup=cleanup)
+    return JobAccepted(id=job.id, state=job.state)
+
+
+@router.get("/{ingestion_id}", response_model=IngestionPublic, summary="State of an ingestion job")
+async def get_ingestion(ingestion_id: str, jobs: JobsDep) -> IngestionPublic:
+    """Returns the job's state, and its raw manifest once it succeeded (404 ingestion_not_found)."""
+    return _public(jobs.get(ingestion_id, "ingestion"))

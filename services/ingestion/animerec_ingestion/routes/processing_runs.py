@@ -1,0 +1,35 @@
+"""POST /processing-runs and GET /processing-runs/{id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import JobsDep, SettingsDep, StorageDep
+from ..jobs import Job
+from ..processing import process_dataset
+from ..schemas import JobAccepted, ProcessingRunCreate, ProcessingRunPublic
+
+router = APIRouter(prefix="/processing-runs", tags=["processing"])
+
+
+def _public(job: Job) -> ProcessingRunPublic:
+    return ProcessingRunPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
+                               processed_id=(job.result or {}).get("id"), created_at=job.created_at,
+                               started_at=job.started_at, finished_at=job.finished_at)
+
+
+@router.post("", status_code=202, response_model=JobAccepted, summary="Start processing a raw dataset",
+             responses={409: {"description": "another job is running (job_in_progress)"}})
+async def create_processing_run(body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep,
+                                jobs: JobsDep) -> JobAccepted:
+    """Returns the queued run; the work happens in the service's worker thread."""
+    min_ratings = body.min_ratings or settings.min_user_ratings
+    seed = settings.process_seed if body.seed is None else body.seed
+    job = jobs.submit("processing", lambda: process_dataset(storage, body.raw_dataset, min_ratings, seed))
+    return JobAccepted(id=job.id, state=job.state)
+
+
+@router.get("/{run_id}", response_model=ProcessingRunPublic, summary="State of a processing run")
+async def get_processing_run(run_id: str, jobs: JobsDep) -> ProcessingRunPublic:
+    """Returns the run's state, and its manifest once it succeeded (404 processing_run_not_found)."""
+    return _public(jobs.get(run_id, "processing"))
