@@ -1,0 +1,86 @@
+"""Rate limit, body limit and CORS of the gateway, over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from gateway_fakes import Stack
+
+from animerec_gateway.limits import TokenBuckets
+
+
+@pytest.fixture(scope="module")
+def limited():
+    s = Stack(rate_limit_per_minute=60, rate_limit_burst=3)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def small_bodies():
+    s = Stack(gateway_max_body_bytes=2048)
+    yield s
+    s.stop()
+
+
+def test_rate_limit_is_429_with_retry_after(limited):
+    with httpx.Client(base_url=limited.url, timeout=10) as c:
+        codes = [c.get("/api/v1/anime/5114").status_code for _ in range(3)]
+        r = c.get("/api/v1/anime/5114")
+        assert codes == [200, 200, 200]
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(r.headers["retry-after"]) <= 2
+        assert r.headers.get("x-request-id")
+        # probes are never throttled
+        assert c.get("/healthz").status_code == 200 and c.get("/metrics").status_code == 200
+        assert "gateway_rate_limited_total 1.0" in c.get("/metrics").text
+
+
+def test_token_bucket_refills_per_client():
+    b = TokenBuckets(per_minute=60, burst=2)
+    assert b.take("a", now=0.0) == 0.0 and b.take("a", now=0.0) == 0.0
+    assert b.take("a", now=0.0) == pytest.approx(1.0)
+    assert b.take("b", now=0.0) == 0.0  # another client has its own bucket
+    assert b.take("a", now=1.01) == 0.0  # one token per second refilled
+
+
+def test_body_over_limit_is_413(small_bodies):
+    big = {"liked": [1] * 2000, "n": 5}  # about 4 KB of JSON
+    with httpx.Client(base_url=small_bodies.url, timeout=10) as c:
+        r = c.post("/api/v1/recommendations", json=big)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_streamed_body_over_limit_is_413_without_content_length(small_bodies):
+    def chunks():
+        yield b'{"liked": ['
+        for _ in range(1500):
+            yield b"1,"
+        yield b"1]}"
+
+    with httpx.Client(base_url=small_bodies.url, timeout=10) as c:
+        r = c.post("/api/v1/recommendations", content=chunks(), headers={"Content-Type": "application/json"})
+        assert r.status_code == 413 and "content-length" not in r.request.headers
+        small = c.post("/api/v1/recommendations", json={"liked": [5114], "n": 2})
+        assert small.status_code == 200
+
+
+def test_cors_closed_by_default(limited):
+    with httpx.Client(base_url=limited.url, timeout=10) as c:
+        r = c.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+        pre = c.options("/api/v1/recommendations", headers={"Origin": "https://evil.example",
+                                                             "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in pre.headers and pre.status_code >= 400
+
+
+def test_cors_open_only_to_listed_origins():
+    s = Stack(cors_origins="https://app.example")
+    try:
+        with httpx.Client(base_url=s.url, timeout=10) as c:
+            ok = c.get("/api/v1/anime/5114", headers={"Origin": "https://app.example"})
+            assert ok.headers["access-control-allow-origin"] == "https://app.example"
+            other = c.get("/api/v1/anime/5114", headers={"Origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in other.headers
+    finally:
+        s.stop()
