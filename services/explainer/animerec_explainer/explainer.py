@@ -86,7 +86,7 @@ class Explainer:
         self.metrics.cache.labels("miss").inc()
         body: dict[str, Any] = {
             "anime_id": int(facts.get("anime_id", anime_id)), "title": clean_text(facts.get("title")) or None,
-            "facts": fact_items(facts), "model_version": model_version,
+            "facts": fact_items(facts, subject.liked is not None), "model_version": model_version,
             "strategy": facts.get("strategy", strategy), "llm_model": None, "fallback_reason": None,
         }
         reason = None
@@ -100,7 +100,8 @@ class Explainer:
                 body.update(text=result.text, source="llm", llm_model=self.llm_model)
             reason = result.reason
         if reason is not None or self.writer is None:
-            body.update(text=template_text(facts), source="template", fallback_reason=reason)
+            body.update(text=template_text(facts, subject.liked is not None), source="template",
+                        fallback_reason=reason)
         self.metrics.explanations.labels(body["source"], reason or "").inc()
         if reason is None:  # a fallback is not cached: the LLM may answer next time
             await asyncio.to_thread(self.cache.set_json, key, body, self.cache_ttl_s)

@@ -59,13 +59,19 @@ def liked_titles(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def fact_items(facts: dict[str, Any]) -> list[dict[str, Any]]:
+def _you_liked(cold_start: bool) -> str:
+    return "you liked" if cold_start else "you rated highly"
+
+
+def fact_items(facts: dict[str, Any], cold_start: bool = False) -> list[dict[str, Any]]:
     """Returns the facts as short items ``{"kind", "text", "data"}``, the most personal first."""
     items: list[dict[str, Any]] = []
     for liked in liked_titles(facts)[:MAX_LIKED_SHOWN]:
-        how = "similar in genres and story" if liked["by"] == "content" else "liked by the same people"
-        items.append({"kind": "because_you_liked", "text": f"You liked {liked['title']}, which is {how}.",
-                      "data": liked})
+        if liked["by"] == "content":
+            text = f"Close in genres and story to {liked['title']}, which {_you_liked(cold_start)}."
+        else:
+            text = f"People who love {liked['title']}, which {_you_liked(cold_start)}, also love it."
+        items.append({"kind": "because_you_liked", "text": text, "data": liked})
     genres = [clean_text(g, 40) for g in facts.get("shared_genres") or [] if clean_text(g, 40)]
     if genres:
         items.append({"kind": "shared_genres", "text": f"Shares genres you favour: {join_words(genres)}.",
@@ -91,27 +97,32 @@ def fact_items(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def _because_sentence(title: str, liked: list[dict[str, Any]]) -> str:
+def _because_sentence(title: str, liked: list[dict[str, Any]], cold_start: bool) -> str:
     by_people = [i["title"] for i in liked if i["by"] == "embedding"][:MAX_LIKED_SHOWN]
     by_content = [i["title"] for i in liked if i["by"] == "content" and i["title"] not in by_people]
     by_content = by_content[: max(1, MAX_LIKED_SHOWN - len(by_people))]
+    verb = "liked" if cold_start else "rated"
+    lead = f"You {verb} {join_words(by_people)}{'' if cold_start else ' highly'}, and people who love " \
+           f"{'it' if len(by_people) == 1 else 'those'} tend to love {title} too"
     if by_people and by_content:
-        return (f"You rated {join_words(by_people)} highly, and people who love "
-                f"{'it' if len(by_people) == 1 else 'those'} tend to love {title} too; it is also close in "
-                f"genres and story to {join_words(by_content)}.")
+        return f"{lead}; it is also close in genres and story to {join_words(by_content)}."
     if by_people:
-        return (f"You rated {join_words(by_people)} highly, and people who love "
-                f"{'it' if len(by_people) == 1 else 'those'} tend to love {title} too.")
-    return f"{title} is close in genres and story to {join_words(by_content)}, which you rated highly."
+        return f"{lead}."
+    return f"{title} is close in genres and story to {join_words(by_content)}, which {_you_liked(cold_start)}."
 
 
-def template_text(facts: dict[str, Any]) -> str:
-    """Returns a short explanation written only from the facts (the answer when no LLM is used)."""
+def template_text(facts: dict[str, Any], cold_start: bool = False) -> str:
+    """Returns a short explanation written only from the facts (the answer when no LLM is used).
+
+    Args:
+        facts: the recommender's explanation facts.
+        cold_start: the person gave a liked list instead of a user id ("you liked", not "you rated").
+    """
     title = clean_text(facts.get("title")) or f"Anime {facts.get('anime_id')}"
     sentences: list[str] = []
     liked = liked_titles(facts)
     if liked:
-        sentences.append(_because_sentence(title, liked))
+        sentences.append(_because_sentence(title, liked, cold_start))
     genres = [clean_text(g, 40) for g in facts.get("shared_genres") or [] if clean_text(g, 40)]
     if genres:
         lead = "It shares" if sentences else f"{title} shares"
