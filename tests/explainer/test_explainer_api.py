@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -112,3 +113,14 @@ def test_health_ready_metrics_and_docs(explainer, fake_recommender):
     paths = httpx.get(f"{url}/openapi.json").json()["paths"]
     assert {"/explanations", "/explanations/batch"} <= set(paths)
     assert httpx.get(f"{url}/docs").status_code == 200
+
+
+def test_cli_prints_explanation_json(explainer, fake_recommender, capsys):
+    from animerec_shared.cli import main
+
+    url = explainer(recommender_url=fake_recommender.url)
+    assert main(["explain", "--url", url, "--liked", "9253", "--anime-id", "5114", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["anime_id"] == 5114 and summary["source"] == "template"
+    assert main(["explain", "--url", url, "--user-id", "999", "--anime-id", "5114"]) == 1
+    assert "user_not_found" in capsys.readouterr().err
