@@ -1,0 +1,47 @@
+"""Helpers of the deployment tests (a uniquely named module: conftest.py names collide)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHARTS = REPO / "charts"
+SERVICES = {"gateway": 8000, "ingestion": 8001, "training": 8002, "recommender": 8003, "explainer": 8004}
+VARIANTS = ("default", "production")
+SECRET_ENV = {"ADMIN_TOKEN", "COMET_API_KEY", "OPENAI_API_KEY"}
+
+
+def load_yaml(path: Path) -> Any:
+    """Returns the parsed YAML document of a file."""
+    return yaml.safe_load(path.read_text())
+
+
+def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
+    """Returns every Kubernetes object of a render (empty documents dropped)."""
+    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+
+
+def of_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Returns the objects of one kind."""
+    return [o for o in objs if o["kind"] == kind]
+
+
+def one(objs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """Returns the only object of a kind, failing when there are none or several."""
+    found = of_kind(objs, kind)
+    assert len(found) == 1, f"expected one {kind}, got {len(found)}"
+    return found[0]
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Returns base updated recursively with extra (what `-f a.yaml -f b.yaml` does)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

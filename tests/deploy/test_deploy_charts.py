@@ -1,0 +1,231 @@
+"""Helm charts rendered by the real Helm engine: lint, hardening, probes, resources, images, secrets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from deploy_helpers import SECRET_ENV, SERVICES, VARIANTS, of_kind, one
+
+UNITS = {"": 1, "m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def quantity(value: str | int | float) -> float:
+    """Returns a Kubernetes quantity ("500m", "4Gi", 2) as a number."""
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value)).groups()
+    return float(number) * UNITS[unit]
+
+
+def pod_spec(objs):
+    return one(objs, "Deployment")["spec"]["template"]["spec"]
+
+
+def container(objs):
+    containers = pod_spec(objs)["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_lint_passes_without_warnings_for_every_chart(helm, chart_dirs, svc, variant):
+    values = None
+    if variant == "production":
+        from deploy_helpers import load_yaml
+        values = load_yaml(chart_dirs[svc] / "values-production.yaml")
+    report = helm.lint(chart_dirs[svc], values, strict=True, namespace="animerec")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_probes_hit_healthz_and_readyz_on_the_service_port(render, svc, variant):
+    objs = render(svc, variant)
+    c = container(objs)
+    assert c["ports"] == [{"name": "http", "containerPort": SERVICES[svc], "protocol": "TCP"}]
+    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    # The startup probe must give the app longer than liveness would before a restart.
+    startup = c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"]
+    liveness = c["livenessProbe"]["periodSeconds"] * c["livenessProbe"]["failureThreshold"]
+    assert startup >= 120 and startup > liveness
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_pods_run_non_root_with_read_only_root_and_no_capabilities(render, svc, variant):
+    objs = render(svc, variant)
+    spec = pod_spec(objs)
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] > 0
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["automountServiceAccountToken"] is False
+    sc = container(objs)["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["privileged"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    # A read-only root needs a writable /tmp: an emptyDir with a size limit.
+    mounts = {m["mountPath"]: m["name"] for m in container(objs)["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts["/tmp"]]["emptyDir"]["sizeLimit"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_resources_have_requests_within_limits(render, svc, variant):
+    resources = container(render(svc, variant))["resources"]
+    for name in ("cpu", "memory"):
+        assert quantity(resources["requests"][name]) <= quantity(resources["limits"][name]), name
+    assert quantity(resources["limits"]["memory"]) >= 2**28
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_image_repository_and_tag_come_from_values(render, svc):
+    objs = render(svc, overrides={"image": {"repository": "registry.test/x/" + svc, "tag": "0123abc"}})
+    assert container(objs)["image"] == f"registry.test/x/{svc}:0123abc"
+    labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "0123abc"
+    # Without a tag the chart's appVersion is used; a digest pins the image instead.
+    assert container(render(svc))["image"].endswith(f"/{svc}:0.1.0")
+    pinned = render(svc, overrides={"image": {"digest": "sha256:" + "a" * 64}})
+    assert container(pinned)["image"].endswith(f"/{svc}@sha256:" + "a" * 64)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_hpa_only_for_gateway_and_recommender(render, svc, variant):
+    objs = render(svc, variant)
+    hpas = of_kind(objs, "HorizontalPodAutoscaler")
+    if svc in ("gateway", "recommender"):
+        (hpa,) = hpas
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc}
+        assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+        assert "replicas" not in one(objs, "Deployment")["spec"]  # the HPA owns the replica count
+    else:
+        assert hpas == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_ingress_only_for_gateway_and_services_are_cluster_ip(render, svc, variant):
+    objs = render(svc, variant)
+    service = one(objs, "Service")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "http", "port": SERVICES[svc], "targetPort": "http",
+                                         "protocol": "TCP"}]
+    pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    ingresses = of_kind(objs, "Ingress")
+    if svc == "gateway":
+        (ing,) = ingresses
+        backends = [p["backend"]["service"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]]
+        assert backends == [{"name": "gateway", "port": {"name": "http"}}]
+    else:
+        assert ingresses == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_pdb_selects_the_server_pods(render, svc, variant):
+    objs = render(svc, variant)
+    pdb = one(objs, "PodDisruptionBudget")
+    pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    replicas = one(objs, "Deployment")["spec"].get("replicas")
+    if replicas == 1:  # a singleton must never block a node drain
+        assert pdb["spec"].get("maxUnavailable") == 1
+    else:
+        assert pdb["spec"]["minAvailable"] >= 1
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_secrets_come_only_from_existing_secrets(render, svc, variant):
+    objs = render(svc, variant)
+    assert of_kind(objs, "Secret") == []
+    for cm in of_kind(objs, "ConfigMap"):
+        for key in cm.get("data", {}):
+            assert not re.search("KEY|TOKEN|SECRET|PASSWORD", key), key
+    env = {e["name"]: e for e in container(objs).get("env", [])}
+    expected = {"gateway": {"ADMIN_TOKEN"}, "training": {"COMET_API_KEY"}, "explainer": {"OPENAI_API_KEY"}}
+    assert set(env) & SECRET_ENV == expected.get(svc, set())
+    for name in expected.get(svc, set()):
+        assert set(env[name]) == {"name", "valueFrom"}
+        assert set(env[name]["valueFrom"]) == {"secretKeyRef"}
+
+
+def test_config_that_looks_like_a_secret_is_refused(render, helm):
+    with pytest.raises(helm.HelmError, match="looks like a secret"):
+        render("gateway", overrides={"config": {"ADMIN_TOKEN": "hunter2hunter2hunter2"}})
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_account_is_bound_for_workload_identity_only_where_storage_is_used(render, svc, variant):
+    objs = render(svc, variant)
+    sa = one(objs, "ServiceAccount")
+    assert pod_spec(objs)["serviceAccountName"] == sa["metadata"]["name"]
+    assert sa["automountServiceAccountToken"] is False
+    annotation = sa["metadata"].get("annotations", {}).get("iam.gke.io/gcp-service-account")
+    if svc in ("ingestion", "training", "recommender"):
+        project = "animerec-prod" if variant == "production" else "animerec-staging"
+        assert annotation == f"animerec-{svc}@{project}.iam.gserviceaccount.com"
+    else:  # the gateway and the explainer only speak HTTP to other services
+        assert annotation is None
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_config_change_rolls_the_pods(render, svc):
+    def checksum(objs):
+        return one(objs, "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    changed = render(svc, overrides={"config": {"LOG_LEVEL": "DEBUG"}})
+    assert checksum(changed) != checksum(render(svc))
+    assert one(changed, "ConfigMap")["data"]["LOG_LEVEL"] == "DEBUG"
+
+
+def test_singletons_are_replaced_not_overlapped(render):
+    for svc in ("ingestion", "training"):
+        spec = one(render(svc, "production"), "Deployment")["spec"]
+        assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+
+
+def test_production_training_runs_on_the_gpu_pool_with_the_cuda_image(render):
+    objs = render("training", "production")
+    c = container(objs)
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert c["image"].split("/")[-1].startswith("training-gpu:")
+    assert pod_spec(objs)["nodeSelector"]["cloud.google.com/gke-accelerator"]
+    assert any(t["key"] == "nvidia.com/gpu" for t in pod_spec(objs)["tolerations"])
+
+
+def test_ingestion_mounts_the_incoming_bucket_read_only(render):
+    objs = render("ingestion", "production")
+    spec = pod_spec(objs)
+    volume = next(v for v in spec["volumes"] if v["name"] == "incoming")
+    assert volume["csi"]["driver"] == "gcsfuse.csi.storage.gke.io" and volume["csi"]["readOnly"] is True
+    assert volume["csi"]["volumeAttributes"]["bucketName"] == "animerec-prod-data"
+    mount = next(m for m in container(objs)["volumeMounts"] if m["name"] == "incoming")
+    assert mount["readOnly"] is True
+    config = one(objs, "ConfigMap")["data"]
+    assert config["INGEST_ALLOWED_ROOT"] == mount["mountPath"]
+    annotations = one(objs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["gke-gcsfuse/volumes"] == "true"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(render, variant):
+    objs = render("gateway", variant)
+    backend = one(objs, "BackendConfig")
+    assert backend["spec"]["healthCheck"]["requestPath"] == "/readyz"
+    assert one(objs, "Service")["metadata"]["annotations"]["cloud.google.com/backend-config"] == \
+        '{"default":"gateway"}'
+    config = one(objs, "ConfigMap")["data"]
+    for svc, port in SERVICES.items():
+        if svc != "gateway":
+            assert config[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
+    assert config["ENVIRONMENT"] == "production"  # refuses to start without a strong ADMIN_TOKEN
