@@ -58,3 +58,34 @@ def test_titles_of_liked_anime_not_in_facts_are_rejected(catalogue):
 ])
 def test_retry_after_is_read_in_every_form(headers, expected):
     assert retry_after_seconds(headers) == expected
+
+
+def test_catalogue_reloads_only_when_processed_current_moves(file_storage, title_storage):
+    import asyncio
+
+    import pandas as pd
+
+    from animerec_explainer.catalogue import CatalogueKeeper
+
+    async def scenario():
+        keeper = CatalogueKeeper(title_storage, refresh_s=0.01)
+        keeper.refresh_if_stale()
+        await keeper.wait()
+        first = keeper.catalogue
+        await asyncio.sleep(0.02)
+        keeper.refresh_if_stale()  # CURRENT did not move: the same catalogue object stays
+        await keeper.wait()
+        assert keeper.catalogue is first and len(first) == 9
+        with file_storage.publish("processed/p-next") as folder:
+            pd.DataFrame(CATALOGUE + [{"anime_id": 269, "name": "Bleach", "english_name": "Bleach",
+                                       "japanese_name": "ブリーチ", "genres": ["Action"]}]).to_parquet(
+                folder / "anime.parquet")
+        file_storage.set_current("processed", "p-next")
+        await asyncio.sleep(0.02)
+        keeper.refresh_if_stale()
+        await keeper.wait()
+        return keeper
+
+    keeper = asyncio.run(scenario())
+    assert keeper.status() == {"state": "loaded", "titles": 10, "processed_id": "p-next", "error": None}
+    assert unknown_titles("Much like Bleach, it is loud.", FMA, keeper.catalogue) == ["Bleach"]

@@ -20,13 +20,13 @@ log = logging.getLogger("animerec.explainer.catalogue")
 COLUMNS = ["anime_id", "title", "name", "english_name", "japanese_name", "genres"]
 
 
-def load_catalogue(storage_url: str) -> TitleCatalogue | None:
-    """Returns the catalogue of the current processed dataset, or None when there is none."""
+def load_catalogue(storage_url: str, loaded_id: str | None = None) -> TitleCatalogue | None:
+    """Returns the catalogue of the current processed dataset; None when there is none or it is loaded_id."""
     import pandas as pd
 
     storage = open_storage(storage_url)
     processed_id = storage.get_current("processed")
-    if not processed_id:
+    if not processed_id or processed_id == loaded_id:
         return None
     frame = pd.read_parquet(io.BytesIO(storage.read_bytes(f"processed/{processed_id}/anime.parquet")))
     frame = frame[[c for c in COLUMNS if c in frame.columns]]
@@ -34,7 +34,7 @@ def load_catalogue(storage_url: str) -> TitleCatalogue | None:
 
 
 class CatalogueKeeper:
-    """Loads the catalogue in the background and refreshes it when it is older than refresh_s."""
+    """Loads the catalogue in the background; every refresh_s it reloads if processed/CURRENT moved."""
 
     def __init__(self, storage_url: str, refresh_s: float, enabled: bool = True):
         self.storage_url = storage_url
@@ -47,7 +47,8 @@ class CatalogueKeeper:
 
     async def _load(self) -> None:
         try:
-            catalogue = await asyncio.to_thread(load_catalogue, self.storage_url)
+            loaded_id = self.catalogue.source_id if self.catalogue else None
+            catalogue = await asyncio.to_thread(load_catalogue, self.storage_url, loaded_id)
         except Exception as exc:  # storage down or no dataset yet: keep the old catalogue
             self.error = f"{type(exc).__name__}: {exc}"
             log.warning("title catalogue not loaded: %s", self.error)
