@@ -37,6 +37,7 @@ ANIME_VALUE_RULES = {
 
 def line_of_row(path: Path, row: int) -> int:
     """Returns the 1-based line where data row ``row`` (0-based, after the header) starts."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))  # long fields are reported, not fatal
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         next(reader, None)
@@ -59,6 +60,7 @@ def _diagnose(path: Path, display: str, n_cols: int, reason: str) -> DataValidat
     except UnicodeDecodeError as exc:
         return DataValidationError(display, data.count(b"\n", 0, exc.start) + 1, None, "UTF-8 text",
                                    found="bytes that are not UTF-8")
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
     reader = csv.reader(text.splitlines(keepends=True))
     start = 1
     for fields in reader:
