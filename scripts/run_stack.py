@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Starts the whole platform on this machine (what `make run` calls).
+
+On a fresh clone (after `make install`): makes sample data when it is missing, runs the pipeline
+(ingest -> process -> train -> evaluate -> promote) when no model is promoted yet, starts the five
+services, waits until the gateway's /readyz says every upstream answers and a model is loaded,
+then prints the web page and Swagger URLs and a development admin token. Ctrl-C stops everything.
+
+Environment: DATA_DIR (real Kaggle files instead of sample data), REDIS_URL (Redis cache; unset: an
+in-process LRU), ADMIN_TOKEN (else a random one), MIN_USER_RATINGS (default 50), STORAGE_URL,
+HOST and the *_PORT variables of docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import httpx
+
+from animerec_shared.settings import REPO_ROOT, BaseServiceSettings
+from animerec_shared.storage import open_storage
+
+ORDER = ["ingestion", "training", "recommender", "explainer", "gateway"]
+
+
+def say(msg: str) -> None:
+    print(f"[run] {msg}", file=sys.stderr, flush=True)
+
+
+def animerec(*argv: str, env: dict[str, str]) -> dict:
+    """Returns the one-line JSON summary of an `animerec ... --json` command (progress goes to stderr)."""
+    cmd = [sys.executable, "-m", "animerec_shared.cli", *argv, "--json"]
+    say("$ animerec " + " ".join(argv) + " --json")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"[run] `animerec {' '.join(argv)}` failed (exit code {proc.returncode})")
+    return json.loads(lines[-1])
+
+
+def port_busy(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0
+
+
+def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> Path:
+    """Returns the folder of Kaggle-format files to ingest, making sample data when needed."""
+    if args.data_dir:
+        source = Path(args.data_dir).expanduser().resolve()
+        if not (source / "anime.csv").exists():
+            raise SystemExit(f"[run] DATA_DIR={source} has no anime.csv")
+        return source
+    source = Path(args.sample_dir).resolve()
+    if not (source / "anime.csv").exists():
+        summary = animerec("sample-data", "--out", str(source), "--users", str(args.users), env=env)
+        say(f"sample data written to {source}: {json.dumps(summary)[:200]}")
+    return source
+
+
+def ensure_model(args: argparse.Namespace, source: Path, env: dict[str, str]) -> str:
+    """Returns the promoted model version, running the pipeline first when there is none."""
+    storage = open_storage(env.get("STORAGE_URL") or BaseServiceSettings().storage_url)
+    current = storage.get_current("models")
+    if current and not args.retrain:
+        say(f"model {current} is promoted; skipping the pipeline (--retrain to run it anyway)")
+        return current
+    say(f"no promoted model yet: running the pipeline on {source} (this takes a few minutes)")
+    summary = animerec("pipeline", "--source", str(source), "--min-ratings", str(args.min_ratings), env=env)
+    current = storage.get_current("models")
+    if not current:
+        raise SystemExit(f"[run] the pipeline promoted no model: {summary}")
+    say(f"model {current} promoted (NDCG@10 {summary.get('metrics', {}).get('ndcg@10', '?')})")
+    return current
+
+
+def start_services(host: str, env: dict[str, str]) -> list[tuple[str, subprocess.Popen]]:
+    """Returns the started uvicorn processes, one per installed service, in dependency order."""
+    apps = {ep.name: ep.value for ep in entry_points(group="animerec.services")}
+    missing = [s for s in ORDER if s not in apps]
+    if missing:
+        raise SystemExit(f"[run] services not installed: {', '.join(missing)} (run `make install`)")
+    settings = BaseServiceSettings()
+    busy = [f"{s}:{settings.port_of(s)}" for s in ORDER if port_busy(host, settings.port_of(s))]
+    if busy:
+        raise SystemExit(f"[run] ports already in use: {', '.join(busy)} (another stack running?)")
+    procs = []
+    for name in ORDER:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", apps[name], "--host", host,
+               "--port", str(settings.port_of(name)), "--log-level", "warning", "--no-access-log"]
+        # Own session: Ctrl-C reaches only this script, which then stops the services in order.
+        procs.append((name, subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, start_new_session=True)))
+        say(f"started {name} on http://{host}:{settings.port_of(name)} (pid {procs[-1][1].pid})")
+    return procs
+
+
+def stop_services(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    """Stops the services, gateway first, each with SIGTERM then SIGKILL after 10 s."""
+    for name, proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for name, proc in reversed(procs):
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in 10 s; killing it")
+            proc.kill()
+            proc.wait()
+
+
+def wait_ready(gateway: str, procs: list[tuple[str, subprocess.Popen]], timeout: float) -> dict:
+    """Returns the gateway's /readyz body once it is 200; exits when a service dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        for name, proc in procs:
+            if proc.poll() is not None:
+                raise SystemExit(f"[run] {name} exited with code {proc.returncode}")
+        try:
+            r = httpx.get(f"{gateway}/readyz", timeout=3)
+            last = r.json()
+            if r.status_code == 200:
+                return last
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"[run] not ready after {timeout:.0f}s: {last}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Returns the exit code: 0 after a clean Ctrl-C, 1 when a service died."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", default=os.environ.get("DATA_DIR") or None, help="real Kaggle files (DATA_DIR)")
+    p.add_argument("--sample-dir", default=str(REPO_ROOT / "var" / "sample-data"))
+    p.add_argument("--users", type=int, default=2000, help="users in generated sample data")
+    p.add_argument("--min-ratings", type=int, default=int(os.environ.get("MIN_USER_RATINGS", "50")))
+    p.add_argument("--retrain", action="store_true", help="run the pipeline even when a model is promoted")
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--wait", type=float, default=180.0, help="seconds to wait for /readyz")
+    p.add_argument("--check", action="store_true", help="stop once ready (smoke test) instead of serving")
+    args = p.parse_args(argv)
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    token = env.get("ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    env["ADMIN_TOKEN"] = token
+    source = prepare_data(args, env)
+    # The ingestion API only reads folders under INGEST_ALLOWED_ROOT (default var/): let it see DATA_DIR.
+    allowed = Path(env.get("INGEST_ALLOWED_ROOT") or REPO_ROOT / "var").resolve()
+    if not source.is_relative_to(allowed):
+        env["INGEST_ALLOWED_ROOT"] = str(source)
+        allowed = source
+    ensure_model(args, source, env)
+
+    procs: list[tuple[str, subprocess.Popen]] = []
+    stopping = False
+
+    def on_term(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        procs = start_services(args.host, env)
+        settings = BaseServiceSettings()
+        shown = "127.0.0.1" if args.host == "0.0.0.0" else args.host
+        gateway = f"http://{shown}:{settings.port_of('gateway')}"
+        ready = wait_ready(gateway, procs, args.wait)
+        cache = f"Redis at {env['REDIS_URL']}" if env.get("REDIS_URL") else "in-process LRU (set REDIS_URL for Redis)"
+        print(f"""
+  AnimeRec is running (model {ready.get('model_version')}; cache: {cache})
+    web page     {gateway}/
+    Swagger      {gateway}/docs      (ReDoc {gateway}/redoc, OpenAPI {gateway}/openapi.json)
+    admin token  {token}
+    retrain      curl -X POST -H "Authorization: Bearer {token}" -H "Content-Type: application/json" \\
+                   -d '{{"source": "{source.relative_to(allowed)}", "min_ratings": {args.min_ratings}}}' \\
+                   {gateway}/api/v1/admin/training-runs
+  Ctrl-C stops everything.
+""", flush=True)
+        if args.check:
+            return 0
+        while True:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    say(f"{name} exited with code {proc.returncode}; stopping the stack")
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stopping = True
+        return 0
+    finally:
+        if procs:
+            say("stopping the services" if stopping else "stopping")
+            stop_services(procs)
+            say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
