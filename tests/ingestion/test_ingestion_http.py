@@ -1,0 +1,159 @@
+"""The ingestion HTTP API through the real app (TestClient), with real folders and storage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from animerec_ingestion.app import create_app
+from animerec_ingestion.config import Settings
+
+
+@pytest.fixture
+def allowed_root(tmp_path, source) -> Path:
+    root = tmp_path / "incoming"
+    root.mkdir()
+    source.rename(root / "drop")
+    return root
+
+
+@pytest.fixture
+def client(tmp_path, allowed_root):
+    settings = Settings(storage_url=(tmp_path / "storage").as_uri(), ingest_allowed_root=allowed_root,
+                        min_user_ratings=10, log_json=False)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _wait(client: TestClient, url: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url).json()
+        if body["state"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not finish: {body}")
+
+
+def test_ingest_from_allowed_folder_then_process(client):
+    r = client.post("/ingestions", json={"source": "drop"})
+    assert r.status_code == 202 and r.json()["state"] in ("queued", "running", "succeeded")
+    job = _wait(client, f"/ingestions/{r.json()['id']}")
+    assert job["state"] == "succeeded", job
+    assert job["dataset_id"] == job["manifest"]["id"]
+    current = client.get("/datasets/current").json()
+    assert current == job["manifest"]
+
+    r = client.post("/processing-runs", json={"min_ratings": 10, "raw_dataset": None})
+    assert r.status_code == 202
+    run = _wait(client, f"/processing-runs/{r.json()['id']}")
+    assert run["state"] == "succeeded", run
+    assert run["manifest"]["raw_dataset"] == job["dataset_id"] and run["manifest"]["min_user_ratings"] == 10
+    assert client.get("/datasets/processed/current").json()["id"] == run["processed_id"]
+
+
+@pytest.mark.parametrize("src", ["../", "drop/../..", "/etc", "drop/../../storage"])
+def test_ingest_outside_allowed_root_is_400(client, src):
+    r = client.post("/ingestions", json={"source": src})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "source_outside_allowed_root"
+
+
+def test_ingest_through_symlink_leaving_root_is_400(client, allowed_root, tmp_path):
+    os.symlink(tmp_path, allowed_root / "escape")
+    r = client.post("/ingestions", json={"source": "escape"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "source_outside_allowed_root"
+
+
+def test_ingest_missing_folder_and_bad_body(client):
+    r = client.post("/ingestions", json={"source": "nope"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "source_not_found"
+    r = client.post("/ingestions", json={"path": "drop"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    r = client.post("/processing-runs", json={"min_ratings": 0})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+def test_multipart_upload_ingests(client, allowed_root):
+    folder = allowed_root / "drop"
+    files = [("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir())]
+    r = client.post("/ingestions", files=files)
+    assert r.status_code == 202, r.text
+    job = _wait(client, f"/ingestions/{r.json()['id']}")
+    assert job["state"] == "succeeded", job
+    assert job["manifest"]["rows_kept"] == len((folder / "animelist.csv").read_text().splitlines()) - 1
+
+
+def test_multipart_bad_file_fails_job_with_location(client, allowed_root):
+    folder = allowed_root / "drop"
+    files = [("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir())
+             if p.name != "animelist.csv"]
+    files.append(("files", ("animelist.csv", b"user_id,anime_id,rating\n1,2,3\n1,3,x\n", "text/csv")))
+    job = _wait(client, f"/ingestions/{client.post('/ingestions', files=files).json()['id']}")
+    assert job["state"] == "failed"
+    assert job["error"]["code"] == "invalid_data"
+    assert job["error"]["details"] == {"file": "animelist.csv", "line": 3, "column": "rating",
+                                       "expected": "an integer rating 0-10 (0 = not scored)", "found": "x"}
+    assert client.get("/datasets/current").status_code == 404
+
+
+def test_multipart_unexpected_name_is_400(client):
+    r = client.post("/ingestions", files=[("files", ("../../evil.sh", b"x", "text/plain"))])
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unexpected_file"
+
+
+def test_second_job_while_busy_is_409(client):
+    gate = threading.Event()
+    runner = client.app.state.jobs
+    blocker = runner.submit("processing", lambda: (gate.wait(30), {})[1])
+    try:
+        r = client.post("/ingestions", json={"source": "drop"})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "job_in_progress"
+        r = client.post("/processing-runs", json={})
+        assert r.status_code == 409
+    finally:
+        gate.set()
+    assert _wait(client, f"/processing-runs/{blocker.id}")["state"] == "succeeded"
+
+
+def test_unknown_jobs_and_empty_storage_are_404(client):
+    assert client.get("/ingestions/nope").json()["error"]["code"] == "ingestion_not_found"
+    assert client.get("/processing-runs/nope").status_code == 404
+    r = client.get("/datasets/current")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_current_raw_dataset"
+
+
+def test_health_ready_and_docs(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["raw_dataset"] is None
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/ingestions", "/ingestions/{ingestion_id}", "/datasets/current", "/processing-runs"} <= set(paths)
+
+
+def test_cli_ingest_and_process_print_manifest_last(real_source, tmp_path):
+    env = {**os.environ, "STORAGE_URL": (tmp_path / "cli-storage").as_uri()}
+    animerec = [sys.executable, "-m", "animerec_shared.cli"]
+    out = subprocess.run([*animerec, "ingest", "--source", str(real_source), "--max-rows", "50000", "--json"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    raw = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (raw["rows_kept"], raw["rows_read"], raw["capped"]) == (50_000, 99_999, True)
+    assert "[animerec]" in out.stderr
+    out = subprocess.run([*animerec, "process", "--min-ratings", "50", "--json"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    manifest = json.loads(out.stdout.strip().splitlines()[-1])
+    assert manifest["raw_dataset"] == raw["id"] and manifest["min_user_ratings"] == 50
+    bad = subprocess.run([*animerec, "ingest", "--source", str(tmp_path / "missing")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "source_not_found" in bad.stderr
