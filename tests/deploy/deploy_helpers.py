@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,35 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def parse_dockerfile(text: str) -> list[list[tuple[str, str]]]:
+    """Returns the stages of a Dockerfile, each a list of (INSTRUCTION, arguments), continuations joined."""
+    logical: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):  # comments may sit between continued lines too
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    assert not pending, "dangling line continuation"
+    stages: list[list[tuple[str, str]]] = []
+    for line in logical:
+        keyword, _, args = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            stages.append([])
+        assert stages, f"instruction before FROM: {line}"
+        stages[-1].append((keyword, args.strip()))
+    return stages
+
+
+def free_port() -> int:
+    """Returns a free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
