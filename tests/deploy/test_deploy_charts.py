@@ -229,3 +229,14 @@ def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(ren
         if svc != "gateway":
             assert config[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
     assert config["ENVIRONMENT"] == "production"  # refuses to start without a strong ADMIN_TOKEN
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_production_scrapes_metrics_of_the_server_pods(render, svc):
+    assert of_kind(render(svc), "PodMonitoring") == []
+    objs = render(svc, "production")
+    monitor = one(objs, "PodMonitoring")
+    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
