@@ -36,11 +36,11 @@ def test_cronjob_is_off_by_default_and_on_in_production(render):
     assert script["data"]["retrain.py"].strip() == SCRIPT.read_text().strip()
 
 
-def test_cronjob_pipeline_mode_runs_animerec_pipeline_with_the_training_identity(render):
+def test_cronjob_pipeline_mode_trains_in_the_job_with_the_training_identity(render):
     objs = render("training", "production", overrides={"retrain": {"mode": "pipeline"}})
     pod = one(objs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (c,) = pod["containers"]
-    assert c["command"] == ["animerec", "pipeline", "--json"]
+    assert c["command"] == ["animerec", "train", "--promote", "if_better", "--json"]
     assert pod["serviceAccountName"] == "training"
     assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert c["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "comet-api-key"
