@@ -18,6 +18,7 @@ log = logging.getLogger("animerec.gateway.admin")
 
 RELOAD_TIMEOUT_S = 120.0
 PROMOTE_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 30.0  # starting a job may validate its input first
 MAX_KEPT_RUNS = 100
 
 
@@ -143,7 +144,7 @@ class Orchestrator:
                     body: dict[str, Any]) -> dict[str, Any]:
         """Returns the final state of an upstream job after starting it and polling until it ends."""
         step = self._begin(run, name)
-        started = await upstream.json("POST", path, json_body=body)
+        started = await upstream.json("POST", path, json_body=body, timeout=START_TIMEOUT_S)
         step.upstream_id = str(started["id"])
         final = await self._poll(upstream, f"{path}/{step.upstream_id}", step)
         step.result, step.state, step.finished_at = final, "succeeded", time.time()
