@@ -64,8 +64,10 @@ def _year(table: pa.Table) -> np.ndarray:
     return year
 
 
-def _genres(table: pa.Table) -> list[list[str]]:
-    return [[g.strip() for g in text.split(",") if g.strip()] for text in _text(table, "Genres").to_pylist()]
+def _genres(table: pa.Table) -> pa.Array:
+    text = pc.utf8_trim(_text(table, "Genres"), " ,")
+    lists = pc.split_pattern_regex(text, r"\s*,\s*")
+    return pc.if_else(pc.equal(text, ""), pa.scalar([], pa.list_(pa.string())), lists)
 
 
 def clean_anime(anime_csv: Path, synopsis_csv: Path | None) -> pa.Table:

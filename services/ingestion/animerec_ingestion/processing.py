@@ -25,7 +25,7 @@ from .anime_metadata import clean_anime
 from .ingest import SYNOPSIS_FILE, new_id
 from .split import TEST_FRACTION, VAL_FRACTION, dense_codes, per_user_split, sort_by_pairs_keep_last
 
-PARQUET_OPTS = {"compression": "lz4", "use_dictionary": False}
+PARQUET_OPTS = {"compression": "lz4", "use_dictionary": False, "write_statistics": False}
 Progress = Callable[[str], None]
 
 

@@ -131,7 +131,7 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
     pending = b""
     last_byte = b"\n"
     with open(path, "rb") as f, pq.ParquetWriter(out_path, schema, compression="lz4",
-                                                 use_dictionary=False) as writer:
+                                                 use_dictionary=False, write_statistics=False) as writer:
         block = f.read(BLOCK_BYTES)
         digest.update(block)
         total_bytes += len(block)

@@ -104,7 +104,7 @@ def _synthetic_catalog(rng: np.random.Generator, n: int) -> Catalog:
     vocab = load_vocab()
     ids = np.sort(rng.choice(np.arange(1, max(48_000, 3 * n)), size=n, replace=False)).astype(np.int64)
     members = np.maximum(1, np.exp(rng.normal(7.6, 2.2, n))).astype(np.int64)
-    score = np.clip(5.0 + 0.17 * np.log(members) + rng.normal(0, 0.55, n), 1.9, 9.2).round(2)
+    score = np.clip(4.3 + 0.3 * np.log(members) + rng.normal(0, 0.5, n), 1.9, 9.2).round(2)
     score[(members < 300) & (rng.random(n) < 0.8)] = np.nan
     types = _pick(rng, vocab["type_frequency"], n)
     tv_eps = rng.choice([12, 13, 24, 26, 50, 12, 12, 25], size=n)
@@ -133,7 +133,10 @@ def _synthetic_catalog(rng: np.random.Generator, n: int) -> Catalog:
 
 
 def _fmt_float(x: np.ndarray, digits: int) -> list[str]:
-    return [UNKNOWN if math.isnan(v) else f"{v:.{digits}f}" for v in x.tolist()]
+    """Returns the cells as the real files print them: "7.9", "28.0", "26", or Unknown."""
+    if digits == 0:
+        return [UNKNOWN if math.isnan(v) else str(int(v)) for v in x.tolist()]
+    return [UNKNOWN if math.isnan(v) else repr(round(v, digits)) for v in x.tolist()]
 
 
 def _synopsis(rnd: random.Random, vocab: dict[str, Any], genres: list[str], typ: str) -> str:
@@ -210,7 +213,9 @@ def anime_frames(cat: Catalog, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     edges = np.arange(1.5, 10.0, 1.0)                         # boundaries between ratings 1..10
     cdf = 0.5 * (1 + np.vectorize(math.erf)((edges[None, :] - q[:, None] - 0.3) / (1.5 * math.sqrt(2))))
     probs = np.diff(np.concatenate([np.zeros((n, 1)), cdf, np.ones((n, 1))], axis=1), axis=1)
-    hist = np.floor(scorers[:, None] * np.clip(probs, 0, 1)).astype(np.float64)
+    floor = np.full(10, 0.005 / 10)
+    floor[0] += 0.01                                          # a few 1s for everything, as on MAL
+    hist = np.floor(scorers[:, None] * (0.985 * np.clip(probs, 0, 1) + floor)).astype(np.float64)
     hist[hist == 0] = np.nan                                  # the real files say Unknown for zero
     favorites = np.floor(cat.members * 0.002 * np.exp(1.6 * (q - 6.5))).astype(np.int64)
     anime = pd.DataFrame({

@@ -41,7 +41,7 @@ from .sample_catalog import ANIME_COLUMNS, GENERATED_LABEL, SYNOPSIS_COLUMNS, Ca
 
 ANIMELIST_COLUMNS = ["user_id", "anime_id", "rating", "watching_status", "watched_episodes"]
 NOT_FAVOURITE = {"Hentai", "Yaoi", "Yuri"}       # never planted as favourites (kept in the catalogue)
-POPULARITY_EXPONENT = 0.85
+POPULARITY_EXPONENT = 1.0
 FAVOURITE_BOOST, DISLIKE_PENALTY = 0.8, 1.5
 MIXTURE_ROUNDS, MAX_ROUNDS = 6, 40
 STATUS_SCORED = {1: 0.15, 2: 0.85, 3: 0.15, 4: 0.45, 6: 0.001}
@@ -89,7 +89,7 @@ def _list_sizes(rng: np.random.Generator, n_users: int, rows: int | None, mean: 
         return np.clip(np.rint(w), min(minimum, cap), cap).astype(np.int64)
     if not n_users <= rows <= n_users * cap:
         raise InvalidInputError(f"rows={rows} impossible for {n_users} users and {cap} titles each")
-    sizes = np.ones(n_users, dtype=np.int64)
+    sizes = np.full(n_users, max(1, min(minimum, rows // n_users, cap)), dtype=np.int64)
     while (left := rows - int(sizes.sum())) > 0:        # apportion the rest by weight, capped
         open_ = sizes < cap
         share = w * open_ / (w * open_).sum() * left
@@ -100,14 +100,20 @@ def _list_sizes(rng: np.random.Generator, n_users: int, rows: int | None, mean: 
     return sizes
 
 
+def _component_tables(pop: np.ndarray, item_mask: np.ndarray, n_genres: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Returns per mixture component (0 = popularity, 1+g = genre g) its titles and their CDF."""
+    tables = []
+    for c in range(n_genres + 1):
+        items = np.arange(len(pop)) if c == 0 else np.flatnonzero((item_mask >> (c - 1)) & 1)
+        cdf = np.cumsum(pop[items])
+        tables.append((items, cdf / cdf[-1] if cdf.size else cdf))
+    return tables
+
+
 def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, pop: np.ndarray, item_mask: np.ndarray,
                 tastes: dict[str, np.ndarray], n_genres: int) -> tuple[np.ndarray, np.ndarray]:
     n_items = len(pop)
-    member = ((item_mask[:, None] >> np.arange(n_genres)) & 1).astype(np.float64)
-    comp_w = np.vstack([pop[None, :], (pop[:, None] * member).T])     # 0 = popularity, 1+g = genre g
-    cdf = np.cumsum(comp_w, axis=1)
-    cdf = cdf / np.maximum(cdf[:, -1:], 1e-300) + np.arange(len(comp_w))[:, None]
-    flat = cdf.ravel()
+    tables = _component_tables(pop, item_mask, n_genres)
     need = sizes.copy()
     got_u, got_i, taken = [], [], np.empty(0, dtype=np.int64)
     for rnd in range(MAX_ROUNDS):
@@ -118,8 +124,13 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, pop: np.ndarray, it
         if rnd < MIXTURE_ROUNDS:
             slot = (rng.random(du.size) * tastes["k"][du]).astype(np.int64)
             comp = np.where(rng.random(du.size) < tastes["lam"][du], 0, 1 + tastes["fav"][du, slot])
-            item = np.searchsorted(flat, comp + rng.random(du.size), side="right") - comp * n_items
-            item = np.clip(item, 0, n_items - 1)
+            item, unif = np.empty(du.size, dtype=np.int64), rng.random(du.size)
+            order = np.argsort(comp.astype(np.int16), kind="stable")    # one small CDF per component
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(comp, minlength=len(tables)))])
+            for c, (items, cdf) in enumerate(tables):
+                sel = order[bounds[c]:bounds[c + 1]]
+                if sel.size:
+                    item[sel] = items[np.minimum(np.searchsorted(cdf, unif[sel], side="right"), items.size - 1)]
         else:                                   # heavy users may exhaust what their mixture reaches
             item = rng.integers(0, n_items, du.size)
         disliked = (item_mask[item] & tastes["dis_mask"][du]) != 0
@@ -133,12 +144,14 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, pop: np.ndarray, it
             pos = np.minimum(np.searchsorted(taken, keys), taken.size - 1)
             fresh = taken[pos] != keys
             du, item, keys = du[fresh], item[fresh], keys[fresh]
-        rank = np.arange(du.size) - np.searchsorted(du, du, side="left")
-        take = rank < need[du]
+        start = np.zeros(du.size, dtype=np.int64)                      # rank of a draw within its user
+        cut = np.flatnonzero(np.diff(du)) + 1
+        start[cut] = cut
+        take = np.arange(du.size) - np.maximum.accumulate(start) < need[du]
         got_u.append(du[take])
         got_i.append(item[take])
         need -= np.bincount(du[take], minlength=need.size)
-        taken = np.sort(np.concatenate([taken, keys[take]]))
+        taken = np.sort(np.concatenate([taken, keys[take]]), kind="stable")  # merges two sorted runs
     u, i = np.concatenate(got_u), np.concatenate(got_i)
     order = np.argsort(u, kind="stable")
     return u[order], i[order]
@@ -146,30 +159,36 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, pop: np.ndarray, it
 
 def _rate(rng: np.random.Generator, u: np.ndarray, i: np.ndarray, cat: Catalog, item_mask: np.ndarray,
           tastes: dict[str, np.ndarray], n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n_items = len(cat.ids)
+    n, n_items, f32 = u.size, len(cat.ids), np.float32
     quality = np.where(np.isnan(cat.score), np.clip(rng.normal(6.2, 0.5, n_items), 2.0, 8.0), cat.score)
-    user_bias, user_scoring = rng.normal(0.0, 0.6, n_users), rng.normal(0.0, 1.0, n_users)
-    uf, itf = rng.normal(0, 0.5, (n_users, 4)), rng.normal(0, 0.5, (n_items, 4))
-    hits = np.minimum(np.bitwise_count(item_mask[i] & tastes["fav_mask"][u]), 2)
-    latent = 6.1 + 0.9 * (quality[i] - 6.5) + user_bias[u] + FAVOURITE_BOOST * hits
-    latent -= DISLIKE_PENALTY * ((item_mask[i] & tastes["dis_mask"][u]) != 0)
+    item_base = (6.1 + 0.9 * (quality - 6.5)).astype(f32)
+    user_bias, user_scoring = rng.normal(0.0, 0.6, n_users).astype(f32), rng.normal(0.0, 1.0, n_users)
+    uf, itf = rng.normal(0, 0.5, (n_users, 4)).astype(f32), rng.normal(0, 0.5, (n_items, 4)).astype(f32)
+    item_genres = item_mask[i]
+    hits = np.minimum(np.bitwise_count(item_genres & tastes["fav_mask"][u]), 2).astype(f32)
+    latent = item_base[i] + user_bias[u] + f32(FAVOURITE_BOOST) * hits
+    latent -= f32(DISLIKE_PENALTY) * ((item_genres & tastes["dis_mask"][u]) != 0)
+    del item_genres, hits
     for d in range(uf.shape[1]):
         latent += uf[u, d] * itf[i, d]
-    # left-skewed noise (MAL users rarely give low scores, but sometimes hate a title)
-    latent += rng.normal(0.0, 0.9, u.size) - rng.exponential(0.8, u.size) + 0.8
+    # left-skewed noise: MAL users rarely give low scores, but now and then hate a title
+    latent += rng.standard_normal(n, dtype=f32) * f32(0.9) - rng.standard_exponential(n, dtype=f32) * f32(0.8)
+    latent += f32(0.8)
     rating = np.clip(np.rint(latent), 1, 10).astype(np.int8)
-    r, r2 = rng.random(u.size), rng.random(u.size)
-    p_drop = 0.01 + 0.4 / (1.0 + np.exp((latent - 4.5) * 1.5))
-    status = np.select([r < 0.29, r2 < p_drop, r2 < p_drop + 0.11, r2 < p_drop + 0.14], [6, 4, 1, 3], 2)
-    status = status.astype(np.int8)
-    base = np.zeros(7)
+    r, r2 = rng.random(n, dtype=f32), rng.random(n, dtype=f32)
+    p_drop = f32(0.01) + f32(0.4) / (f32(1.0) + np.exp((latent - f32(4.5)) * f32(1.5)))
+    del latent
+    status = np.full(n, 2, dtype=np.int8)                 # completed unless one of these hits first
+    for code, hit in ((3, r2 < p_drop + f32(0.14)), (1, r2 < p_drop + f32(0.11)), (4, r2 < p_drop), (6, r < 0.29)):
+        status[hit] = code
+    base = np.zeros(7, dtype=f32)
     for code, p in STATUS_SCORED.items():
         base[code] = np.log(p / (1 - p))
-    scored = rng.random(u.size) < 1.0 / (1.0 + np.exp(-(base[status] + user_scoring[u])))
+    scored = rng.random(n, dtype=f32) < f32(1.0) / (f32(1.0) + np.exp(-(base[status] + user_scoring.astype(f32)[u])))
     rating[~scored] = 0
-    eps = cat.episodes[i]
-    eps = np.where(np.isnan(eps), rng.integers(1, 25, u.size), eps)
-    watched = np.where(status == 2, eps, np.where(status == 6, 0, np.floor(rng.random(u.size) * eps)))
+    eps = cat.episodes.astype(f32)[i]
+    eps = np.where(np.isnan(eps), rng.integers(1, 25, n).astype(f32), eps)
+    watched = np.where(status == 2, eps, np.where(status == 6, f32(0), np.floor(rng.random(n, dtype=f32) * eps)))
     return rating, status, watched.astype(np.int32)
 
 
