@@ -229,6 +229,7 @@ def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(ren
         if svc != "gateway":
             assert config[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
     assert config["ENVIRONMENT"] == "production"  # refuses to start without a strong ADMIN_TOKEN
+    assert config["READYZ_UPSTREAMS"] == ""  # no cascading readiness through the load balancer
 
 
 @pytest.mark.parametrize("svc", SERVICES)

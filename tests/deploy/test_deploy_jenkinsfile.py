@@ -58,6 +58,8 @@ def test_staging_gets_helm_upgrade_install_of_changed_services_then_a_readyz_smo
     assert '--set-string image.tag="$IMAGE_TAG"' in staging and "--atomic --wait" in staging
     smoke = stage_body(jenkinsfile, "Smoke test")
     assert re.search(r'curl --fail .*"https://\$STAGING_HOST/readyz"', smoke, re.S)
+    # ... and through the gateway to upstreams (training's model list, the recommender's search).
+    assert '"https://$STAGING_HOST/api/v1/models"' in smoke and '"https://$STAGING_HOST/api/v1/anime?q=' in smoke
 
 
 def test_production_waits_for_a_manual_approval_without_holding_an_agent(jenkinsfile):
