@@ -1,4 +1,11 @@
-"""Ranking core shared by the recommender (serving) and the evaluation (numpy/scipy only)."""
+"""Ranking core shared by the recommender (serving) and the evaluation (numpy/scipy/scikit-learn only).
+
+Components (each a score over the rated anime): ``item_item`` (EASE on rating-weighted
+interactions), ``collaborative`` (user embedding . anime embeddings), ``content`` (TF-IDF of genres
+and synopsis against the user's taste profile), ``user_based`` (favourites of similar users),
+``popularity`` and ``quality`` priors; ``hybrid`` blends their per-user z-scores with weights
+tuned on the val split (see fitting.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,29 @@ import numpy as np
 
 from ..datasets import ProcessedData
 from ..evaluation import ScoreFn
+from .fitting import FittedRanking, fit_ranking
+from .hybrid import blend, zscore
+from .model import RankingModel
+from .params import COMPONENTS, DEFAULT_WEIGHTS, RankingParams
+
+__all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "FittedRanking", "RankingModel", "RankingParams", "blend",
+           "evaluation_strategies", "fit_ranking", "strategies_of", "zscore"]
+
+
+def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
+    """Returns {strategy name: score function} of a fitted ranking core (components and hybrid)."""
+    model = fitted.model
+    out: dict[str, ScoreFn] = {}
+    for name in model.available():
+        out[name] = (lambda n: lambda rows: model.component(n, rows))(name)
+    weights = {n: w for n, w in fitted.weights.items() if w and n in model.available()}
+
+    def hybrid(rows: np.ndarray) -> np.ndarray:
+        return blend({n: model.component(n, rows) for n in weights}, weights)
+
+    hybrid.params = {"weights": weights, **fitted.report}  # type: ignore[attr-defined]
+    out["hybrid"] = hybrid
+    return out
 
 
 def evaluation_strategies(data: ProcessedData, user_embeddings: np.ndarray | None = None,
@@ -15,7 +45,9 @@ def evaluation_strategies(data: ProcessedData, user_embeddings: np.ndarray | Non
                           config: dict[str, Any] | None = None) -> dict[str, ScoreFn]:
     """Returns {strategy name: score function} for every strategy the recommender serves.
 
-    Filled in by the recommender work (content, item-item, hybrid); the evaluation scores
-    whatever this returns next to popularity and the embeddings.
+    Fits on the train part after tuning EASE lambda and the hybrid weights on val (never on
+    test); ``config`` overrides RankingParams fields (e.g. {"ease_top_n": 2000, "tune": False}).
+    The hybrid score function carries its tuned weights and val report as ``.params``.
     """
-    return {}
+    params = RankingParams().with_overrides(config)
+    return strategies_of(fit_ranking(data, user_embeddings, anime_embeddings, params))

@@ -1,0 +1,1 @@
+"""Recommender service: serves every recommendation function over HTTP (numpy only, no TensorFlow)."""

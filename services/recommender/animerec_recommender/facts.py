@@ -1,0 +1,80 @@
+"""Grounded facts about why an anime suits a user or a liked set (consumed by the explainer)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from animerec_shared.errors import InvalidInputError
+
+from .similarity import favourite_indices, meta_row, user_row
+from .state import ServingState
+
+NEIGHBOURS = 30
+
+
+def explanation_facts(state: ServingState, user_id: int | None, liked: list[int] | None, anime_id: int,
+                      strategy: str | None) -> dict[str, Any]:
+    """Returns the facts of the contract: because_you_liked, shared_genres, similar_users and metadata."""
+    row = meta_row(state, anime_id)
+    target_idx = int(state.meta_index[row])
+    ae, ue = state.model.anime_embeddings, state.model.user_embeddings
+    params = state.ranking.model.params
+    if user_id is not None:
+        u = user_row(state, user_id)
+        idx, ratings = state.user_ratings(u)
+        liked_idx = idx[ratings >= params.liked_rating]
+        if not len(liked_idx):
+            liked_idx = idx[favourite_indices(ratings)]
+        liked_rows = state.rated_meta_rows[liked_idx]
+        query = ue[u]
+    elif liked:
+        from .engine import _meta_rows, fold_in
+
+        liked_rows = _meta_rows(state, liked)
+        liked_idx = state.meta_index[liked_rows]
+        liked_idx = liked_idx[liked_idx >= 0]
+        query, u = fold_in(state, liked_idx, np.zeros(0, np.int64)), -1
+    else:
+        raise InvalidInputError("give user_id or liked", code="validation_error")
+    liked_rows = liked_rows[(liked_rows >= 0) & (liked_rows != row)]
+    because: list[dict[str, Any]] = []
+    if target_idx >= 0:
+        cand = state.meta_index[liked_rows]
+        cand = cand[cand >= 0]
+        sims = ae[cand] @ ae[target_idx] if len(cand) else np.zeros(0)
+        for j in np.argsort(-sims)[:3]:
+            r = int(state.rated_meta_rows[cand[j]])
+            because.append({"anime_id": state.items_json[r]["anime_id"], "title": state.items_json[r]["title"],
+                            "similarity": round(float(sims[j]), 4), "by": "embedding"})
+    content = state.ranking.model.content
+    if len(because) < 3 and content is not None and len(liked_rows):
+        sims = np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel()
+        seen = {b["anime_id"] for b in because}
+        for j in np.argsort(-sims):
+            r = int(liked_rows[j])
+            if len(because) >= 3 or sims[j] <= 0:
+                break
+            if state.items_json[r]["anime_id"] not in seen:
+                because.append({"anime_id": state.items_json[r]["anime_id"], "title": state.items_json[r]["title"],
+                                "similarity": round(float(sims[j]), 4), "by": "content"})
+    target_genres = state.items_json[row]["genres"]
+    liked_genres = Counter(g for r in liked_rows for g in state.items_json[int(r)]["genres"])
+    shared = sorted((g for g in target_genres if liked_genres[g]), key=lambda g: -liked_genres[g])
+    liked_it, of = 0, 0
+    if query is not None and target_idx >= 0:
+        sims = ue @ query
+        if u >= 0:
+            sims[u] = -np.inf
+        k = min(NEIGHBOURS, len(sims) - (1 if u >= 0 else 0))
+        if k > 0:
+            neighbours = np.argpartition(-sims, k - 1)[:k]
+            col = state.ratings[neighbours][:, target_idx].toarray().ravel()
+            liked_it, of = int((col >= params.liked_rating).sum()), int(k)
+    meta = state.items_json[row]
+    return {"anime_id": meta["anime_id"], "title": meta["title"], "genres": target_genres, "score": meta["score"],
+            "members": meta["members"], "popularity_rank": int(state.popularity_rank[row]),
+            "model_version": state.version, "strategy": strategy or "hybrid", "because_you_liked": because,
+            "shared_genres": shared, "similar_users": {"liked_it": liked_it, "of": of}}

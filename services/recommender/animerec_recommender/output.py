@@ -1,0 +1,48 @@
+"""Turning score vectors into ranked, filtered item lists and JSON bodies."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+from fastapi import Response
+
+from .state import ServingState
+
+
+def top_indices(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
+    """Returns up to n indices of the highest finite scores among allowed positions, best first."""
+    s = np.where(allowed, scores, -np.inf)
+    finite = int(np.isfinite(s).sum())
+    n = min(n, finite)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-s, n - 1)[:n] if n < len(s) else np.arange(len(s))
+    return part[np.argsort(-s[part], kind="stable")]
+
+
+def to_meta_space(state: ServingState, rated_scores: np.ndarray) -> np.ndarray:
+    """Returns scores over meta rows from scores over rated anime (-inf where unrated)."""
+    out = np.full(len(state.meta), -np.inf, dtype=np.float32)
+    ok = state.rated_meta_rows >= 0
+    out[state.rated_meta_rows[ok]] = rated_scores[ok]
+    return out
+
+
+def item(state: ServingState, row: int, value_key: str, value: float, sources: list[str]) -> dict[str, Any]:
+    """Returns one list item: the anime's static fields plus the ranking value and its sources."""
+    return {**state.items_json[row], value_key: round(float(value), 6), "sources": sources}
+
+
+def finish(payload: bytes, model_version: str, started: float) -> Response:
+    """Returns the JSON response of a cached payload {"items": ..} with model_version and took_ms added."""
+    took = (time.perf_counter() - started) * 1000
+    tail = b',"model_version":' + json.dumps(model_version).encode() + b',"took_ms":' + f"{took:.3f}".encode() + b"}"
+    return Response(payload[:-1] + tail, media_type="application/json")
+
+
+def dumps(obj: Any) -> bytes:
+    """Returns compact JSON bytes."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()

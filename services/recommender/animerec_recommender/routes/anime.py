@@ -1,0 +1,77 @@
+"""Anime: metadata, title search and similar anime."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import CacheDep, StateDep
+from ..filters import Filters, meta_mask
+from ..output import dumps, finish, item
+from ..schemas import AnimeDetail, AnimeList
+from ..similarity import meta_row, similar_anime
+from ..state import ServingState
+
+router = APIRouter(tags=["anime"])
+AnimeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _clean(v: object) -> object:
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+@router.get("/anime/{anime_id}", response_model=AnimeDetail, summary="Metadata and synopsis of one anime")
+async def get_anime(anime_id: AnimeId, state: StateDep) -> dict:
+    row = meta_row(state, anime_id)
+    m = state.meta.iloc[row]
+    idx = int(state.meta_index[row])
+    return {**state.items_json[row], "japanese_name": m["japanese_name"] or None, "episodes": _clean(m["episodes"]),
+            "age_rating": m["age_rating"] or None, "popularity": int(m["popularity"]), "synopsis": m["synopsis"],
+            "n_ratings": int(state.n_ratings_item[idx]) if idx >= 0 else 0, "model_version": state.version}
+
+
+def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> bytes:
+    allowed = meta_mask(state, f)
+    if q:
+        found = state.titles.search(q, limit=max(limit * 4, 50))
+        rows = [(r, s) for r, s in found if allowed[r]][:limit]
+        items = [item(state, r, "similarity", s / 100.0, ["title"]) for r, s in rows]
+    else:
+        rows = [int(r) for r in state.members.argsort(kind="stable")[::-1] if allowed[r]][:limit]
+        items = [item(state, r, "similarity", 0.0, ["members"]) for r in rows]
+    return dumps({"items": items})
+
+
+@router.get("/anime", response_model=AnimeList, summary="Title search (romaji, English, Japanese; typo-tolerant)")
+async def search_anime(state: StateDep, filters: Annotated[Filters, Query()],
+                       q: Annotated[str | None, Query(max_length=200)] = None,
+                       limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
+    start = time.perf_counter()
+    payload = await run_in_threadpool(_search, state, q, limit, filters)
+    return finish(payload, state.version, start)
+
+
+def _similar(state: ServingState, cache: CacheDep, key: str, anime_id: int, method: str, n: int, f: Filters) -> bytes:
+    payload = cache.get("similar_anime", key)
+    if payload is None:
+        items, used = similar_anime(state, anime_id, method, n, f)
+        payload = dumps({"items": items, "method": used})
+        cache.set(key, payload)
+    return payload
+
+
+@router.get("/anime/{anime_id}/similar", response_model=AnimeList, summary="Most similar anime")
+async def get_similar_anime(anime_id: AnimeId, state: StateDep, cache: CacheDep,
+                            filters: Annotated[Filters, Query()],
+                            n: Annotated[int, Query(ge=1, le=100)] = 10,
+                            method: Literal["collaborative", "content"] = "collaborative") -> Response:
+    start = time.perf_counter()
+    key = cache.key("similar_anime", state.version, anime_id, method, n, filters.key())
+    payload = cache.get_local("similar_anime", key)
+    if payload is None:
+        payload = await run_in_threadpool(_similar, state, cache, key, anime_id, method, n, filters)
+    return finish(payload, state.version, start)

@@ -1,0 +1,17 @@
+"""Facts for the explainer: why an anime suits a user or a liked set."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import StateDep
+from ..facts import explanation_facts
+from ..schemas import ExplanationFacts, ExplanationFactsRequest
+
+router = APIRouter(tags=["explanations"])
+
+
+@router.post("/explanation-facts", response_model=ExplanationFacts, summary="Grounded facts for an explanation")
+async def post_explanation_facts(body: ExplanationFactsRequest, state: StateDep) -> dict:
+    return await run_in_threadpool(explanation_facts, state, body.user_id, body.liked, body.anime_id, body.strategy)

@@ -1,0 +1,67 @@
+"""Users: similar users, preferences and personal recommendations."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import CacheDep, StateDep
+from ..engine import recommend_for_user
+from ..filters import Filters
+from ..output import dumps, finish
+from ..schemas import AnimeList, Preferences, Strategy, UserList
+from ..similarity import preferences, similar_users
+from ..state import ServingState
+
+router = APIRouter(tags=["users"])
+UserId = Annotated[int, Path(ge=0, le=2**62)]
+
+
+def _cached(cache: CacheDep, kind: str, key: str, compute) -> bytes:  # noqa: ANN001
+    payload = cache.get(kind, key)
+    if payload is None:
+        payload = dumps(compute())
+        cache.set(key, payload)
+    return payload
+
+
+@router.get("/users/{user_id}/similar", response_model=UserList, summary="Users with the closest tastes")
+async def get_similar_users(user_id: UserId, state: StateDep, cache: CacheDep,
+                            n: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
+    start = time.perf_counter()
+    key = cache.key("similar_users", state.version, user_id, n)
+    payload = cache.get_local("similar_users", key)
+    if payload is None:
+        payload = await run_in_threadpool(_cached, cache, "similar_users", key,
+                                          lambda: {"items": similar_users(state, user_id, n)})
+    return finish(payload, state.version, start)
+
+
+@router.get("/users/{user_id}/preferences", response_model=Preferences,
+            summary="Favourite genres (from top-quartile ratings) and favourite anime")
+async def get_preferences(user_id: UserId, state: StateDep,
+                          n: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
+    start = time.perf_counter()
+    payload = await run_in_threadpool(lambda: dumps(preferences(state, user_id, n)))
+    return finish(payload, state.version, start)
+
+
+def _recommend(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> dict:
+    return {"items": recommend_for_user(state, user_id, strategy, n, f), "strategy": strategy}
+
+
+@router.get("/users/{user_id}/recommendations", response_model=AnimeList, summary="Recommendations for a user")
+async def get_recommendations(user_id: UserId, state: StateDep, cache: CacheDep,
+                              filters: Annotated[Filters, Query()],
+                              n: Annotated[int, Query(ge=1, le=100)] = 10,
+                              strategy: Strategy = "hybrid") -> Response:
+    start = time.perf_counter()
+    key = cache.key("user_recs", state.version, user_id, strategy, n, filters.key())
+    payload = cache.get_local("user_recs", key)
+    if payload is None:
+        payload = await run_in_threadpool(_cached, cache, "user_recs", key,
+                                          lambda: _recommend(state, user_id, strategy, n, filters))
+    return finish(payload, state.version, start)

@@ -1,0 +1,91 @@
+"""Similar anime (embeddings or content), similar users and a user's preferences."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from animerec_shared.errors import AnimeNotFound, UserNotFound
+
+from .filters import Filters, meta_mask
+from .output import item, to_meta_space, top_indices
+from .state import ServingState
+
+COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"
+
+
+def meta_row(state: ServingState, anime_id: int) -> int:
+    """Returns the meta row of an anime id or raises AnimeNotFound."""
+    row = state.meta_row_of.get(int(anime_id))
+    if row is None:
+        raise AnimeNotFound(f"no anime with id {anime_id}", details={"anime_id": anime_id})
+    return row
+
+
+def user_row(state: ServingState, user_id: int) -> int:
+    """Returns the user_index of a user id or raises UserNotFound with the cold-start hint."""
+    u = state.user_index(user_id)
+    if u is None:
+        raise UserNotFound(f"no user with id {user_id}", details={"user_id": user_id, "hint": COLD_START_HINT})
+    return u
+
+
+def similar_anime(state: ServingState, anime_id: int, method: str, n: int, f: Filters) -> tuple[list[dict], str]:
+    """Returns (items most similar to an anime, the method used); unrated anime fall back to content."""
+    row = meta_row(state, anime_id)
+    idx = int(state.meta_index[row])
+    content = state.ranking.model.content
+    if method == "collaborative" and idx < 0:
+        method = "content"  # no ratings, no embedding: content still knows it
+    if method == "collaborative":
+        ae = state.model.anime_embeddings
+        sims = to_meta_space(state, np.asarray(ae @ ae[idx], dtype=np.float32))
+    else:
+        if content is None:
+            sims = np.zeros(len(state.meta), np.float32)
+        else:
+            sims = content.similar_rows(row)
+    allowed = meta_mask(state, f)
+    allowed[row] = False
+    top = top_indices(sims, allowed, n)
+    return [item(state, int(r), "similarity", sims[r], [method]) for r in top], method
+
+
+def similar_users(state: ServingState, user_id: int, n: int) -> list[dict[str, Any]]:
+    """Returns the n users whose embeddings are closest to the user's (cosine), best first."""
+    u = user_row(state, user_id)
+    ue = state.model.user_embeddings
+    sims = np.asarray(ue @ ue[u], dtype=np.float32)
+    allowed = np.ones(len(sims), dtype=bool)
+    allowed[u] = False
+    top = top_indices(sims, allowed, n)
+    counts = np.diff(state.ratings.indptr)
+    return [{"user_id": int(state.user_ids[v]), "similarity": round(float(sims[v]), 6),
+             "n_ratings": int(counts[v])} for v in top]
+
+
+def favourite_indices(ratings: np.ndarray) -> np.ndarray:
+    """Returns positions of the ratings at or above the user's own 75th percentile."""
+    if len(ratings) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(ratings >= np.quantile(ratings, 0.75))
+
+
+def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
+    """Returns the user's favourite genres (weights from top-quartile ratings) and favourite anime."""
+    u = user_row(state, user_id)
+    idx, ratings = state.user_ratings(u)
+    fav = favourite_indices(ratings)
+    rows = state.rated_meta_rows[idx[fav]]
+    keep = rows >= 0
+    rows, fav_ratings = rows[keep], ratings[fav][keep]
+    counts: Counter[str] = Counter(g for r in rows for g in state.items_json[int(r)]["genres"])
+    total = sum(counts.values()) or 1
+    genres = [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
+    order = np.lexsort((-state.members[rows], -fav_ratings))[:n]
+    favourites = [{**item(state, int(rows[i]), "rating", fav_ratings[i], ["ratings"])} for i in order]
+    return {"user_id": int(user_id), "n_ratings": int(len(idx)),
+            "threshold": float(np.quantile(ratings, 0.75)) if len(ratings) else None,
+            "genres": genres, "favourites": favourites}

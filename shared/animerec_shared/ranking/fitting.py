@@ -1,0 +1,106 @@
+"""Fitting the ranking core on a processed dataset: lambda and blend weights tuned on val, then a refit.
+
+Tuning never sees the test holdout: components are fitted on ``train`` only and judged on
+``val`` (relevant = val ratings >= liked_rating), then refitted on the train part (train + val).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ..datasets import ProcessedData
+from .content import ContentModel, fit_content
+from .hybrid import ndcg_at_k, tune_weights, val_users
+from .item_item import fit_ease, gram, top_items
+from .model import RankingModel, fit_model, interaction_weights, rows_matrix
+from .params import RankingParams
+
+
+@dataclass
+class FittedRanking:
+    """The served model (fitted on the train part), its tuned parameters and the tuning report."""
+
+    model: RankingModel
+    params: RankingParams
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.params.weights)
+
+
+def _content(data: ProcessedData, params: RankingParams) -> ContentModel | None:
+    if data.anime is None or not len(data.anime):
+        return None
+    return fit_content(data.anime, data.anime_ids, params.content_genre_weight, params.content_max_features)
+
+
+def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | None,
+         item_vectors: np.ndarray | None, content: ContentModel | None,
+         reuse: dict[str, Any] | None = None) -> tuple[RankingParams, dict[str, Any]]:
+    """Returns (params with the best EASE lambda and blend weights on val, a report of val NDCG@10).
+
+    ``reuse`` keeps the embedding-independent part (the lambda search) for the next model
+    version trained on the same processed dataset.
+    """
+    reuse = {} if reuse is None else reuse
+    users, relevant = val_users(data.val, params.liked_rating, params.tune_users, params.seed)
+    if len(users) == 0:
+        return params, {"tuned": False, "reason": "no relevant val ratings"}
+    shape = (data.n_users, data.n_items)
+    train = data.train
+    inputs = rows_matrix(train, interaction_weights(train["rating"].to_numpy(), params), shape)
+    seen = rows_matrix(train, np.ones(len(train), np.float32), shape)[users]
+    key = ("tune_ease", params.ease_top_n, params.ease_lambda_grid, params.liked_rating, params.unliked_weight)
+    if key not in reuse:
+        items = top_items(inputs, params.ease_top_n)
+        g = gram(inputs, items)
+        lambdas: dict[str, float] = {}
+        best_ease, best_ndcg = None, -1.0
+        for lam in params.ease_lambda_grid:
+            ease = fit_ease(inputs, float(lam), params.ease_top_n, g=g, items=items)
+            lambdas[str(float(lam))] = ndcg = round(ndcg_at_k(ease.score(inputs[users]), seen, relevant), 4)
+            if ndcg > best_ndcg:
+                best_ease, best_ndcg = ease, ndcg
+        del g
+        reuse[key] = (best_ease, lambdas)
+    best_ease, lambdas = reuse[key]
+    params = replace(params, ease_lambda=best_ease.lam)
+    model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
+                      item_vectors, content=content, ease=best_ease)
+    comps = {n: model.component(n, users) for n in model.available()}
+    per_component = {n: round(ndcg_at_k(s, seen, relevant), 4) for n, s in comps.items()}
+    weights, val_ndcg = tune_weights(comps, seen, relevant, start={"item_item": 1.0})
+    report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
+              "val_ndcg@10_by_lambda": lambdas, "val_ndcg@10": per_component,
+              "val_ndcg@10_hybrid": round(val_ndcg, 4), "weights": weights}
+    return replace(params, weights=weights), report
+
+
+def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, item_vectors: np.ndarray | None = None,
+                params: RankingParams | None = None, reuse: dict[str, Any] | None = None) -> FittedRanking:
+    """Returns the ranking core fitted on the train part, tuned on val first when params.tune.
+
+    ``reuse`` (one dict per processed dataset, kept by the caller) carries the parts that do not
+    depend on the embeddings (content model, lambda search, final EASE) to the next fit.
+    """
+    params = params or RankingParams()
+    reuse = {} if reuse is None else reuse
+    start = time.perf_counter()
+    ckey = ("content", params.content_genre_weight, params.content_max_features)
+    if ckey not in reuse:
+        reuse[ckey] = _content(data, params)
+    content = reuse[ckey]
+    report: dict[str, Any] = {"tuned": False}
+    if params.tune and len(data.val):
+        params, report = tune(data, params, user_vectors, item_vectors, content, reuse)
+    fkey = ("final_ease", params.ease_top_n, params.ease_lambda, params.liked_rating, params.unliked_weight)
+    model = fit_model(data.train_part, data.n_users, data.n_items, None, data.anime_ids, params,
+                      user_vectors, item_vectors, content=content, ease=reuse.get(fkey))
+    reuse[fkey] = model.ease
+    report["fit_seconds"] = round(time.perf_counter() - start, 2)
+    return FittedRanking(model=model, params=params, report=report)

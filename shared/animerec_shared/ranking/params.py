@@ -1,0 +1,50 @@
+"""Hyper-parameters of the ranking core, with defaults measured on the real MAL sample."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+COMPONENTS = ("item_item", "collaborative", "content", "user_based", "popularity", "quality")
+
+# Hybrid blend used when no tuning happens (chosen on the val split of the real MAL sample).
+DEFAULT_WEIGHTS = {"item_item": 1.0, "collaborative": 0.1, "content": 0.1, "user_based": 0.0,
+                   "popularity": 0.0, "quality": 0.1}
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """Every knob of the ranking core; ``tune=True`` picks lambda and blend weights on val."""
+
+    ease_lambda: float = 100.0
+    ease_lambda_grid: tuple[float, ...] = (50.0, 100.0, 200.0, 400.0)
+    # EASE inverts an N x N Gram matrix: only the N most rated anime take part
+    # (memory 4 N^2 bytes served, 8 N^2 while fitting; time O(N^3)).
+    ease_top_n: int = 3000
+    liked_rating: int = 8            # ratings >= this count as "liked"
+    unliked_weight: float = 0.3      # input weight of a rated but not liked anime (liked = 1)
+    disliked_weight: float = -0.3    # cold start: input weight of an explicitly disliked anime
+    similar_users: int = 30          # neighbours of the user-based strategy
+    content_genre_weight: float = 0.5
+    content_max_features: int = 30000
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    tune: bool = True
+    tune_users: int = 2000           # val users sampled for tuning (enough for stable NDCG)
+    seed: int = 42
+
+    def with_overrides(self, overrides: dict[str, Any] | None) -> RankingParams:
+        """Returns a copy with the known keys of overrides applied (unknown keys are ignored)."""
+        if not overrides:
+            return self
+        known = {k: v for k, v in overrides.items() if k in asdict(self)}
+        if "weights" in known:
+            known["weights"] = {**self.weights, **known["weights"]}
+        if "ease_lambda_grid" in known:
+            known["ease_lambda_grid"] = tuple(known["ease_lambda_grid"])
+        return replace(self, **known)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Returns the parameters as plain JSON-able values."""
+        d = asdict(self)
+        d["ease_lambda_grid"] = list(self.ease_lambda_grid)
+        return d
