@@ -239,6 +239,10 @@ def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(ren
             assert config[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
     assert config["ENVIRONMENT"] == "production"  # refuses to start without a strong ADMIN_TOKEN
     assert config["READYZ_UPSTREAMS"] == ""  # no cascading readiness through the load balancer
+    # Behind the GCLB the pod cannot tell clients apart: per-client limits are Cloud Armor's job.
+    assert config["RATE_LIMIT_PER_MINUTE"] == "0" and config["TRUST_FORWARDED_FOR"] == "false"
+    if variant == "production":
+        assert backend["spec"]["securityPolicy"]["name"]
 
 
 @pytest.mark.parametrize("svc", SERVICES)
