@@ -1,0 +1,1 @@
+"""Training service: TensorFlow embedding models, Comet ML tracking, model versions, evaluation."""

@@ -1,0 +1,137 @@
+"""``animerec train``, ``animerec evaluate`` and ``animerec pipeline``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from animerec_shared.cli import print_summary, progress
+from animerec_shared.errors import AnimeRecError
+from animerec_shared.storage import open_storage
+
+from .config import Settings
+
+MODELS = ("two_tower", "seed")
+POLICIES = ("never", "if_better", "always")
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
+    lines = [f"  {'strategy':<14} {'NDCG@10':>8} {'Recall@10':>10} {'HR@10':>7}"]
+    for name, m in metrics.items():
+        lines.append(f"  {name:<14} {m['ndcg@10']:>8.4f} {m['recall@10']:>10.4f} {m['hr@10']:>7.4f}")
+    return "\n".join(lines)
+
+
+def _bce_line(summary: dict[str, Any]) -> str:
+    if summary.get("val_bce") is None:
+        return ""
+    return f"\n  val BCE {summary['val_bce']:.4f} (always predicting the training mean: {summary['mean_bce']:.4f})"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .runner import run_training
+    from .status import StatusFile
+
+    settings = Settings()
+    params = dict(args.param or [])
+    if args.fit_on:
+        params["fit_on"] = args.fit_on
+    status = StatusFile(Path(args.status_file) if args.status_file else None, id=args.run_id)
+    summary = run_training(settings, model=args.model, epochs=args.epochs, processed_id=args.processed_id,
+                           promote=args.promote, params=params, status=status)
+    if args.json:
+        print_summary(summary)
+    else:
+        print(f"model version {summary['version']} ({summary['model']}, processed {summary['processed_id']}), "
+              f"promoted: {summary['promoted']}\n{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_version
+
+    summary = evaluate_version(open_storage(Settings().storage_url), args.version)
+    if args.json:
+        print_summary(summary)
+    else:
+        print(f"model version {summary['version']} ({summary['model']}) on processed {summary['processed_id']}"
+              f"{' [current]' if summary['current'] else ''}\n{_metrics_table(summary['metrics'])}"
+              f"{_bce_line(summary)}")
+    return 0
+
+
+def run_step(argv: list[str]) -> dict[str, Any]:
+    """Returns the last-line JSON summary of an `animerec ...` command run as a subprocess."""
+    cmd = [sys.executable, "-m", "animerec_shared.cli", *argv, "--json"]
+    progress("running: animerec " + " ".join(argv))
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise AnimeRecError(f"`animerec {' '.join(argv)}` failed with exit code {proc.returncode}",
+                            code="pipeline_step_failed", status_code=500)
+    return json.loads(lines[-1])
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from .runner import run_training
+
+    raw = run_step(["ingest", "--source", str(Path(args.source).resolve())])
+    processed = run_step(["process", "--raw-dataset", raw["id"],
+                          *(["--min-ratings", str(args.min_ratings)] if args.min_ratings else [])])
+    summary = run_training(Settings(), model=args.model, epochs=args.epochs, processed_id=processed["id"],
+                           promote=args.promote)
+    summary = {**summary, "raw_dataset": raw["id"], "processed_id": processed["id"],
+               "ratings": processed.get("ratings"), "users": processed.get("users")}
+    if args.json:
+        print_summary(summary)
+    else:
+        print(f"raw {raw['id']} -> processed {processed['id']} -> model {summary['version']} "
+              f"(promoted: {summary['promoted']}, current: {summary['current']})\n"
+              f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the training service's commands to the `animerec` CLI."""
+    train = subparsers.add_parser("train", help="train a model into a new model version (and evaluate it)")
+    train.add_argument("--model", choices=MODELS, default=None, help="default TRAINING_DEFAULT_MODEL (two_tower)")
+    train.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's)")
+    train.add_argument("--processed-id", default=None, help="processed dataset (default processed/CURRENT)")
+    train.add_argument("--promote", choices=POLICIES, default=None,
+                       help="make the new version current: never, if_better (NDCG@10), always")
+    train.add_argument("--fit-on", choices=("train", "train_part"), default=None,
+                       help="two_tower: fit on train only (val held out, early stopping) or train+val")
+    train.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
+                       help="override a hyper-parameter (JSON value), e.g. --param temperature=0.1")
+    train.add_argument("--status-file", default=None, help=argparse.SUPPRESS)
+    train.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
+    train.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
+    train.set_defaults(func=_train)
+
+    ev = subparsers.add_parser("evaluate", help="evaluate a model version against the baselines")
+    ev.add_argument("--version", default=None, help="model version (default models/CURRENT)")
+    ev.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
+    ev.set_defaults(func=_evaluate)
+
+    pipe = subparsers.add_parser("pipeline", help="ingest, process, train, evaluate, promote when better")
+    pipe.add_argument("--source", required=True, help="folder with the Kaggle files")
+    pipe.add_argument("--min-ratings", type=int, default=None, help="keep users with at least N ratings")
+    pipe.add_argument("--model", choices=MODELS, default=None)
+    pipe.add_argument("--epochs", type=int, default=None)
+    pipe.add_argument("--promote", choices=POLICIES, default="if_better")
+    pipe.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
+    pipe.set_defaults(func=_pipeline)

@@ -1,0 +1,1 @@
+"""The trainable models, selectable by name (see ``registry``)."""

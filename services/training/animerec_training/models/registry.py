@@ -1,0 +1,134 @@
+"""Models selectable by name, behind one ``train()`` that returns embeddings and history.
+
+TensorFlow is imported by this module; import it only inside a training process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from animerec_shared import evaluation
+from animerec_shared.datasets import ProcessedData
+
+from . import seed, two_tower
+
+MODELS = ("two_tower", "seed")
+EmbedFn = Callable[[keras.Model], tuple[np.ndarray, np.ndarray]]
+
+
+def default_params(name: str) -> dict[str, Any]:
+    """Returns the default hyper-parameters of a model."""
+    return dict(_module(name).DEFAULTS)
+
+
+def _module(name: str) -> Any:
+    if name == "two_tower":
+        return two_tower
+    if name == "seed":
+        return seed
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+
+
+@dataclass
+class Trained:
+    """What a training run produced."""
+
+    model: keras.Model
+    user_embeddings: np.ndarray
+    anime_embeddings: np.ndarray
+    history: dict[str, list[float]]
+    params: dict[str, Any]
+    train_seconds: float
+    samples_per_s: float
+    checkpoints: list[Path] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RankingCallback(keras.callbacks.Callback):
+    """Adds val NDCG@10/Recall@10/HR@10 (val split, train items masked) to each epoch's logs."""
+
+    def __init__(self, data: ProcessedData, embed: EmbedFn, on_epoch: Callable[[int, dict], None] | None = None):
+        super().__init__()
+        self.seen = data.matrix(data.train)
+        self.val = data.val
+        self.embed = embed
+        self.on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs if logs is not None else {}
+        u, a = self.embed(self.model)
+        m = evaluation.evaluate_strategy(evaluation.embedding_scores(u, a), self.seen, self.val)
+        for key in ("ndcg@10", "recall@10", "hr@10"):
+            logs[f"val_{key}"] = m[key]
+        if self.on_epoch:
+            self.on_epoch(epoch, dict(logs))
+
+
+def train(name: str, data: ProcessedData, params: dict[str, Any], workdir: Path, seed_value: int,
+          on_epoch: Callable[[int, dict], None] | None = None) -> Trained:
+    """Returns the trained model of the given name (params: defaults overridden by the caller)."""
+    full = {**default_params(name), **{k: v for k, v in params.items() if v is not None}}
+    ckpt_dir = workdir / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    if name == "seed":
+        return _train_seed(data, full, ckpt_dir, seed_value, on_epoch)
+    return _train_two_tower(data, full, ckpt_dir, seed_value, on_epoch)
+
+
+def _history(h: keras.callbacks.History) -> dict[str, list[float]]:
+    return {k: [float(x) for x in v] for k, v in h.history.items()}
+
+
+def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
+                on_epoch: Callable[[int, dict], None] | None) -> Trained:
+    model = seed.build(data.n_users, data.n_items, p)
+    train_ds = seed.ratings_dataset(data.train, p["batch_size"], seed_value, shuffle=True)
+    val_ds = seed.ratings_dataset(data.val, p["batch_size"], seed_value, shuffle=False)
+    ckpt = ckpt_dir / "seed-best.weights.h5"
+    cbs = [RankingCallback(data, seed.embeddings, on_epoch), *seed.callbacks(p, str(ckpt))]
+    t0 = time.perf_counter()
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
+    seconds = time.perf_counter() - t0
+    history = _history(hist)
+    val_bce = float(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"])  # best weights restored
+    u, a = seed.embeddings(model)
+    rows = len(data.train) * len(history.get("loss", []))
+    return Trained(model, u, a, history, p, seconds, rows / max(seconds, 1e-9),
+                   [c for c in ckpt_dir.iterdir() if c.is_file()], {"val_bce": val_bce})
+
+
+def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
+                     on_epoch: Callable[[int, dict], None] | None) -> Trained:
+    fit_frame = data.train_part if p["fit_on"] == "train_part" else data.train
+    users = fit_frame["user_index"].to_numpy()
+    items = fit_frame["anime_index"].to_numpy()
+    weights = two_tower.rating_weights(fit_frame["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
+    steps = -(-len(users) // int(p["batch_size"]))
+    model = two_tower.build(data.n_users, data.n_items, np.bincount(items, minlength=data.n_items), p, steps)
+    train_ds = two_tower.pairs_dataset(users, items, weights, p["batch_size"], seed_value)
+    val_w = two_tower.rating_weights(data.val["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
+    val_ds = two_tower.pairs_dataset(data.val["user_index"].to_numpy(), data.val["anime_index"].to_numpy(),
+                                     val_w, p["batch_size"], seed_value, shuffle=False)
+    ckpt = ckpt_dir / "two_tower-last.weights.h5"
+    cbs: list[keras.callbacks.Callback] = [
+        RankingCallback(data, lambda m: m.embeddings(), on_epoch),
+        keras.callbacks.ModelCheckpoint(str(ckpt), save_weights_only=True),
+    ]
+    if p["fit_on"] == "train":  # val is held out from fitting: stop on its ranking quality
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_ndcg@10", mode="max", restore_best_weights=True,
+                                                 patience=p["early_stopping_patience"]))
+    t0 = time.perf_counter()
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
+    seconds = time.perf_counter() - t0
+    history = _history(hist)
+    u, a = model.embeddings()
+    rows = len(fit_frame) * len(history.get("loss", []))
+    return Trained(model, u, a, history, p, seconds, rows / max(seconds, 1e-9),
+                   [c for c in ckpt_dir.iterdir() if c.is_file()])

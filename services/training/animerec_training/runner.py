@@ -1,0 +1,146 @@
+"""One training run, start to finish: data, model, Comet, evaluation, model version, promotion.
+
+Runs inside a dedicated process (the CLI, or a child of the API). Progress goes to a
+``StatusFile`` so that the API can report it while this process is busy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from animerec_shared import evaluation
+from animerec_shared.cli import progress
+from animerec_shared.model_versions import new_version_id
+from animerec_shared.storage import Storage, open_storage
+
+from . import versions
+from .config import Settings
+from .evaluate import evaluate_embeddings, load_dataset, seed_embeddings
+from .runtime import configure_tensorflow
+from .status import StatusFile
+from .tracking import Tracker
+
+
+def run_training(settings: Settings, *, model: str | None = None, epochs: int | None = None,
+                 processed_id: str | None = None, promote: str | None = None,
+                 params: dict[str, Any] | None = None, status: StatusFile | None = None) -> dict[str, Any]:
+    """Returns the run summary {"version", "model", "metrics", "promoted", ...} after publishing a version.
+
+    Raises whatever failed; the status file then says "failed" with the error.
+    """
+    status = status or StatusFile(None)
+    try:
+        return _run(settings, model or settings.training_default_model, epochs, processed_id,
+                    promote or settings.training_default_promote, params or {}, status)
+    except BaseException as exc:
+        status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        raise
+
+
+def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: str | None, promote: str,
+         overrides: dict[str, Any], status: StatusFile) -> dict[str, Any]:
+    storage = open_storage(settings.storage_url)
+    status.update(state="running", model=model_name, phase="loading data")
+    processed_id, data = load_dataset(storage, processed_id)
+    version = new_version_id()
+    with tempfile.TemporaryDirectory(prefix="animerec-train-") as tmp:
+        work = Path(tmp)
+        # Comet first: it wants to be imported before TensorFlow.
+        tracker = Tracker(api_key=settings.comet_api_key, project=settings.comet_project_name,
+                          workspace=settings.comet_workspace, name=version, offline_dir=work / "comet")
+        tf = configure_tensorflow(settings.training_threads, settings.training_seed,
+                                  settings.training_deterministic)
+        from .models import registry  # imports TensorFlow/Keras: only ever inside the training process
+
+        params = {**registry.default_params(model_name), **overrides}
+        if epochs:
+            params["epochs"] = int(epochs)
+        status.update(version=None, epochs=int(params["epochs"]), phase="training", planned_version=version)
+        progress(f"training {model_name} on processed/{processed_id} ({data.n_users} users, {data.n_items} anime, "
+                 f"{len(data.train):,} train ratings) for up to {params['epochs']} epochs -> {version}")
+        tracker.log_parameters({**params, "model": model_name, "processed_id": processed_id,
+                                "seed": settings.training_seed, "n_users": data.n_users, "n_items": data.n_items,
+                                "train_ratings": len(data.train), "tensorflow": tf.__version__})
+
+        def on_epoch(epoch: int, logs: dict[str, Any]) -> None:
+            tracker.log_epoch(epoch, logs)
+            shown = {k: round(float(v), 5) for k, v in logs.items() if isinstance(v, (int, float))}
+            status.update(epoch=epoch + 1, progress=round((epoch + 1) / params["epochs"], 4), metrics=shown)
+            progress(f"epoch {epoch + 1}/{params['epochs']}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+
+        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch)
+        status.update(phase="evaluating", progress=1.0)
+        metrics = _final_metrics(storage, data, processed_id, model_name, trained)
+        tracker.log_metrics({f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()},
+                            prefix="test")
+        if metrics.get("val_bce") is not None:
+            tracker.log_metrics({"val_bce": metrics["val_bce"], "mean_bce": metrics["mean_bce"]})
+        model_file = work / "model.keras"
+        trained.model.save(model_file)
+        for name, arr in (("user_embeddings.npy", trained.user_embeddings),
+                          ("anime_embeddings.npy", trained.anime_embeddings)):
+            np.save(work / name, arr)
+            tracker.log_asset(work / name)
+        tracker.log_model(model_name, model_file)
+        for ckpt in trained.checkpoints:
+            tracker.log_asset(ckpt, f"checkpoints/{ckpt.name}")
+        experiment_key = tracker.key
+        status.update(phase="publishing")
+        archive = tracker.end()
+        if archive is not None:
+            with storage.publish(f"experiments/{version}", meta={"comet_offline_id": experiment_key}) as staging:
+                versions.copy_file(archive, staging / archive.name)
+        config = {"model": model_name, "params": trained.params, "processed_id": processed_id,
+                  "seed": settings.training_seed, "deterministic": settings.training_deterministic,
+                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": version,
+                  "epochs_run": len(trained.history.get("loss", [])), "history": trained.history,
+                  "comet": {"online": tracker.online, "key": experiment_key,
+                            "archive": f"experiments/{version}/{archive.name}" if archive else None}}
+        versions.write_version(storage, version, user_embeddings=trained.user_embeddings,
+                               anime_embeddings=trained.anime_embeddings, user_ids=data.user_ids,
+                               anime_ids=data.anime_ids, metrics=metrics, config=config, history=trained.history,
+                               save_model=lambda p: versions.copy_file(model_file, p))
+    promoted = _maybe_promote(storage, version, promote, metrics)
+    status.update(state="succeeded", phase="done", version=version, promoted=promoted,
+                  metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]})
+    progress(f"published models/{version}: NDCG@10 {metrics['ndcg@10']} (popularity "
+             f"{metrics['strategies']['popularity']['ndcg@10']}); promoted: {promoted}")
+    return {"version": version, "model": model_name, "processed_id": processed_id,
+            "metrics": metrics["strategies"], "val_bce": metrics.get("val_bce"), "mean_bce": metrics["mean_bce"],
+            "promoted": promoted, "current": storage.get_current("models"),
+            "epochs_run": config["epochs_run"], "train_seconds": round(trained.train_seconds, 2),
+            "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}
+
+
+def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any) -> dict[str, Any]:
+    seed = None if model_name == "seed" else seed_embeddings(storage, processed_id)
+    strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
+                                     config={"model": model_name, "params": trained.params})
+    if model_name == "seed":
+        strategies["seed"] = dict(strategies["collaborative"])
+    own = strategies["collaborative"]
+    hist = trained.history
+    last = lambda key: hist[key][-1] if hist.get(key) else None  # noqa: E731
+    best_val = max(hist.get("val_ndcg@10") or [0.0])
+    return {"ndcg@10": own["ndcg@10"], "recall@10": own["recall@10"], "hr@10": own["hr@10"], "users": own["users"],
+            "strategies": strategies, "val_bce": trained.extra.get("val_bce"),
+            "mean_bce": evaluation.mean_prediction_bce(data.train["rating_norm"].to_numpy(),
+                                                       data.val["rating_norm"].to_numpy()),
+            "val_loss": last("val_loss"), "train_loss": last("loss"), "val_ndcg@10": last("val_ndcg@10"),
+            "best_val_ndcg@10": best_val, "val_in_training": trained.params.get("fit_on") == "train_part",
+            "train_seconds": round(trained.train_seconds, 2), "samples_per_s": round(trained.samples_per_s)}
+
+
+def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any]) -> bool:
+    current = storage.get_current("models")
+    current_metrics = versions.read_json_file(storage, current, "metrics.json") if current else None
+    if versions.should_promote(policy, metrics, current_metrics):
+        versions.promote(storage, version, reason=f"training run ({policy})")
+        return True
+    return False

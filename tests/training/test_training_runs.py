@@ -1,0 +1,125 @@
+"""Training runs in-process on generated data: complete versions, planted tastes, Comet archives."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import processed_fixture  # noqa: E402
+
+from animerec_shared.model_versions import load_model_version  # noqa: E402
+from animerec_shared.storage import FileStorage  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Trains the default model, then the seed recipe, on a planted-taste dataset in real file storage."""
+    from animerec_training.config import Settings
+    from animerec_training.runner import run_training
+
+    root = tmp_path_factory.mktemp("training")
+    storage = FileStorage(root / "storage")
+    folder, favourites = processed_fixture.planted_processed(root / "planted")
+    pid = processed_fixture.publish_processed(storage, folder)
+    settings = Settings(storage_url=storage.url, training_runs_dir=str(root / "runs"), comet_api_key=None,
+                        training_threads=2)
+    default = run_training(settings, epochs=8, promote="if_better")
+    seed = run_training(settings, model="seed", epochs=2, promote="if_better")
+    return {"storage": storage, "settings": settings, "processed_id": pid, "favourites": favourites,
+            "default": default, "seed": seed}
+
+
+def test_training_run_publishes_complete_version_when_default_model_trains(trained):
+    storage, summary = trained["storage"], trained["default"]
+    version = summary["version"]
+    assert storage.list_published("models") == sorted([version, trained["seed"]["version"]])
+    files = set(storage.list_children(f"models/{version}"))
+    assert {"model.keras", "user_embeddings.npy", "anime_embeddings.npy", "user_ids.npy", "anime_ids.npy",
+            "training_curves.png", "metrics.json", "config.json", "_PUBLISHED.json"} <= files
+    mv = load_model_version(storage, version)
+    assert mv.user_embeddings.shape == (300, 128) and mv.anime_embeddings.shape == (240, 128)
+    assert mv.user_embeddings.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(mv.anime_embeddings, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(mv.user_embeddings, axis=1), 1.0, atol=1e-5)
+    assert mv.user_ids[0] == 1000 and mv.anime_ids[0] == 10
+    assert mv.config["model"] == "two_tower" and mv.config["processed_id"] == trained["processed_id"]
+    assert mv.config["params"]["embedding_dim"] == 128 and mv.config["seed"] == 42
+    assert len(mv.config["history"]["val_ndcg@10"]) == 8
+    assert mv.metrics["ndcg@10"] == summary["metrics"]["collaborative"]["ndcg@10"]
+    assert set(mv.metrics["strategies"]) >= {"popularity", "collaborative"}
+    png = storage.read_bytes(f"models/{version}/training_curves.png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_default_model_ranks_planted_favourites_above_popularity_on_planted_tastes(trained):
+    metrics = trained["default"]["metrics"]
+    assert metrics["collaborative"]["ndcg@10"] > metrics["popularity"]["ndcg@10"] + 0.15, metrics
+    # The planted favourite genre dominates each user's top 10 among unseen anime.
+    storage = trained["storage"]
+    mv = load_model_version(storage, trained["default"]["version"])
+    anime = __import__("pandas").read_parquet(storage.fetch_dir(f"processed/{trained['processed_id']}")
+                                              / "anime.parquet")
+    genre_of = dict(zip(anime["anime_index"], anime["genres"].map(lambda g: g[0])))
+    scores = mv.user_embeddings @ mv.anime_embeddings.T
+    share = []
+    for u, user_id in enumerate(mv.user_ids[:100]):
+        top = np.argsort(-scores[u])[:10]
+        share.append(np.mean([genre_of[i] == trained["favourites"][int(user_id)] for i in top]))
+    assert np.mean(share) > 0.7
+
+
+def test_first_version_is_promoted_and_worse_seed_is_not_when_policy_is_if_better(trained):
+    storage = trained["storage"]
+    assert trained["default"]["promoted"] is True
+    assert trained["seed"]["promoted"] is False
+    assert storage.get_current("models") == trained["default"]["version"]
+
+
+def test_seed_run_reports_val_bce_next_to_mean_prediction_bce(trained):
+    seed = trained["seed"]
+    assert seed["model"] == "seed"
+    assert 0 < seed["val_bce"] < 5 and 0 < seed["mean_bce"] < 1
+    assert seed["metrics"]["seed"] == seed["metrics"]["collaborative"]
+    metrics = trained["storage"].read_json(f"models/{seed['version']}/metrics.json")
+    assert metrics["val_bce"] == pytest.approx(seed["val_bce"]) and metrics["mean_bce"] == seed["mean_bce"]
+
+
+def test_evaluate_version_scores_seed_strategy_when_a_seed_version_exists(trained):
+    from animerec_training.evaluate import evaluate_version
+
+    out = evaluate_version(trained["storage"])  # the current version: the default model
+    assert out["version"] == trained["default"]["version"] and out["current"] is True
+    assert out["metrics"]["collaborative"] == {k: v for k, v in trained["default"]["metrics"]["collaborative"].items()}
+    assert out["metrics"]["seed"]["ndcg@10"] == trained["seed"]["metrics"]["collaborative"]["ndcg@10"]
+    assert out["metrics"]["popularity"]["users"] > 0
+
+
+def test_comet_offline_archive_holds_logged_metrics_when_api_key_is_unset(trained):
+    storage, summary = trained["storage"], trained["default"]
+    version = summary["version"]
+    assert summary["experiment"]["online"] is False
+    assert storage.is_published(f"experiments/{version}")
+    names = [n for n in storage.list_children(f"experiments/{version}") if n.endswith(".zip")]
+    assert len(names) == 1 and summary["experiment"]["archive"] == f"experiments/{version}/{names[0]}"
+    path = storage.fetch_dir(f"experiments/{version}") / names[0]
+    with zipfile.ZipFile(path) as zf:
+        messages = [json.loads(line) for line in zf.read("messages.json").decode().splitlines() if line.strip()]
+        members = zf.namelist()
+    metrics = [m["payload"]["metric"] for m in messages if m["type"] == "metric_msg"]
+    per_epoch = {(m["metricName"], m["epoch"]) for m in metrics}
+    for epoch in range(1, 9):
+        assert ("loss", epoch) in per_epoch and ("val_loss", epoch) in per_epoch
+        assert ("val_ndcg@10", epoch) in per_epoch
+    names_logged = {m["metricName"] for m in metrics}
+    assert "test_collaborative_ndcg@10" in names_logged
+    params = {m["payload"]["param"]["paramName"] for m in messages if m["type"] == "parameter_msg"}
+    assert {"temperature", "learning_rate", "batch_size", "processed_id"} <= params
+    assets = json.dumps([m for m in messages if "asset" in m["type"] or "file" in m["type"]])
+    assert "anime_embeddings.npy" in assets and "model.keras" in assets and "checkpoints/" in assets
+    assert len(members) >= 4  # messages, experiment.json and the uploaded files themselves
