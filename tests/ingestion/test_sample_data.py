@@ -236,7 +236,7 @@ def test_sample_data_cli_prints_json_summary_last(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert "[animerec]" in proc.stderr and "writing animelist.csv" in proc.stderr
+    assert f"[animerec] animelist.csv: {summary['rows']['animelist']:,} rows written" in proc.stderr
     assert summary["users"] == 25 and summary["seed"] == 9 and summary["rows"]["anime"] == 800
     for name in ("anime", "anime_with_synopsis", "animelist"):
         assert Path(summary["files"][name]).is_file()
