@@ -46,12 +46,13 @@ class World:
     polls_to_finish: int = 2
     training_bodies: list[dict[str, Any]] = field(default_factory=list)
 
-    def item(self, anime_id: int, similarity: float) -> dict[str, Any]:
-        return {"anime_id": anime_id, **CATALOGUE[anime_id], "english_name": None, "members": 1000,
-                "similarity": similarity, "sources": ["collaborative"]}
+    def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
+        meta = CATALOGUE[anime_id]
+        return {"anime_id": anime_id, **meta, "name": meta["title"], "english_title": None, "year": 2009,
+                "members": 1000, "similarity": None, "relevance": None, field: value, "sources": ["collaborative"]}
 
-    def listing(self, ids: list[int]) -> dict[str, Any]:
-        return {"items": [self.item(a, round(0.9 - 0.1 * i, 3)) for i, a in enumerate(ids)],
+    def listing(self, ids: list[int], field: str = "similarity") -> dict[str, Any]:
+        return {"items": [self.item(a, round(0.9 - 0.1 * i, 3), field) for i, a in enumerate(ids)],
                 "model_version": self.served, "took_ms": 0.1}
 
 
@@ -98,7 +99,7 @@ def fake_recommender(world: World) -> FastAPI:
         _record(world, request)
         if user_id == MISSING_USER:
             raise UserNotFound(f"user {user_id} is unknown; use POST /recommendations for cold start")
-        return world.listing([9253, 1535, 199][:n])
+        return world.listing([9253, 1535, 199][:n], "relevance")
 
     @app.get("/users/{user_id}/similar")
     async def similar_users(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
@@ -112,20 +113,21 @@ def fake_recommender(world: World) -> FastAPI:
         _record(world, request)
         return {"user_id": user_id, "genres": [{"genre": "Action", "weight": 0.5}, {"genre": "Drama", "weight": 0.3},
                                                {"genre": "Sci-Fi", "weight": 0.2}],
-                "favourite_anime": [world.item(5114, 1.0)], "model_version": world.served}
+                "favourites": [world.item(5114, 1.0)], "model_version": world.served}
 
     @app.post("/recommendations")
     async def cold_start(request: Request) -> dict[str, Any]:
         _record(world, request)
         body = await request.json()
         world.bodies.append(body)
-        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)])
+        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance")
 
     @app.post("/admin/reload")
     async def reload(request: Request) -> dict[str, Any]:
         _record(world, request)
-        world.served = world.current
-        return {"model_version": world.served}
+        body = await request.json() if await request.body() else {}
+        previous, world.served = world.served, (body or {}).get("version") or world.current
+        return {"model_version": world.served, "previous": previous}
 
     return app
 

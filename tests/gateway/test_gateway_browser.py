@@ -68,6 +68,7 @@ def test_search_then_similar_cards_then_explanation(page, stack):
     assert cards.count() == 5
     assert "Similar to Fullmetal Alchemist: Brotherhood" in page.inner_text("#status")
     assert "score 8.16" in cards.first.inner_text() and "Adventure" in cards.first.inner_text()
+    assert "match 0.900" in cards.first.inner_text()
     cards.first.locator("button.why").click()
     explanation = cards.first.locator(".explanation")
     expect(explanation).to_contain_text("shares Action")
@@ -107,7 +108,7 @@ def test_favourites_give_cold_start_recommendations(page, stack):
     ids = [int(x) for x in page.locator("#results .card").evaluate_all("els => els.map(e => e.dataset.animeId)")]
     assert 9253 not in ids and 1535 not in ids and len(ids) == 4
     body = next(b for b in reversed(stack.world.bodies) if "liked" in b and "anime_id" not in b)
-    assert body["liked"] == [9253, 1535] and body["include_adult"] is False
+    assert body == {"liked": [9253, 1535], "disliked": [], "n": 12, "strategy": "hybrid", "include_adult": False}
 
 
 def test_unknown_user_shows_the_cold_start_hint(page):

@@ -26,7 +26,7 @@ def test_search_proxied_with_params_and_request_id(stack, client):
     assert [i["anime_id"] for i in r.json()["items"]] == [5114, 121]
     assert r.headers["x-request-id"] == "rid-search-1"
     assert stack.world.request_ids[-1] == "rid-search-1"
-    assert stack.world.params[-1] == {"q": "fullmetal", "limit": "5"}
+    assert stack.world.params[-1] == {"q": "fullmetal", "limit": "5", "include_adult": "false"}
 
 
 def test_request_id_generated_when_absent_and_passed_upstream(stack, client):
@@ -68,10 +68,16 @@ def test_user_routes_and_cold_start_answer(stack, client):
     assert recs.status_code == 200 and len(recs.json()["items"]) == 2
     assert stack.world.params[-1]["strategy"] == "user_based" and stack.world.params[-1]["exclude_rated"] == "true"
     assert client.get("/api/v1/users/7/similar").json()["items"][0]["user_id"] == 8
-    assert client.get("/api/v1/users/7/preferences").json()["genres"][0]["genre"] == "Action"
+    assert client.get("/api/v1/users/7/preferences", params={"n": 3}).json()["genres"][0]["genre"] == "Action"
+    assert stack.world.params[-1] == {"n": "3"}
     cold = client.post("/api/v1/recommendations", json={"liked": [5114, 9253], "n": 2})
     assert cold.status_code == 200 and [i["anime_id"] for i in cold.json()["items"]] == [121, 1535]
-    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "disliked": [], "n": 2, "include_adult": False}
+    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "disliked": [], "n": 2, "strategy": "hybrid",
+                                      "include_adult": False}
+    typo = client.post("/api/v1/recommendations", json={"liked": [5114], "genres": ["Action"]})
+    assert typo.status_code == 422  # unknown fields are refused, not silently ignored
+    years = client.get("/api/v1/anime/5114/similar", params={"year_min": 2010, "year_max": 2000})
+    assert years.status_code == 422 and years.json()["error"]["code"] == "validation_error"
     bad = client.post("/api/v1/recommendations", json={"liked": [], "n": 2})
     assert bad.status_code == 422
 

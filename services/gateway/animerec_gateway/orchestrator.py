@@ -73,7 +73,8 @@ class Orchestrator:
         """Returns the result of promoting a stored version (rollback included) and reloading the recommender."""
         training: Upstream = self.upstreams["training"]
         answer = await training.json("POST", f"/models/{version}/promote", timeout=PROMOTE_TIMEOUT_S)
-        reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", timeout=RELOAD_TIMEOUT_S)
+        reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": version},
+                                                            timeout=RELOAD_TIMEOUT_S)
         return PromoteResult(version=version, promoted=True, model_version=reloaded.get("model_version"),
                              training=answer if isinstance(answer, dict) else None)
 
@@ -136,7 +137,8 @@ class Orchestrator:
         if not run.promoted:
             step.state, step.finished_at = "skipped", time.time()
             return
-        answer = await self.upstreams["recommender"].json("POST", "/admin/reload", timeout=RELOAD_TIMEOUT_S)
+        answer = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": run.version},
+                                                          timeout=RELOAD_TIMEOUT_S)
         run.model_version = answer.get("model_version")
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
 

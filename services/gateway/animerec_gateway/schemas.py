@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 STRATEGY_PATTERN = r"^[a-z][a-z_]{0,31}$"
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+Strategy = Literal["hybrid", "collaborative", "user_based", "content", "item_item", "popularity"]
 
 
 class _Open(BaseModel):
@@ -33,14 +34,17 @@ class AnimeItem(_Open):
     """One anime in a list answer (more fields may follow)."""
 
     anime_id: int
-    title: str | None = None
-    english_name: str | None = None
+    title: str = Field(examples=["Fullmetal Alchemist: Brotherhood"], description="English title, else romaji")
+    name: str | None = Field(None, description="romaji title")
+    english_title: str | None = None
     genres: list[str] = []
     type: str | None = None
-    score: float | None = None
+    year: int | None = None
+    score: float | None = Field(None, description="MyAnimeList score")
     members: int | None = None
-    similarity: float | None = Field(None, description="similarity or ranking score of this answer")
-    sources: list[str] | None = Field(None, description="which strategies contributed")
+    similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
+    relevance: float | None = Field(None, description="ranking score (recommendation lists)")
+    sources: list[str] | None = Field(None, description="components that ranked it")
 
 
 class AnimeList(_Open):
@@ -61,11 +65,12 @@ class AnimeDetail(_Open):
 
 
 class Preferences(_Open):
-    """A user's favourite genres (weights) and favourite anime."""
+    """A user's favourite genres (weights from top-quartile ratings) and favourite anime."""
 
     user_id: int
-    genres: list[dict[str, Any]] = Field(default_factory=list, examples=[[{"genre": "Action", "weight": 0.31}]])
-    favourite_anime: list[dict[str, Any]] = Field(default_factory=list)
+    genres: list[dict[str, Any]] = Field(default_factory=list,
+                                        examples=[[{"genre": "Action", "weight": 0.31, "count": 12}]])
+    favourites: list[dict[str, Any]] = Field(default_factory=list)
     model_version: str | None = None
 
 
@@ -80,23 +85,28 @@ class ColdStartRequest(BaseModel):
     """Body of POST /api/v1/recommendations: recommendations for someone without an account."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False}]})
+        "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
+                     {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]}]})
 
-    liked: list[int] = Field(..., min_length=1, max_length=200, description="anime ids the person liked")
-    disliked: list[int] = Field(default_factory=list, max_length=200)
+    liked: list[int] = Field(..., min_length=1, max_length=500, description="anime ids the person liked")
+    disliked: list[int] = Field(default_factory=list, max_length=500)
     n: int = Field(10, ge=1, le=100)
-    genres: list[str] | None = Field(None, max_length=50, description="keep only anime with one of these genres")
-    exclude_genres: list[str] | None = Field(None, max_length=50)
-    types: list[str] | None = Field(None, max_length=10, examples=[["TV", "Movie"]])
-    min_members: int | None = Field(None, ge=0)
+    strategy: Strategy = "hybrid"
+    genre: list[str] | None = Field(None, max_length=20, description="keep only anime having all these genres")
+    exclude_genre: list[str] | None = Field(None, max_length=20, description="drop anime with any of these genres")
+    type: list[str] | None = Field(None, max_length=10, examples=[["TV", "Movie"]])
+    min_members: int | None = Field(None, ge=0, le=10_000_000)
     year_min: int | None = Field(None, ge=1900, le=2100)
     year_max: int | None = Field(None, ge=1900, le=2100)
+    exclude_rated: bool | None = Field(None, description="drop the liked/disliked anime (default true)")
     include_adult: bool = False
 
     @model_validator(mode="after")
     def _positive_ids(self) -> ColdStartRequest:
         if any(a < 1 for a in self.liked + self.disliked):
             raise ValueError("anime ids must be positive")
+        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
+            raise ValueError("year_min must not exceed year_max")
         return self
 
 

@@ -19,14 +19,14 @@ AnimeId = Annotated[int, Path(ge=1, le=10_000_000, description="MyAnimeList anim
 @router.get("", summary="Search anime by title", response_model=AnimeList)
 async def search_anime(
     recommender: RecommenderDep,
+    filters: Annotated[ListFilters, Depends()],
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="title words (romaji, English or "
-                                   "Japanese; case-, accent- and typo-tolerant)", examples=["fullmetal"])] = None,
-    genre: Annotated[list[str] | None, Query(max_length=20, examples=[["Action"]])] = None,
-    type: Annotated[str | None, Query(max_length=32, examples=["TV"])] = None,
+                                   "Japanese; case-, accent- and typo-tolerant); omitted: most popular first",
+                                   examples=["fullmetal"])] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    """Returns anime whose titles match `q`, optionally restricted to genres and a type."""
-    params = clean({"q": q, "genre": genre, "type": type, "limit": limit})
+    """Returns anime whose titles match `q` best first, filtered."""
+    params = clean({"q": q, "limit": limit, **filters.params})
     return relay("recommender", await recommender.request("GET", "/anime", params=params))
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
+from animerec_shared.errors import InvalidInputError
+
 from ..schemas import ErrorBody
 
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -24,10 +26,10 @@ class ListFilters:
 
     def __init__(
         self,
-        genre: Annotated[list[str] | None, Query(max_length=50, description="keep anime having one of these genres",
+        genre: Annotated[list[str] | None, Query(max_length=20, description="keep anime having all these genres",
                                                  examples=[["Action"]])] = None,
-        exclude_genre: Annotated[list[str] | None, Query(max_length=50, description="drop anime with these genres",
-                                                         examples=[["Horror"]])] = None,
+        exclude_genre: Annotated[list[str] | None, Query(max_length=20, description="drop anime with any of these "
+                                                         "genres", examples=[["Horror"]])] = None,
         type: Annotated[list[str] | None, Query(max_length=10, description="anime types to keep (TV, Movie, OVA, "
                                                 "ONA, Special, Music)", examples=[["TV"]])] = None,
         min_members: Annotated[int | None, Query(ge=0, le=10_000_000, description="minimum MAL members")] = None,
@@ -35,6 +37,8 @@ class ListFilters:
         year_max: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, to")] = None,
         include_adult: Annotated[bool, Query(description="include adult titles (Rx - Hentai)")] = False,
     ):
+        if year_min is not None and year_max is not None and year_min > year_max:
+            raise InvalidInputError("year_min must not exceed year_max", code="validation_error", status_code=422)
         self.params: dict[str, Any] = {"genre": genre, "exclude_genre": exclude_genre, "type": type,
                                        "min_members": min_members, "year_min": year_min, "year_max": year_max,
                                        "include_adult": include_adult}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ..deps import RecommenderDep
-from ..schemas import AnimeList, Preferences, UserList
+from ..schemas import AnimeList, Preferences, Strategy, UserList
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, ListFilters, clean
 
@@ -22,7 +22,7 @@ async def user_recommendations(
     user_id: UserId,
     filters: Annotated[ListFilters, Depends()],
     n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
-    strategy: Annotated[Literal["hybrid", "collaborative", "user_based", "content"], Query(
+    strategy: Annotated[Strategy, Query(
         description="hybrid blends the others; user_based = favourites of similar users")] = "hybrid",
     exclude_rated: Annotated[bool, Query(description="leave out anime the user already rated")] = True,
 ) -> Response:
@@ -42,6 +42,8 @@ async def similar_users(
 
 
 @router.get("/{user_id}/preferences", summary="A user's favourite genres and anime", response_model=Preferences)
-async def user_preferences(recommender: RecommenderDep, user_id: UserId) -> Response:
+async def user_preferences(recommender: RecommenderDep, user_id: UserId,
+                           n: Annotated[int, Query(ge=1, le=100, description="how many favourite anime")] = 10
+                           ) -> Response:
     """Returns the genre weights from the user's top-quartile ratings, and their favourite anime."""
-    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences"))
+    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences", params={"n": n}))

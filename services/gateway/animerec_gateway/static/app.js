@@ -67,7 +67,7 @@ function query(params) {
 }
 
 function titleOf(item) {
-  return item.title || item.english_name || item.english_title || item.name || `#${item.anime_id}`;
+  return item.title || item.english_title || item.name || `#${item.anime_id}`;
 }
 
 function genresOf(item) {
@@ -89,14 +89,14 @@ function renderCards(heading, answer, subject, strategy) {
   const version = answer && answer.model_version ? ` · model ${answer.model_version}` : "";
   setStatus(`${heading}: ${items.length} anime${version}`);
   for (const item of items) {
-    const match = item.similarity ?? item.score_model ?? item.rank_score;
+    const match = item.similarity ?? item.relevance;
     const card = el("article", { class: "card", "data-anime-id": String(item.anime_id) },
       el("h3", {}, titleOf(item)),
       item.name && item.name !== titleOf(item) ? el("p", { class: "alt" }, item.name) : null,
       el("div", { class: "genres" }, ...genresOf(item).map((g) => el("span", {}, g))),
       el("div", { class: "numbers" },
         el("span", { class: "score" }, `score ${fmt(item.score, 2)}`),
-        match !== undefined ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
+        match !== undefined && match !== null ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
         item.type ? el("span", {}, item.type) : null));
     const actions = el("div", { class: "actions" });
     if (subject) {
@@ -151,9 +151,7 @@ async function search(event) {
   if (!q) return;
   list.replaceChildren(el("li", { class: "meta" }, "searching…"));
   try {
-    const params = { q, limit: 15 };
-    const type = $("filter-type").value;
-    if (type) params.type = type;
+    const params = { q, limit: 15, ...filters() };
     const answer = await api("GET", "/api/v1/anime?" + query(params));
     list.replaceChildren();
     const items = answer.items || [];
@@ -195,9 +193,7 @@ async function recommendFromFavourites() {
   setStatus("Recommending from your favourites…");
   try {
     const f = filters();
-    const body = { liked, n: 12, include_adult: f.include_adult };
-    if (f.genre) body.genres = f.genre;
-    if (f.type) body.types = f.type;
+    const body = { liked, n: 12, ...f };
     const answer = await api("POST", "/api/v1/recommendations", body);
     renderCards("From your favourites", answer, { liked }, null);
   } catch (e) {
