@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,18 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
     started = time.perf_counter()
     raw_id, raw_dir = resolve_raw(storage, raw_id)
     say(f"processing raw/{raw_id} (min {min_ratings} ratings per user, seed {seed})")
-    table = pq.read_table(raw_dir / "ratings.parquet", columns=["user_id", "anime_id", "rating"])
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="processing") as pool:
+        # metadata cleaning (pyarrow, mostly outside the GIL) overlaps the numpy work on the ratings
+        anime_future = pool.submit(clean_anime, raw_dir / "anime.csv", raw_dir / SYNOPSIS_FILE)
+        return _process(storage, raw_id, raw_dir, min_ratings, seed, say, started, anime_future, pool,
+                        make_current)
+
+
+def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, seed: int, say: Progress,
+             started: float, anime_future: Future, pool: ThreadPoolExecutor, make_current: bool) -> dict[str, Any]:
+    """Returns the processed manifest (the body of process_dataset, with its helper threads)."""
+    # one contiguous array per column: ChunkedArray.to_numpy() is slow across many chunks
+    table = pq.read_table(raw_dir / "ratings.parquet", columns=["user_id", "anime_id", "rating"]).combine_chunks()
     user_id = table.column("user_id").to_numpy()
     anime_id = table.column("anime_id").to_numpy()
     rating = table.column("rating").to_numpy()
@@ -99,7 +111,7 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
 
     train, val, test = per_user_split(ucode, n_users, seed)
     processed_id = new_id("pr")
-    anime = clean_anime(raw_dir / "anime.csv", raw_dir / SYNOPSIS_FILE)
+    anime = anime_future.result()
     meta_ids = anime.column("anime_id").to_numpy()
     pos = np.clip(np.searchsorted(anime_ids, meta_ids), 0, n_anime - 1)
     rated = anime_ids[pos] == meta_ids
@@ -107,9 +119,9 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
                              pa.array(np.where(rated, pos, -1).astype(np.int32)))
 
     with storage.publish(f"processed/{processed_id}", meta={"kind": "processed", "raw_dataset": raw_id}) as out:
-        for name, idx in (("train", train), ("val", val), ("test", test)):
-            pq.write_table(_ratings_table(ucode[idx], acode[idx], rating[idx]), out / f"ratings_{name}.parquet",
-                           **PARQUET_OPTS)
+        writes = [pool.submit(pq.write_table, _ratings_table(ucode[idx], acode[idx], rating[idx]),
+                              out / f"ratings_{name}.parquet", **PARQUET_OPTS)
+                  for name, idx in (("train", train), ("val", val), ("test", test))]
         pq.write_table(pa.table({
             "user_index": pa.array(np.arange(n_users, dtype=np.int32)),
             "user_id": pa.array(user_ids.astype(np.int64)),
@@ -121,6 +133,8 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
             "n_ratings": pa.array(np.bincount(acode, minlength=n_anime).astype(np.int32)),
         }), out / "rated_anime.parquet", **PARQUET_OPTS)
         pq.write_table(anime, out / "anime.parquet", compression="zstd")
+        for write in writes:
+            write.result()
         elapsed = time.perf_counter() - started
         manifest = {
             "id": processed_id,

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from animerec_shared.errors import DataValidationError
@@ -86,8 +89,8 @@ class _BlockParser:
             lo, hi, _ = self.ranges[col]
             if arr.null_count:
                 self._fail(data, first_line, f"empty value in {col}")
-            values = arr.to_numpy()
-            if values.size and (values.min() < lo or values.max() > hi):
+            bounds = pc.min_max(arr)  # ChunkedArray.to_numpy() would copy chunk by chunk, slowly
+            if arr.length() and (bounds["min"].as_py() < lo or bounds["max"].as_py() > hi):
                 self._fail(data, first_line, f"{col} out of range")
         return table
 
@@ -99,6 +102,30 @@ class _BlockParser:
                                       f"well-formed CSV rows (somewhere in lines {first_line}-{first_line + n})",
                                       found=why[:200])
         raise err
+
+
+class _HashingReader:
+    """Reads fixed-size blocks one step ahead in a helper thread, hashing them in file order."""
+
+    def __init__(self, f: BinaryIO, pool: ThreadPoolExecutor):
+        self.f, self.pool = f, pool
+        self.digest = hashlib.sha256()
+        self.bytes = 0
+        self._ahead: Future | None = pool.submit(self._read)
+
+    def _read(self) -> bytes:
+        block = self.f.read(BLOCK_BYTES)
+        self.digest.update(block)
+        self.bytes += len(block)
+        return block
+
+    def next(self) -> bytes:
+        """Returns the next block (b"" at the end) and starts reading the one after."""
+        if self._ahead is None:
+            return b""
+        block = self._ahead.result()
+        self._ahead = self.pool.submit(self._read) if block else None
+        return block
 
 
 def _cut_after_lines(data: bytes, n: int) -> int:
@@ -123,19 +150,19 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
     names, header_len = read_header(path, display, REQUIRED)
     columns = REQUIRED + [c for c in OPTIONAL if c in names]
     parser = _BlockParser(display, names, columns, min_rating)
-    digest = hashlib.sha256()
-    kept = extra = total_bytes = 0
+    kept = extra = 0
     capped = False
     next_report = 1_000_000
     schema = pa.schema([(c, TYPES[c]) for c in columns])
     pending = b""
     last_byte = b"\n"
-    with open(path, "rb") as f, pq.ParquetWriter(out_path, schema, compression="lz4",
-                                                 use_dictionary=False, write_statistics=False) as writer:
-        block = f.read(BLOCK_BYTES)
-        digest.update(block)
-        total_bytes += len(block)
-        block = block[header_len:]
+    # Two helper threads overlap reading + hashing (ahead) and Parquet writing (behind) with parsing.
+    with open(path, "rb") as f, pq.ParquetWriter(out_path, schema, compression="lz4", use_dictionary=False,
+                                                 write_statistics=False) as writer, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="ratings-io") as pool:
+        reader = _HashingReader(f, pool)
+        written: Future | None = None
+        block = reader.next()[header_len:]
         while True:
             if capped:  # past the cap: hash and count lines only
                 if block:
@@ -155,12 +182,13 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
                     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
                     if kept + n_lines > max_rows:
                         cut = _cut_after_lines(data, max_rows - kept)
-                        rest = data[cut:]
-                        extra += rest.count(b"\n")
+                        extra += data.count(b"\n", cut)
                         last_byte = data[-1:]
                         data, capped = data[:cut], True
                     table = parser.parse(data, kept + 2)
-                    writer.write_table(table.cast(schema))
+                    if written is not None:
+                        written.result()
+                    written = pool.submit(writer.write_table, table)
                     kept += table.num_rows
                     if capped and pending:
                         extra += pending.count(b"\n")
@@ -171,12 +199,12 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
                         next_report = (kept // 1_000_000 + 1) * 1_000_000
             if not block:
                 break
-            block = f.read(BLOCK_BYTES)
-            digest.update(block)
-            total_bytes += len(block)
+            block = reader.next()
+        if written is not None:
+            written.result()
     if capped and last_byte not in (b"\n", b""):
         extra += 1  # the file's last line has no line break
     if kept == 0:
         raise DataValidationError(display, 2, None, "at least one data row after the header", found="no rows")
     return RatingsResult(source=display, kind=kind, rows_read=kept + extra, rows_kept=kept, capped=capped,
-                         max_rows=max_rows, sha256=digest.hexdigest(), bytes=total_bytes, columns=columns)
+                         max_rows=max_rows, sha256=reader.digest.hexdigest(), bytes=reader.bytes, columns=columns)
