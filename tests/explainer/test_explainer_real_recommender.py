@@ -1,0 +1,98 @@
+"""Without a key, the template path answers with facts taken from the real recommender and model.
+
+The real recommender app runs on loopback over a small real dataset (users of the MAL sample
+with 50+ ratings in its first 40,000 rows) and an SVD model version, both built with the
+recommender's own test fixtures (tests/recommender/recommender_fixtures.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from explainer_fakes import serve
+
+pytest.importorskip("animerec_recommender", reason="the recommender service is not installed")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recommender"))
+from recommender_fixtures import publish_processed, publish_svd_model  # noqa: E402
+
+VERSION = "svd-explainer-test"
+
+
+@pytest.fixture(scope="module")
+def real_recommender(tmp_path_factory, real_data):
+    from animerec_recommender.app import create_app
+    from animerec_recommender.config import Settings
+
+    from animerec_shared.storage import FileStorage
+
+    storage = FileStorage(tmp_path_factory.mktemp("explainer-real") / "storage")
+    ratings = pd.read_csv(real_data / "rating_complete_sample.csv", nrows=40_000)
+    meta = pd.read_csv(real_data / "anime.csv")
+    meta = meta[meta["MAL_ID"].isin(ratings["anime_id"])]
+    synopsis = pd.read_csv(real_data / "anime_with_synopsis.csv")
+    pid = publish_processed(storage, "p-explainer", ratings, meta, synopsis[synopsis["MAL_ID"].isin(meta["MAL_ID"])])
+    publish_svd_model(storage, pid, VERSION, dim=32)
+    settings = Settings(storage_url=storage.root.as_uri(), recommender_poll_seconds=0, recommender_tune=False,
+                        recommender_hybrid_weights="item_item=1,content=0.5,collaborative=0.75",
+                        recommender_ease_top_n=500, log_json=False, log_level="WARNING")
+    with serve(create_app(settings)) as url:
+        deadline = time.monotonic() + 150
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, httpx.get(f"{url}/readyz").json()
+            time.sleep(0.2)
+        yield url, storage.root / "processed" / pid, storage.root / "models" / VERSION
+
+
+def _user_with_median_history(processed: Path) -> tuple[int, set[int]]:
+    users = pd.read_parquet(processed / "users.parquet").sort_values("n_ratings")
+    user = users.iloc[len(users) // 2]
+    rated = pd.concat([pd.read_parquet(processed / f"ratings_{s}.parquet") for s in ("train", "val")])
+    rated_idx = rated.loc[rated["user_index"] == user["user_index"], "anime_index"]
+    ids = pd.read_parquet(processed / "rated_anime.parquet").set_index("anime_index")["anime_id"]
+    return int(user["user_id"]), {int(a) for a in ids.loc[rated_idx]}
+
+
+def test_template_answers_with_facts_from_real_model(real_recommender, explainer):
+    rec_url, processed, model = real_recommender
+    user_id, rated = _user_with_median_history(processed)
+    recs = httpx.get(f"{rec_url}/users/{user_id}/recommendations", params={"n": 3}).json()["items"]
+    url = explainer(recommender_url=rec_url)
+    resp = httpx.post(f"{url}/explanations/batch", json={"user_id": user_id, "anime_ids": [r["anime_id"] for r in recs]},
+                      timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["model_version"] == VERSION
+    anime = pd.read_parquet(processed / "anime.parquet").set_index("anime_id")
+    emb = np.load(model / "anime_embeddings.npy")
+    row_of = {int(a): i for i, a in enumerate(np.load(model / "anime_ids.npy"))}
+    for item in resp.json()["items"]:
+        assert item["source"] == "template" and item["fallback_reason"] is None
+        assert item["model_version"] == VERSION
+        assert item["title"] == anime.loc[item["anime_id"], "title"]
+        liked = [f["data"] for f in item["facts"] if f["kind"] == "because_you_liked"]
+        assert liked, item
+        for fact in liked:
+            assert fact["anime_id"] in rated  # one of the user's own titles
+            if fact["by"] == "embedding":  # the similarity is the model's cosine of the two anime
+                cosine = float(emb[row_of[fact["anime_id"]]] @ emb[row_of[item["anime_id"]]])
+                assert fact["similarity"] == pytest.approx(cosine, abs=1e-3)
+        genres = next((f["data"]["genres"] for f in item["facts"] if f["kind"] == "shared_genres"), [])
+        assert set(genres) <= set(anime.loc[item["anime_id"], "genres"])
+        assert liked[0]["title"] in item["text"] and item["title"] in item["text"]
+
+
+def test_cold_start_and_unknown_user_against_real_recommender(real_recommender, explainer):
+    rec_url, processed, _ = real_recommender
+    popular = pd.read_parquet(processed / "rated_anime.parquet").nlargest(3, "n_ratings")["anime_id"].tolist()
+    url = explainer(recommender_url=rec_url)
+    body = httpx.post(f"{url}/explanations", json={"liked": popular[:2], "anime_id": popular[2]}, timeout=60).json()
+    assert body["source"] == "template" and body["model_version"] == VERSION
+    assert {f["data"]["anime_id"] for f in body["facts"] if f["kind"] == "because_you_liked"} <= set(popular[:2])
+    assert body["text"].startswith(("You liked", body["title"]))
+    missing = httpx.post(f"{url}/explanations", json={"user_id": 987654321, "anime_id": popular[0]})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
