@@ -166,3 +166,64 @@ def publish_svd_model(storage: Storage, processed_id: str, version: str, dim: in
     if promote:
         storage.set_current("models", version)
     return version
+
+
+# -- a planted world: four taste clusters, each with its own genres and synopsis words ---------
+CLUSTERS = [
+    (["Action", "Shounen"], "sword battle warrior tournament power"),
+    (["Romance", "Drama"], "love confession heart school couple"),
+    (["Comedy", "Slice of Life"], "funny daily club friends laugh"),
+    (["Horror", "Mystery"], "ghost murder dark curse detective"),
+]
+TYPES = ["TV", "Movie", "OVA", "ONA"]
+
+
+def planted_frames(n_users: int = 240, per_cluster: int = 20, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Returns (ratings, anime.csv-like metadata, synopsis frame) of a world with planted tastes.
+
+    Anime 1..: cluster c = (id - 1) // per_cluster, with the cluster's genres and words. Each user
+    loves one cluster (rates most of it 8-10) and rates a few others low. Five more anime have
+    metadata but no ratings; anime 1 is an adult ('Rx - Hentai') title; anime 2 is 'Pokémon'.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    n_rated = per_cluster * len(CLUSTERS)
+    for aid in range(1, n_rated + 6):
+        c = (aid - 1) // per_cluster if aid <= n_rated else (aid - n_rated - 1) % len(CLUSTERS)
+        genres, words = CLUSTERS[c]
+        name = f"Planted {c} Title {aid}" if aid != 2 else "Pokémon Adventure"
+        rows.append({"MAL_ID": aid, "Name": name, "Score": round(6 + rng.random() * 3, 2),
+                     "Genders": ", ".join(genres), "English name": f"English {aid}" if aid != 2 else "Pokemon Journey",
+                     "Japanese name": f"日本 {aid}" if aid != 2 else "ポケットモンスター",
+                     "Type": TYPES[aid % len(TYPES)], "Episodes": 12, "Aired": f"Apr 1, {1990 + aid % 30}",
+                     "Rating": "Rx - Hentai" if aid == 1 else "PG-13 - Teens 13 or older",
+                     "Members": int(1000 * (1 + aid % 17)), "Popularity": aid})
+    meta = pd.DataFrame(rows)
+    synopsis = pd.DataFrame({"MAL_ID": meta["MAL_ID"], "Name": meta["Name"], "Score": meta["Score"],
+                             "Genders": meta["Genders"],
+                             "sypnopsis": [CLUSTERS[(i - 1) // per_cluster if i <= n_rated else (i - n_rated - 1) % 4][1]
+                                           + f" story number {i}" for i in meta["MAL_ID"]]})
+    ratings = []
+    for user in range(n_users):
+        c = user % len(CLUSTERS)
+        own = np.arange(c * per_cluster + 1, (c + 1) * per_cluster + 1)
+        for aid in rng.choice(own, size=int(per_cluster * 0.75), replace=False):
+            ratings.append((user, int(aid), int(rng.integers(8, 11))))
+        others = np.setdiff1d(np.arange(1, n_rated + 1), own)
+        for aid in rng.choice(others, size=4, replace=False):
+            ratings.append((user, int(aid), int(rng.integers(2, 6))))
+    return pd.DataFrame(ratings, columns=["user_id", "anime_id", "rating"]), meta, synopsis
+
+
+def cluster_of(anime_id: int, per_cluster: int = 20) -> int:
+    """Returns the planted cluster of a rated planted anime."""
+    return (anime_id - 1) // per_cluster
+
+
+def publish_planted(storage: Storage, processed_id: str = "p-planted", version: str = "v-planted-1",
+                    seed: int = 7) -> tuple[str, str]:
+    """Publishes the planted world and a promoted SVD model version; returns (processed_id, version)."""
+    ratings, meta, synopsis = planted_frames(seed=seed)
+    publish_processed(storage, processed_id, ratings, meta, synopsis, min_ratings=10)
+    publish_svd_model(storage, processed_id, version, dim=128)
+    return processed_id, version
