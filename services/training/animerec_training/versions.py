@@ -37,13 +37,14 @@ def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None
             left.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key)
     left.set_xlabel("epoch")
     left.set_title("loss")
-    left.legend()
     for key in ("val_ndcg@10", "val_recall@10", "val_hr@10"):
         if history.get(key):
             right.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key)
     right.set_xlabel("epoch")
     right.set_title("val ranking metrics")
-    right.legend()
+    for ax in (left, right):
+        if ax.get_lines():
+            ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=80)

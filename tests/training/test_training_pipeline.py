@@ -1,0 +1,82 @@
+"""`animerec pipeline`, `animerec evaluate` as real subprocesses; versions on both storage backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animerec_shared.model_versions import load_model_version
+
+
+def _animerec(args: list[str], env: dict[str, str], timeout: float = 400) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it(tmp_path):
+    sample = pytest.importorskip("animerec_ingestion.sample_data")
+    source = tmp_path / "kaggle"
+    sample.generate_sample_data(source, users=150, seed=1, entries_per_user=120, n_anime=300)
+    storage_dir = tmp_path / "storage"
+    env = {**os.environ, "STORAGE_URL": storage_dir.as_uri(), "LOG_JSON": "false"}
+    env.pop("COMET_API_KEY", None)
+    out = _animerec(["pipeline", "--source", str(source), "--min-ratings", "20", "--epochs", "2", "--json"], env)
+    version = out["version"]
+    assert out["promoted"] is True and out["current"] == version
+    for strategy in ("popularity", "collaborative"):
+        assert set(out["metrics"][strategy]) >= {"ndcg@10", "recall@10", "hr@10"}
+    assert out["raw_dataset"] and out["processed_id"]
+
+    evaluated = _animerec(["evaluate", "--json"], env)
+    assert evaluated["version"] == version and evaluated["processed_id"] == out["processed_id"]
+    assert evaluated["metrics"]["collaborative"] == out["metrics"]["collaborative"]
+    assert evaluated["metrics"]["popularity"] == out["metrics"]["popularity"]
+
+
+def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_storage(any_storage):
+    from animerec_training.versions import ModelNotFound, list_models, promote, should_promote, write_version
+
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(5, 128)).astype(np.float32)
+    a = rng.normal(size=(7, 128)).astype(np.float32)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    kwargs = dict(user_embeddings=u, anime_embeddings=a, user_ids=np.arange(5), anime_ids=np.arange(7) + 100,
+                  config={"model": "two_tower", "processed_id": "p1", "created_at": "2026-11-27T00:00:00Z"},
+                  history={"loss": [2.0, 1.0], "val_loss": [2.1, 1.5], "val_ndcg@10": [0.1, 0.2]})
+
+    def failing_save(path: Path) -> None:
+        path.write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_version(any_storage, "v1", metrics={"ndcg@10": 0.3}, save_model=failing_save, **kwargs)
+    assert any_storage.list_published("models") == [] and not any_storage.is_published("models/v1")
+
+    write_version(any_storage, "v1", metrics={"ndcg@10": 0.3}, save_model=lambda p: p.write_bytes(b"k"), **kwargs)
+    write_version(any_storage, "v2", metrics={"ndcg@10": 0.2}, save_model=lambda p: p.write_bytes(b"k"), **kwargs)
+    mv = load_model_version(any_storage, "v2")
+    assert mv.anime_ids.tolist() == list(range(100, 107)) and mv.user_embeddings.dtype == np.float32
+    assert any_storage.read_bytes("models/v2/training_curves.png")[:4] == b"\x89PNG"
+
+    assert promote(any_storage, "v1") == {"current": "v1", "previous": None}
+    assert not should_promote("if_better", {"ndcg@10": 0.2}, {"ndcg@10": 0.3})
+    assert should_promote("if_better", {"ndcg@10": 0.31}, {"ndcg@10": 0.3})
+    assert should_promote("always", {"ndcg@10": 0.0}, {"ndcg@10": 0.3})
+    assert not should_promote("never", {"ndcg@10": 0.9}, None)
+    assert promote(any_storage, "v2") == {"current": "v2", "previous": "v1"}
+    listing = list_models(any_storage)
+    assert listing["current"] == "v2"
+    assert [(m["version"], m["current"], m["metrics"]["ndcg@10"]) for m in listing["models"]] == [
+        ("v2", True, 0.2), ("v1", False, 0.3)]
+    with pytest.raises(ModelNotFound):
+        promote(any_storage, "v3")
+    assert any_storage.get_current("models") == "v2"
