@@ -7,6 +7,7 @@ recommender's own test fixtures (tests/recommender/recommender_fixtures.py).
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -96,3 +97,33 @@ def test_cold_start_and_unknown_user_against_real_recommender(real_recommender, 
     assert body["text"].startswith(("You liked", body["title"]))
     missing = httpx.post(f"{url}/explanations", json={"user_id": 987654321, "anime_id": popular[0]})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
+
+
+def test_llm_answer_checked_against_real_catalogue(real_recommender, explainer, fake_openai):
+    from explainer_fakes import wait_catalogue
+
+    rec_url, processed, _ = real_recommender
+    user_id, _ = _user_with_median_history(processed)
+    anime = pd.read_parquet(processed / "anime.parquet")
+    recs = httpx.get(f"{rec_url}/users/{user_id}/recommendations", params={"n": 1}).json()["items"]
+    facts = httpx.post(f"{rec_url}/explanation-facts", json={"user_id": user_id, "anime_id": recs[0]["anime_id"],
+                                                             "liked": None, "strategy": None}).json()
+    named = {facts["anime_id"]} | {b["anime_id"] for b in facts["because_you_liked"]}
+    stranger = anime[~anime["anime_id"].isin(named) & (anime["title"].str.split().str.len() >= 2)
+                     & (anime["members"] > 0)].nlargest(1, "members")["title"].item()
+    liked = facts["because_you_liked"][0]["title"]
+    fake_openai.answer(f'Since you rated "{liked}" highly, "{facts["title"]}" is a natural next watch.')
+    fake_openai.answer(f"Since you rated {liked} highly and fans of {stranger} love it too, try it.")
+    url = explainer(recommender_url=rec_url, storage_url=processed.parents[1].as_uri(), openai_api_key="sk-test",
+                    openai_base_url=f"{fake_openai.url}/v1")
+    assert wait_catalogue(url)["titles"] == len(anime)
+    body = {"user_id": user_id, "anime_id": facts["anime_id"]}
+    good = httpx.post(f"{url}/explanations", json=body, timeout=30).json()
+    assert good["source"] == "llm", good
+    synopsis = anime.set_index("anime_id").loc[facts["anime_id"], "synopsis"]
+    user_message = fake_openai.requests[0]["body"]["messages"][1]["content"]
+    sent = json.loads(user_message.split("<facts>\n", 1)[1].rsplit("\n</facts>", 1)[0])
+    flat = lambda text: " ".join(text.split())[:100]  # noqa: E731
+    assert flat(sent["recommended"]["synopsis"]) == flat(synopsis)  # the real synopsis, sent as data
+    bad = httpx.post(f"{url}/explanations", json={**body, "strategy": "content"}, timeout=30).json()
+    assert bad["source"] == "template" and bad["fallback_reason"] == "llm_unknown_title", (stranger, bad)
