@@ -61,3 +61,14 @@ def test_template_and_llm_answers_are_cached_apart(explainer, fake_recommender, 
     assert (llm["source"], llm["cached"]) == ("llm", False)
     assert _post(template_url)["cached"] is True and _post(template_url)["source"] == "template"
     assert len(list(redis_client.scan_iter(f"{CACHE_PREFIX}:u7:5114:{fake_recommender.version}:*"))) == 2
+
+
+def test_redis_down_still_answers(explainer, fake_recommender):
+    from explainer_fakes import free_port
+
+    url = explainer(recommender_url=fake_recommender.url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    first, second = _post(url), _post(url)
+    assert (first["cached"], second["cached"]) == (False, False)
+    assert first["text"] == second["text"] and first["source"] == "template"
+    ready = httpx.get(f"{url}/readyz").json()
+    assert ready["cache"]["backend"] == "redis" and ready["cache"]["ok"] is False
