@@ -56,6 +56,7 @@ def test_ingest_from_allowed_folder_then_process(client):
     assert r.status_code == 202
     run = _wait(client, f"/processing-runs/{r.json()['id']}")
     assert run["state"] == "succeeded", run
+    assert run["progress"].startswith("published processed/")
     assert run["manifest"]["raw_dataset"] == job["dataset_id"] and run["manifest"]["min_user_ratings"] == 10
     assert client.get("/datasets/processed/current").json()["id"] == run["processed_id"]
 
@@ -113,12 +114,13 @@ def test_multipart_unexpected_name_is_400(client):
 def test_second_job_while_busy_is_409(client):
     gate = threading.Event()
     runner = client.app.state.jobs
-    blocker = runner.submit("processing", lambda: (gate.wait(30), {})[1])
+    blocker = runner.submit("processing", lambda say: (say("waiting"), gate.wait(30), {})[2])
     try:
         r = client.post("/ingestions", json={"source": "drop"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "job_in_progress"
         r = client.post("/processing-runs", json={})
         assert r.status_code == 409
+        assert client.get(f"/processing-runs/{blocker.id}").json()["progress"] == "waiting"
     finally:
         gate.set()
     assert _wait(client, f"/processing-runs/{blocker.id}")["state"] == "succeeded"

@@ -18,6 +18,7 @@ from animerec_shared.errors import AnimeRecError, ConflictError, NotFoundError
 from .ingest import new_id
 
 log = logging.getLogger("animerec.ingestion.jobs")
+Work = Callable[[Callable[[str], None]], dict[str, Any]]  # called with a progress callback
 MAX_KEPT_JOBS = 200
 
 
@@ -33,6 +34,7 @@ class Job:
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    progress: str | None = None  # the latest progress line of the running work
     cleanup: Path | None = None
 
 
@@ -63,7 +65,7 @@ class JobRunner:
         with self._lock:
             self._ensure_idle_locked()
 
-    def submit(self, kind: str, work: Callable[[], dict[str, Any]], cleanup: Path | None = None) -> Job:
+    def submit(self, kind: str, work: Work, cleanup: Path | None = None) -> Job:
         """Returns the new queued job; raises ConflictError (409) while another job is unfinished."""
         with self._lock:
             try:
@@ -79,10 +81,10 @@ class JobRunner:
         self._pool.submit(self._run, job, work)
         return job
 
-    def _run(self, job: Job, work: Callable[[], dict[str, Any]]) -> None:
+    def _run(self, job: Job, work: Work) -> None:
         job.state, job.started_at = "running", time.time()
         try:
-            job.result = work()
+            job.result = work(lambda msg: setattr(job, "progress", msg))
             job.state = "succeeded"
         except AnimeRecError as exc:
             job.error, job.state = exc.to_body()["error"], "failed"

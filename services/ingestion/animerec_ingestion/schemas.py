@@ -33,6 +33,7 @@ class _JobPublic(BaseModel):
     state: JobState
     manifest: dict[str, Any] | None = None
     error: JobError | None = None
+    progress: str | None = Field(None, description="latest progress line while running")
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None

@@ -79,8 +79,8 @@ async def _save_uploads(request: Request, settings: Settings) -> Path:
 
 def _public(job: Job) -> IngestionPublic:
     return IngestionPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
-                           dataset_id=(job.result or {}).get("id"), created_at=job.created_at,
-                           started_at=job.started_at, finished_at=job.finished_at)
+                           dataset_id=(job.result or {}).get("id"), progress=job.progress,
+                           created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
 
 
 @router.post("", status_code=202, response_model=JobAccepted, openapi_extra=_BODY_DOC,
@@ -103,7 +103,8 @@ async def create_ingestion(request: Request, settings: SettingsDep, storage: Sto
             raise AnimeRecError('expected a JSON body {"source": "<folder>"} or multipart files',
                                 code="validation_error", status_code=422, details=details) from None
         source = resolve_source(settings, body.source)
-    job = jobs.submit("ingestion", lambda: ingest_dataset(storage, source, settings.ingest_max_rows),
+    job = jobs.submit("ingestion",
+                      lambda say: ingest_dataset(storage, source, settings.ingest_max_rows, progress=say),
                       cleanup=cleanup)
     return JobAccepted(id=job.id, state=job.state)
 

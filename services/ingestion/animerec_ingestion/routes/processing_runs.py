@@ -14,8 +14,8 @@ router = APIRouter(prefix="/processing-runs", tags=["processing"])
 
 def _public(job: Job) -> ProcessingRunPublic:
     return ProcessingRunPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
-                               processed_id=(job.result or {}).get("id"), created_at=job.created_at,
-                               started_at=job.started_at, finished_at=job.finished_at)
+                               processed_id=(job.result or {}).get("id"), progress=job.progress,
+                               created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
 
 
 @router.post("", status_code=202, response_model=JobAccepted, summary="Start processing a raw dataset",
@@ -25,7 +25,8 @@ async def create_processing_run(body: ProcessingRunCreate, settings: SettingsDep
     """Returns the queued run; the work happens in the service's worker thread."""
     min_ratings = body.min_ratings or settings.min_user_ratings
     seed = settings.process_seed if body.seed is None else body.seed
-    job = jobs.submit("processing", lambda: process_dataset(storage, body.raw_dataset, min_ratings, seed))
+    job = jobs.submit("processing", lambda say: process_dataset(storage, body.raw_dataset, min_ratings, seed,
+                                                         progress=say))
     return JobAccepted(id=job.id, state=job.state)
 
 
