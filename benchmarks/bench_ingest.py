@@ -110,7 +110,8 @@ raw = ingest_dataset(storage, src, max_rows)
 c1, t1 = cpu(), time.perf_counter()
 proc = process_dataset(storage, min_ratings=400, seed=42)
 c2, t2 = cpu(), time.perf_counter()
-report(ingest_s=t1 - t0, process_s=t2 - t1, ingest_cpu_s=c1 - c0, process_cpu_s=c2 - c1, rows_kept=raw["rows_kept"], rows_read=raw["rows_read"],
+report(ingest_s=t1 - t0, process_s=t2 - t1, ingest_cpu_s=c1 - c0, process_cpu_s=c2 - c1,
+       rows_kept=raw["rows_kept"], rows_read=raw["rows_read"],
        capped=raw["capped"], users=proc["users"], ratings=proc["ratings"])
 """
 

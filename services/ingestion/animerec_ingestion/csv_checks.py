@@ -43,7 +43,8 @@ def read_header(path: Path, display: str, required: list[str], alternatives: dic
     try:
         text = raw.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
-        raise DataValidationError(display, 1, None, "UTF-8 text", found="bytes that are not UTF-8 (binary data?)") from None
+        raise DataValidationError(display, 1, None, "UTF-8 text",
+                                  found="bytes that are not UTF-8 (binary data?)") from None
     names = [c.strip().strip('"').strip() for c in text.split(",")]
     if len(names) == 1:
         hint = next((d for d in _OTHER_DELIMITERS if d in text), None)

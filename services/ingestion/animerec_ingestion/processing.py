@@ -96,7 +96,8 @@ def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, see
     counts = np.bincount(ucode, minlength=uids.size)
     keep_user = counts >= min_ratings
     if not keep_user.any():
-        raise InvalidInputError(f"no user has at least {min_ratings} scored ratings (most: {int(counts.max(initial=0))})",
+        most = int(counts.max(initial=0))
+        raise InvalidInputError(f"no user has at least {min_ratings} scored ratings (most: {most})",
                                 code="no_users_left", details={"min_ratings": min_ratings})
     keep_row = keep_user[ucode]
     ucode, acode, rating = ucode[keep_row], acode[keep_row], rating[keep_row]
