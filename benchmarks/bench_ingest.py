@@ -125,13 +125,14 @@ table = pcsv.read_csv(src / "animelist.csv", convert_options=pcsv.ConvertOptions
 table = table.slice(0, max_rows).combine_chunks()
 user, anime, rating = (table.column(c).to_numpy() for c in ("user_id", "anime_id", "rating"))
 codes, uniques = dense_codes(user)
-keep = (np.bincount(codes) >= 400)[codes]
-user, anime, rating = user[keep], anime[keep], rating[keep]
+keep_user = np.bincount(codes) >= 400  # the seed counts every row, 0s included
+keep = keep_user[codes]
+ucode = (np.cumsum(keep_user, dtype=np.int32) - 1)[codes[keep]]  # re-encode through a lookup table
+anime, rating = anime[keep], rating[keep]
 lo, hi = rating.min(), rating.max()
 scaled = (rating.astype(np.float64) - lo) / (hi - lo)
-ucode, _ = dense_codes(user)
 acode, _ = dense_codes(anime)
-order = np.random.default_rng(43).permutation(user.size)
+order = np.random.default_rng(43).permutation(ucode.size)
 X = np.stack([ucode[order], acode[order]], axis=1); y = scaled[order]
 report(seconds=time.perf_counter() - t0, cpu_s=cpu() - c0, rows=int(y.size))
 """

@@ -111,6 +111,15 @@ def test_multipart_unexpected_name_is_400(client):
     assert r.status_code == 400 and r.json()["error"]["code"] == "unexpected_file"
 
 
+def test_upload_over_the_size_limit_is_413(tmp_path, allowed_root):
+    settings = Settings(storage_url=(tmp_path / "st413").as_uri(), ingest_allowed_root=allowed_root,
+                        ingest_upload_max_bytes=1000, log_json=False)
+    with TestClient(create_app(settings)) as small:
+        r = small.post("/ingestions", files=[("files", ("anime.csv", b"x" * 5000, "text/csv"))])
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+        assert small.get("/datasets/current").status_code == 404
+
+
 def test_second_job_while_busy_is_409(client):
     gate = threading.Event()
     runner = client.app.state.jobs

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from animerec_shared.datasets import load_processed
-from animerec_shared.errors import InvalidInputError, NotFoundError
+from animerec_shared.errors import DataValidationError, InvalidInputError, NotFoundError
 from ingestion_helpers import animelist_rows, storage_snapshot, write_animelist
 
 from animerec_ingestion.ingest import ingest_dataset
@@ -90,6 +90,18 @@ def test_cap_keeps_exactly_the_first_rows(source, file_storage, monkeypatch):
     assert table.num_rows == 1000
     assert table.column("user_id").to_pylist() == rows[:1000, 0].tolist()
     assert table.column("anime_id").to_pylist() == rows[:1000, 1].tolist()
+
+
+def test_rows_after_the_cap_are_counted_not_validated(source, file_storage):
+    rows = [f"{u},{a},7,2,1" for u in range(10) for a in range(1, 21)]  # 200 rows
+    rows[150] = "not,a,valid,row"
+    (source / "animelist.csv").write_text("user_id,anime_id,rating,watching_status,watched_episodes\n"
+                                          + "\n".join(rows) + "\n")
+    raw = ingest_dataset(file_storage, source, max_rows=100)
+    assert (raw["rows_kept"], raw["rows_read"], raw["capped"]) == (100, 200, True)
+    with pytest.raises(DataValidationError) as info:
+        ingest_dataset(file_storage, source, max_rows=200)
+    assert (info.value.line, info.value.column) == (152, None)
 
 
 def test_file_smaller_than_cap_ingested_fully(source, file_storage):
