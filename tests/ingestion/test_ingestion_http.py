@@ -127,7 +127,7 @@ def test_second_job_while_busy_is_409(client):
     try:
         r = client.post("/ingestions", json={"source": "drop"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "job_in_progress"
-        r = client.post("/processing-runs", json={})
+        r = client.post("/ingestions", files=[("files", ("anime.csv", b"x", "text/csv"))])
         assert r.status_code == 409
         assert client.get(f"/processing-runs/{blocker.id}").json()["progress"] == "waiting"
     finally:
@@ -137,6 +137,12 @@ def test_second_job_while_busy_is_409(client):
 
 def test_unknown_jobs_and_empty_storage_are_404(client):
     assert client.get("/ingestions/nope").json()["error"]["code"] == "ingestion_not_found"
+    r = client.post("/processing-runs", json={})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "raw_dataset_not_found"
+    r = client.post("/processing-runs", json={"raw_dataset": "ds-missing"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "raw_dataset_not_found"
+    r = client.post("/ingestions", json={"source": "a\u0000b"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "source_not_found"
     assert client.get("/processing-runs/nope").status_code == 404
     r = client.get("/datasets/current")
     assert r.status_code == 404 and r.json()["error"]["code"] == "no_current_raw_dataset"

@@ -38,8 +38,12 @@ _BODY_DOC = {
 def resolve_source(settings: Settings, source: str) -> Path:
     """Returns the real path of ``source``; raises 400 source_outside_allowed_root when it escapes the root."""
     root = Path(settings.ingest_allowed_root).resolve()
-    path = Path(source)
-    path = (path if path.is_absolute() else root / path).resolve()
+    try:
+        path = Path(source)
+        path = (path if path.is_absolute() else root / path).resolve()
+    except (OSError, ValueError, RuntimeError):  # NUL bytes, symlink loops
+        raise InvalidInputError("source is not a valid path", code="source_not_found",
+                                details={"source": source}) from None
     if not path.is_relative_to(root):
         raise InvalidInputError(f"source must be a folder under the allowed root {str(root)!r}",
                                 code="source_outside_allowed_root", details={"source": source})

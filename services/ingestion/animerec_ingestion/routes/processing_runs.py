@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from animerec_shared.errors import NotFoundError
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from ..deps import JobsDep, SettingsDep, StorageDep
 from ..jobs import Job
@@ -19,14 +21,19 @@ def _public(job: Job) -> ProcessingRunPublic:
 
 
 @router.post("", status_code=202, response_model=JobAccepted, summary="Start processing a raw dataset",
-             responses={409: {"description": "another job is running (job_in_progress)"}})
+             responses={404: {"description": "raw_dataset_not_found"},
+                        409: {"description": "another job is running (job_in_progress)"}})
 async def create_processing_run(body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep,
                                 jobs: JobsDep) -> JobAccepted:
     """Returns the queued run; the work happens in the service's worker thread."""
+    raw_id = body.raw_dataset or await run_in_threadpool(storage.get_current, "raw")
+    if raw_id is None or not await run_in_threadpool(storage.is_published, f"raw/{raw_id}"):
+        raise NotFoundError("no raw dataset has been ingested yet" if raw_id is None
+                            else f"raw dataset {raw_id!r} does not exist", code="raw_dataset_not_found")
     min_ratings = body.min_ratings or settings.min_user_ratings
     seed = settings.process_seed if body.seed is None else body.seed
-    job = jobs.submit("processing", lambda say: process_dataset(storage, body.raw_dataset, min_ratings, seed,
-                                                         progress=say))
+    job = jobs.submit("processing",
+                      lambda say: process_dataset(storage, raw_id, min_ratings, seed, progress=say))
     return JobAccepted(id=job.id, state=job.state)
 
 
