@@ -38,18 +38,16 @@ def sort_by_pairs_keep_last(user: np.ndarray, item: np.ndarray, n_users: int, n_
     n = user.size
     rb, ib, ub = _bits(n), _bits(n_items), _bits(n_users)
     pos = np.arange(n, dtype=np.int64)
+    last = np.ones(n, dtype=bool)
     if rb + ib + ub <= 63:
         keys = np.sort((user.astype(np.int64) << (ib + rb)) | (item.astype(np.int64) << rb) | pos)
         rows = keys & ((1 << rb) - 1)
         pair = keys >> rb
+        np.not_equal(pair[1:], pair[:-1], out=last[:-1])
     else:  # ids too wide to pack: slower but general
         rows = np.lexsort((pos, item, user))
-        pair = user[rows].astype(np.int64) * n_items + item[rows]
-    if n == 0:
-        return rows
-    last = np.empty(n, dtype=bool)
-    last[-1] = True
-    np.not_equal(pair[1:], pair[:-1], out=last[:-1])
+        u, i = user[rows], item[rows]
+        last[:-1] = (u[1:] != u[:-1]) | (i[1:] != i[:-1])
     return rows if last.all() else rows[last]
 
 
