@@ -16,6 +16,7 @@ from animerec_shared.service import create_service_app
 
 from .caching import ResultCache
 from .config import Settings
+from .fastpath import CachedGetMiddleware
 from .loader import ModelHolder
 from .routes import admin, anime, explanations, recommendations, users
 
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.result_cache = ResultCache(settings, app.state.metrics)
     for module in (anime, users, recommendations, explanations, admin):
         app.include_router(module.router)
+    app.add_middleware(CachedGetMiddleware, service=app)
     return app

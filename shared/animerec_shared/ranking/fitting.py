@@ -63,7 +63,7 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
         best_ease, best_ndcg = None, -1.0
         for lam in params.ease_lambda_grid:
             ease = fit_ease(inputs, float(lam), params.ease_top_n, g=g, items=items)
-            lambdas[str(float(lam))] = ndcg = round(ndcg_at_k(ease.score(inputs[users]), seen, relevant), 4)
+            lambdas[str(float(lam))] = ndcg = round(ndcg_at_k(ease.score(inputs[users]), seen, relevant, params.tune_k), 4)
             if ndcg > best_ndcg:
                 best_ease, best_ndcg = ease, ndcg
         del g
@@ -73,11 +73,11 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
     model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
                       item_vectors, content=content, ease=best_ease)
     comps = {n: model.component(n, users) for n in model.available()}
-    per_component = {n: round(ndcg_at_k(s, seen, relevant), 4) for n, s in comps.items()}
-    weights, val_ndcg = tune_weights(comps, seen, relevant, start={"item_item": 1.0})
+    per_component = {n: round(ndcg_at_k(s, seen, relevant, params.tune_k), 4) for n, s in comps.items()}
+    weights, val_ndcg = tune_weights(comps, seen, relevant, start={"item_item": 1.0}, k=params.tune_k)
     report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
-              "val_ndcg@10_by_lambda": lambdas, "val_ndcg@10": per_component,
-              "val_ndcg@10_hybrid": round(val_ndcg, 4), "weights": weights}
+              "tune_k": params.tune_k,
+              "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4), "weights": weights}
     return replace(params, weights=weights), report
 
 

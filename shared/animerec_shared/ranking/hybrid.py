@@ -59,15 +59,15 @@ def val_users(val: pd.DataFrame, liked_rating: int, limit: int, seed: int) -> tu
 
 
 def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, relevant: list[np.ndarray],
-                 start: Mapping[str, float], rounds: int = 2) -> tuple[dict[str, float], float]:
-    """Returns (weights, val NDCG@10) found by coordinate ascent over WEIGHT_GRID from start."""
+                 start: Mapping[str, float], rounds: int = 2, k: int = 10) -> tuple[dict[str, float], float]:
+    """Returns (weights, val NDCG@k) found by coordinate ascent over WEIGHT_GRID from start."""
     z = {n: zscore(s) for n, s in components.items()}
 
     def score(w: Mapping[str, float]) -> float:
         parts = [z[n] * np.float32(v) for n, v in w.items() if v and n in z]
         if not parts:
             return -1.0
-        return ndcg_at_k(np.sum(parts, axis=0), seen, relevant)
+        return ndcg_at_k(np.sum(parts, axis=0), seen, relevant, k)
 
     best = {n: float(start.get(n, 0.0)) for n in components}
     best_score = score(best)

@@ -6,10 +6,11 @@ import math
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import CacheDep, StateDep
+from ..fastpath import remember
 from ..filters import Filters, meta_mask
 from ..output import dumps, finish, item
 from ..schemas import AnimeDetail, AnimeList
@@ -65,7 +66,7 @@ def _similar(state: ServingState, cache: CacheDep, key: str, anime_id: int, meth
 
 
 @router.get("/anime/{anime_id}/similar", response_model=AnimeList, summary="Most similar anime")
-async def get_similar_anime(anime_id: AnimeId, state: StateDep, cache: CacheDep,
+async def get_similar_anime(request: Request, anime_id: AnimeId, state: StateDep, cache: CacheDep,
                             filters: Annotated[Filters, Query()],
                             n: Annotated[int, Query(ge=1, le=100)] = 10,
                             method: Literal["collaborative", "content"] = "collaborative") -> Response:
@@ -74,4 +75,5 @@ async def get_similar_anime(anime_id: AnimeId, state: StateDep, cache: CacheDep,
     payload = cache.get_local("similar_anime", key)
     if payload is None:
         payload = await run_in_threadpool(_similar, state, cache, key, anime_id, method, n, filters)
+    remember(request, state.version, payload)
     return finish(payload, state.version, start)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_for_user
+from ..fastpath import remember
 from ..filters import Filters
 from ..output import dumps, finish
 from ..schemas import AnimeList, Preferences, Strategy, UserList
@@ -29,7 +30,7 @@ def _cached(cache: CacheDep, kind: str, key: str, compute) -> bytes:  # noqa: AN
 
 
 @router.get("/users/{user_id}/similar", response_model=UserList, summary="Users with the closest tastes")
-async def get_similar_users(user_id: UserId, state: StateDep, cache: CacheDep,
+async def get_similar_users(request: Request, user_id: UserId, state: StateDep, cache: CacheDep,
                             n: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
     start = time.perf_counter()
     key = cache.key("similar_users", state.version, user_id, n)
@@ -37,6 +38,7 @@ async def get_similar_users(user_id: UserId, state: StateDep, cache: CacheDep,
     if payload is None:
         payload = await run_in_threadpool(_cached, cache, "similar_users", key,
                                           lambda: {"items": similar_users(state, user_id, n)})
+    remember(request, state.version, payload)
     return finish(payload, state.version, start)
 
 
@@ -54,7 +56,7 @@ def _recommend(state: ServingState, user_id: int, strategy: str, n: int, f: Filt
 
 
 @router.get("/users/{user_id}/recommendations", response_model=AnimeList, summary="Recommendations for a user")
-async def get_recommendations(user_id: UserId, state: StateDep, cache: CacheDep,
+async def get_recommendations(request: Request, user_id: UserId, state: StateDep, cache: CacheDep,
                               filters: Annotated[Filters, Query()],
                               n: Annotated[int, Query(ge=1, le=100)] = 10,
                               strategy: Strategy = "hybrid") -> Response:
@@ -64,4 +66,5 @@ async def get_recommendations(user_id: UserId, state: StateDep, cache: CacheDep,
     if payload is None:
         payload = await run_in_threadpool(_cached, cache, "user_recs", key,
                                           lambda: _recommend(state, user_id, strategy, n, filters))
+    remember(request, state.version, payload)
     return finish(payload, state.version, start)
