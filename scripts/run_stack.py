@@ -133,7 +133,7 @@ def wait_ready(gateway: str, procs: list[tuple[str, subprocess.Popen]], timeout:
                 return last
         except (httpx.HTTPError, ValueError):
             pass
-        time.sleep(0.5)
+        time.sleep(1.5)  # each not-ready probe is logged by the services: keep them few
     raise SystemExit(f"[run] not ready after {timeout:.0f}s: {last}")
 
 
