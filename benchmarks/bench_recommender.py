@@ -191,10 +191,11 @@ def main() -> None:
     try:
         storage = FileStorage(tmp / "storage")
         pid = rf.publish_real_sample(storage, REAL)
-        rf.publish_svd_model(storage, pid, "v-bench")
-        params = RankingParams(ease_top_n=2500, ease_lambda_grid=(100.0, 200.0))
+        version = f"v-bench-{os.getpid()}-{int(time.time())}"  # fresh cache keys: cold means cold
+        rf.publish_svd_model(storage, pid, version)
+        params = RankingParams(ease_top_n=2500)
         t = time.perf_counter()
-        state = build_state(storage, "v-bench", params, {})
+        state = build_state(storage, version, params, {})
         print(f"== model load + tuning on val + fit (real sample, EASE top 2500): {time.perf_counter() - t:.1f}s")
         print(f"   tuned: lambda {state.ranking.params.ease_lambda}, weights {state.ranking.weights}")
         print(f"   val NDCG@{state.ranking.params.tune_k} per component: {state.ranking.report.get('val_ndcg')}, "
@@ -247,12 +248,8 @@ def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STORAGE_URL": storage.root.as_uri(),
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "RECOMMENDER_HYBRID_WEIGHTS": weights, "RECOMMENDER_EASE_TOP_N": "2500",
+           "RECOMMENDER_TUNE": "false",
            "RECOMMENDER_POLL_SECONDS": "0", "LOG_LEVEL": "WARNING"}
-    try:
-        import redis
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    except Exception as exc:
-        print(f"   (Redis unavailable: {exc}; the service falls back to uncached answers)")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "animerec_recommender.app:create_app",
                                "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log",
                                "--log-level", "warning"], env=env)

@@ -88,7 +88,9 @@ def planted_server(planted_storage, redis_url):
 
     from animerec_recommender.app import create_app
 
-    redis.Redis.from_url(redis_url).flushdb()
+    client = redis.Redis.from_url(redis_url)  # drop only this world's keys: other suites share the db
+    for key in client.scan_iter("animerec:rec:*:v-planted-1:*"):
+        client.delete(key)
     app = create_app(make_settings(planted_storage.root, redis_url))
     with LiveServer(app) as server:
         server.wait_ready()

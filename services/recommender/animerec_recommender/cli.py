@@ -39,6 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Adds the recommender's commands to the animerec CLI."""
     p = subparsers.add_parser("recommend-eval", help="evaluate every ranking strategy (tuned on val) on test")
     p.add_argument("--version", default=None, help="model version (default: models/CURRENT)")
-    p.add_argument("--ease-top-n", type=int, default=3000)
+    p.add_argument("--ease-top-n", type=int, default=2500)
     p.add_argument("--json", action="store_true", help="end with a one-line JSON summary (always printed)")
     p.set_defaults(func=_evaluate)

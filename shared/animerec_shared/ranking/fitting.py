@@ -14,7 +14,7 @@ import numpy as np
 
 from ..datasets import ProcessedData
 from .content import ContentModel, fit_content
-from .hybrid import ndcg_at_k, tune_weights, val_users
+from .hybrid import ndcg_at_k, tune_weights, val_users, zscore
 from .item_item import fit_ease, gram, top_items
 from .model import RankingModel, fit_model, interaction_weights, rows_matrix
 from .params import RankingParams
@@ -63,7 +63,8 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
         best_ease, best_ndcg = None, -1.0
         for lam in params.ease_lambda_grid:
             ease = fit_ease(inputs, float(lam), params.ease_top_n, g=g, items=items)
-            lambdas[str(float(lam))] = ndcg = round(ndcg_at_k(ease.score(inputs[users]), seen, relevant, params.tune_k), 4)
+            ndcg = round(ndcg_at_k(ease.score(inputs[users]), seen, relevant, params.tune_k), 4)
+            lambdas[str(float(lam))] = ndcg
             if ndcg > best_ndcg:
                 best_ease, best_ndcg = ease, ndcg
         del g
@@ -72,9 +73,10 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
     params = replace(params, ease_lambda=best_ease.lam)
     model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
                       item_vectors, content=content, ease=best_ease)
-    comps = {n: model.component(n, users) for n in model.available()}
+    comps = {n: zscore(model.component(n, users)) for n in model.available()}  # one copy per component
     per_component = {n: round(ndcg_at_k(s, seen, relevant, params.tune_k), 4) for n, s in comps.items()}
-    weights, val_ndcg = tune_weights(comps, seen, relevant, start={"item_item": 1.0}, k=params.tune_k)
+    weights, val_ndcg = tune_weights(comps, seen, relevant, k=params.tune_k,
+                                     min_gain=params.tune_min_gain)
     report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
               "tune_k": params.tune_k,
               "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4), "weights": weights}

@@ -58,10 +58,21 @@ def val_users(val: pd.DataFrame, liked_rating: int, limit: int, seed: int) -> tu
     return users, [groups[int(u)] for u in users]
 
 
+def _is_z(s: np.ndarray) -> bool:
+    row = s[0] if len(s) else s
+    return s.dtype == np.float32 and abs(float(row.mean())) < 1e-3 and abs(float(row.std()) - 1) < 1e-2
+
+
 def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, relevant: list[np.ndarray],
-                 start: Mapping[str, float], rounds: int = 2, k: int = 10) -> tuple[dict[str, float], float]:
-    """Returns (weights, val NDCG@k) found by coordinate ascent over WEIGHT_GRID from start."""
-    z = {n: zscore(s) for n, s in components.items()}
+                 start: Mapping[str, float] | None = None, rounds: int = 2, k: int = 10,
+                 min_gain: float = 0.0) -> tuple[dict[str, float], float]:
+    """Returns (weights, val NDCG@k) found by coordinate ascent over WEIGHT_GRID.
+
+    Starts from ``start`` or else from the best single component; a change is kept only when
+    it improves val NDCG by more than the relative ``min_gain``.
+    """
+    z = components  # z-scoring is idempotent: callers may pass z-scores to save memory
+    z = {n: s if _is_z(s) else zscore(s) for n, s in z.items()}
 
     def score(w: Mapping[str, float]) -> float:
         parts = [z[n] * np.float32(v) for n, v in w.items() if v and n in z]
@@ -69,6 +80,9 @@ def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, rele
             return -1.0
         return ndcg_at_k(np.sum(parts, axis=0), seen, relevant, k)
 
+    if start is None:
+        singles = {n: score({n: 1.0}) for n in z}
+        start = {max(singles, key=singles.get): 1.0}
     best = {n: float(start.get(n, 0.0)) for n in components}
     best_score = score(best)
     for _ in range(rounds):
@@ -79,7 +93,7 @@ def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, rele
                     continue
                 trial = {**best, name: v}
                 s = score(trial)
-                if s > best_score + 1e-6:
+                if s > best_score * (1.0 + min_gain) + 1e-9:
                     best, best_score, improved = trial, s, True
         if not improved:
             break

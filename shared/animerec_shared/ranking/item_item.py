@@ -1,7 +1,7 @@
 """Item-item model: EASE (Steck 2019), a closed-form linear autoencoder over the most rated anime.
 
 Cost: the Gram matrix of the N = ``ease_top_n`` most rated anime is inverted once, O(N^3) time,
-8 N^2 bytes while fitting (float64) and 4 N^2 bytes served (float32): N = 3,000 is 36 MB served,
+8 N^2 bytes while fitting (float64) and 4 N^2 bytes served (float32): N = 2,500 is 25 MB served,
 about 2-5 s to fit on one core. At full MAL scale (17,562 anime) the other anime get no
 item-item score and are served by the collaborative and content components.
 """

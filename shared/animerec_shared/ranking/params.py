@@ -7,9 +7,10 @@ from typing import Any
 
 COMPONENTS = ("item_item", "collaborative", "content", "user_based", "popularity", "quality")
 
-# Hybrid blend used when no tuning happens (chosen on the val split of the real MAL sample).
-DEFAULT_WEIGHTS = {"item_item": 1.0, "collaborative": 0.1, "content": 0.1, "user_based": 0.0,
-                   "popularity": 0.0, "quality": 0.1}
+# Hybrid blend used when no tuning happens: what tuning on the val split of the real MAL sample
+# chose (min 50 ratings, SVD embeddings; test NDCG@10 0.434 vs item_item alone 0.424).
+DEFAULT_WEIGHTS = {"item_item": 1.0, "collaborative": 0.0, "content": 0.2, "user_based": 0.0,
+                   "popularity": 0.0, "quality": 0.0}
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class RankingParams:
     ease_lambda_grid: tuple[float, ...] = (50.0, 100.0, 200.0, 400.0)
     # EASE inverts an N x N Gram matrix: only the N most rated anime take part
     # (memory 4 N^2 bytes served, 8 N^2 while fitting; time O(N^3)).
-    ease_top_n: int = 3000
+    ease_top_n: int = 2500
     liked_rating: int = 8            # ratings >= this count as "liked"
     unliked_weight: float = 0.3      # input weight of a rated but not liked anime (liked = 1)
     disliked_weight: float = -0.3    # cold start: input weight of an explicitly disliked anime
@@ -29,10 +30,13 @@ class RankingParams:
     content_max_features: int = 30000
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     tune: bool = True
-    tune_users: int = 2000           # val users sampled for tuning (enough for stable NDCG)
+    tune_users: int = 1000           # val users sampled for tuning (memory: users x anime x components)
     # Cut-off of the val NDCG used for tuning. A val split holds ~2 relevant anime per user, so
     # NDCG@10 on it is noisy; a deeper cut-off ranks the same lists with less variance.
     tune_k: int = 50
+    # A blend change is kept only when it lifts val NDCG by this fraction: smaller gains are
+    # within the noise of a few hundred users and, taken greedily, overfit the val split.
+    tune_min_gain: float = 0.01
     seed: int = 42
 
     def with_overrides(self, overrides: dict[str, Any] | None) -> RankingParams:
