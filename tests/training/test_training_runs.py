@@ -123,3 +123,18 @@ def test_comet_offline_archive_holds_logged_metrics_when_api_key_is_unset(traine
     assets = json.dumps([m for m in messages if "asset" in m["type"] or "file" in m["type"]])
     assert "anime_embeddings.npy" in assets and "model.keras" in assets and "checkpoints/" in assets
     assert len(members) >= 4  # messages, experiment.json and the uploaded files themselves
+
+
+def test_two_tower_training_is_reproducible_when_seeded(trained, tmp_path):
+    from animerec_shared.datasets import load_processed
+    from animerec_training.models import registry
+    from animerec_training.runtime import configure_tensorflow
+
+    data = load_processed(trained["storage"].fetch_dir(f"processed/{trained['processed_id']}"), with_anime=False)
+    runs = []
+    for i in range(2):
+        configure_tensorflow(2, seed=7)
+        runs.append(registry.train("two_tower", data, {"epochs": 2}, tmp_path / str(i), 7))
+    np.testing.assert_array_equal(runs[0].anime_embeddings, runs[1].anime_embeddings)
+    np.testing.assert_array_equal(runs[0].user_embeddings, runs[1].user_embeddings)
+    assert runs[0].history["loss"] == runs[1].history["loss"]

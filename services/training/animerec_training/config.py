@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Literal
 
-from animerec_shared.settings import REPO_ROOT, BaseServiceSettings
+from animerec_shared.settings import BaseServiceSettings
 
 ModelName = Literal["two_tower", "seed"]
 PromotePolicy = Literal["never", "if_better", "always"]
@@ -14,7 +16,8 @@ class Settings(BaseServiceSettings):
     """Training settings; env vars are the upper-case field names (e.g. TRAINING_THREADS)."""
 
     training_default_model: ModelName = "two_tower"
-    training_runs_dir: str = str(REPO_ROOT / "var" / "training-runs")
+    # Status files and logs of API-started runs (a writable local folder; /tmp in read-only containers).
+    training_runs_dir: str = str(Path(tempfile.gettempdir()) / "animerec-training-runs")
     training_threads: int = 2
     training_seed: int = 42
     training_deterministic: bool = True

@@ -6,6 +6,7 @@ TensorFlow is imported by this module; import it only inside a training process.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,14 @@ from animerec_shared.datasets import ProcessedData
 from . import seed, two_tower
 
 MODELS = ("two_tower", "seed")
+# Our tf.data pipelines shuffle themselves (seeded); Keras warns that its own shuffle flag is unused.
+_SHUFFLE_WARNING = r".*`shuffle=True` was passed.*"
+
+
+def _fit(model: keras.Model, *args: Any, **kwargs: Any) -> keras.callbacks.History:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
+        return model.fit(*args, **kwargs)
 EmbedFn = Callable[[keras.Model], tuple[np.ndarray, np.ndarray]]
 
 
@@ -94,7 +103,7 @@ def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_val
     ckpt = ckpt_dir / "seed-best.weights.h5"
     cbs = [RankingCallback(data, seed.embeddings, on_epoch), *seed.callbacks(p, str(ckpt))]
     t0 = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
+    hist = _fit(model, train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
     seconds = time.perf_counter() - t0
     history = _history(hist)
     val_bce = float(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"])  # best weights restored
@@ -125,7 +134,7 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_ndcg@10", mode="max", restore_best_weights=True,
                                                  patience=p["early_stopping_patience"]))
     t0 = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
+    hist = _fit(model, train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
     seconds = time.perf_counter() - t0
     history = _history(hist)
     u, a = model.embeddings()

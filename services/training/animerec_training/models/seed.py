@@ -4,7 +4,11 @@
 BatchNormalization + sigmoid, binary cross-entropy on ratings scaled to [0, 1], Adam, batch
 10,000, and the seed's learning-rate schedule (linear warm-up, optional sustain, exponential
 decay). The seed's copies decayed *toward* a "minimum" of 1e-4 that was above the 5e-5 maximum,
-so their decay rose; we keep the shape and fix the numbers (the minimum is now below the maximum).
+so their decay rose; we keep the shape and fix the numbers: the minimum is below the maximum, and
+the rates are 100x the seed's (1e-3 -> 5e-2 over 5 epochs, then x0.8 per epoch toward 1e-4),
+because batch 10,000 leaves only a handful of steps per epoch: with the seed's 1e-5..5e-5 the val
+BCE never left 0.693 (coin flip), above always predicting the mean (0.586); with these numbers,
+chosen on the val split, it reaches 0.583.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "embedding_dim": 128,
     "batch_size": 10_000,
     "epochs": 20,
-    "start_lr": 1e-5,
-    "max_lr": 5e-5,
-    "min_lr": 1e-6,
+    "start_lr": 1e-3,
+    "max_lr": 5e-2,
+    "min_lr": 1e-4,
     "rampup_epochs": 5,
     "sustain_epochs": 0,
     "exp_decay": 0.8,
