@@ -32,6 +32,7 @@ class Settings(BaseServiceSettings):
     admin_poll_interval_s: float = Field(1.0, gt=0)
     admin_step_timeout_s: float = Field(6 * 3600.0, gt=0)
     admin_poll_failures_allowed: int = Field(30, ge=0)
+    admin_reload_timeout_s: float = Field(300.0, gt=0, description="promotion/reload calls (loading a model)")
 
     @model_validator(mode="after")
     def _production_needs_a_token(self) -> Settings:

@@ -16,8 +16,6 @@ from .upstreams import Upstream, UpstreamTimeout
 
 log = logging.getLogger("animerec.gateway.admin")
 
-RELOAD_TIMEOUT_S = 120.0
-PROMOTE_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 30.0  # starting a job may validate its input first
 MAX_KEPT_RUNS = 100
 
@@ -72,9 +70,10 @@ class Orchestrator:
     async def promote(self, version: str) -> PromoteResult:
         """Returns the result of promoting a stored version (rollback included) and reloading the recommender."""
         training: Upstream = self.upstreams["training"]
-        answer = await training.json("POST", f"/models/{version}/promote", timeout=PROMOTE_TIMEOUT_S)
+        wait = self.settings.admin_reload_timeout_s
+        answer = await training.json("POST", f"/models/{version}/promote", timeout=wait)
         reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": version},
-                                                            timeout=RELOAD_TIMEOUT_S)
+                                                            timeout=wait)
         return PromoteResult(version=version, promoted=True, model_version=reloaded.get("model_version"),
                              training=answer if isinstance(answer, dict) else None)
 
@@ -138,7 +137,7 @@ class Orchestrator:
             step.state, step.finished_at = "skipped", time.time()
             return
         answer = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": run.version},
-                                                          timeout=RELOAD_TIMEOUT_S)
+                                                          timeout=self.settings.admin_reload_timeout_s)
         run.model_version = answer.get("model_version")
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
 

@@ -40,6 +40,7 @@ class Upstream:
         self.name = name
         self.base_url = base_url
         self.retries = settings.upstream_get_retries
+        self.connect_timeout = settings.upstream_connect_timeout_s
         timeout = httpx.Timeout(connect=settings.upstream_connect_timeout_s, read=settings.upstream_read_timeout_s,
                                 write=settings.upstream_read_timeout_s, pool=settings.upstream_connect_timeout_s)
         limits = httpx.Limits(max_connections=settings.upstream_max_connections,
@@ -60,7 +61,9 @@ class Upstream:
         if rid:
             headers["X-Request-ID"] = rid
         attempts = 1 + (self.retries if method == "GET" else 0)
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        # A longer read budget (admin calls) never lengthens the connect timeout.
+        extra: dict[str, Any] = {} if timeout is None else {
+            "timeout": httpx.Timeout(timeout, connect=self.connect_timeout, pool=self.connect_timeout)}
         start = time.perf_counter()
         for attempt in range(attempts):
             try:
