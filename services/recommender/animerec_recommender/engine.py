@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from animerec_shared.errors import AnimeNotFound, InvalidInputError
 from animerec_shared.ranking import zscore
@@ -74,14 +72,12 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
     content_all = None
     if strategy == "content" and model.content is not None:
         profile = _profile(state, state.rated_meta_rows[idx], content_weights(ratings, model.params))
-        content_all = model.content.score_all(profile)
+        content_all = model.content.score_profile(profile, rated_only=False)
     return _rank(state, comps, weights, strategy, allowed, n, content_all)
 
 
-def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
-    ok = rows >= 0
-    vec = sp.csr_matrix(weights[ok][None, :].astype(np.float32)) @ state.ranking.model.content.vectors[rows[ok]]
-    return normalize(vec)
+def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return state.ranking.model.content.profile_of(rows, np.asarray(weights, dtype=np.float32))
 
 
 def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:
@@ -128,7 +124,7 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     if model.content is not None:
         rows = np.concatenate([liked_rows, disliked_rows])
         cw = np.concatenate([np.ones(len(liked_rows)), np.full(len(disliked_rows), -0.5)])
-        content_all = model.content.score_all(_profile(state, rows, cw))
+        content_all = model.content.score_profile(_profile(state, rows, cw), rated_only=False)
         comps["content"] = np.where(state.rated_meta_rows >= 0, content_all[np.maximum(state.rated_meta_rows, 0)],
                                     0.0).astype(np.float32)
     if not len(li) and strategy == "hybrid":

@@ -102,6 +102,8 @@ def build_state(storage: Storage, version: str, params: RankingParams,
     reuse = reuse_by_processed.setdefault(pid, {})
     ranking = fit_ranking(data, model.user_embeddings, model.anime_embeddings, params, reuse=reuse)
     meta = data.anime.reset_index(drop=True)
+    for col in ("name", "english_name", "japanese_name", "title", "type", "age_rating", "synopsis"):
+        meta[col] = meta[col].fillna("").astype(str)  # the contract says "" for unknown; be lenient
     meta["genres"] = meta["genres"].map(lambda g: [str(x) for x in (g if g is not None else [])])
     meta_row_of = {int(a): i for i, a in enumerate(meta["anime_id"].to_numpy())}
     rated_meta_rows = np.array([meta_row_of.get(int(a), -1) for a in data.anime_ids], dtype=np.int64)

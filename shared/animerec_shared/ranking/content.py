@@ -39,9 +39,21 @@ class ContentModel:
         """Returns float32 cosine scores [n_anime_in_metadata] of one profile against every anime."""
         return np.asarray((profile @ self.vectors_t).toarray(), dtype=np.float32).ravel()
 
+    def profile_of(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Returns a dense unit taste profile: the weighted sum of content vectors of meta rows."""
+        ok = rows >= 0
+        prof = np.asarray(self.vectors[rows[ok]].T @ weights[ok].astype(np.float32), dtype=np.float32).ravel()
+        norm = float(np.linalg.norm(prof))
+        return prof / norm if norm > 1e-12 else prof
+
+    def score_profile(self, profile: np.ndarray, rated_only: bool = True) -> np.ndarray:
+        """Returns float32 cosine scores of a dense profile against rated anime (or every anime)."""
+        mat = self.rated_vectors if rated_only else self.vectors
+        return np.asarray(mat @ profile, dtype=np.float32).ravel()
+
     def similar_rows(self, row: int) -> np.ndarray:
         """Returns cosine similarities [n_anime_in_metadata] of one anime (by row) to every anime."""
-        return self.score_all(self.vectors[row])
+        return self.score_profile(np.asarray(self.vectors[row].toarray(), np.float32).ravel(), rated_only=False)
 
 
 def _genre_tokens(genres: object) -> str:

@@ -91,8 +91,8 @@ class RankingModel:
             elif name == "collaborative" and user_vector is not None:
                 out[name] = np.asarray(self.item_vectors @ user_vector, dtype=np.float32)
             elif name == "content" and self.content is not None:
-                row = sp.csr_matrix((profile_weights, (np.zeros(len(idx), int), idx)), shape=(1, self.n_items))
-                out[name] = self.content.score_rated(self.content.profiles(row))[0]
+                profile = self.content.profile_of(self.content.rated_rows[idx], profile_weights)
+                out[name] = self.content.score_profile(profile)
             elif name == "user_based" and user_vector is not None:
                 out[name] = user_based_scores(user_vector[None, :], self.user_vectors, self.favourites,
                                               self.params.similar_users, exclude=np.array([exclude_user]))[0]
