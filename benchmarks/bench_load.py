@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     workers = {n: ["--workers", str(w)] for n, w in (("gateway", args.gateway_workers),
                                                      ("recommender", args.recommender_workers)) if w > 1}
     summary: dict = {"clients": args.clients, "users": args.users, "loadavg_before": os.getloadavg()[0]}
+    # Fault runs switch the recommender's in-process cache copy off so the hit rate is Redis' own.
+    local_ttl = {} if args.fault == "none" else {"RECOMMENDER_LOCAL_CACHE_TTL": "0"}
     with RedisServer() as redis, Stack(world, workdir / "logs", redis_url=redis.url, uvicorn_args=workers,
-                                       RATE_LIMIT_PER_MINUTE="0") as stack:
+                                       RATE_LIMIT_PER_MINUTE="0", **local_ttl) as stack:
         ready = stack.start_all(timeout=300)
         print(f"stack ready: gateway {stack.url('gateway')}, model {ready.get('model_version')}", flush=True)
         mix = Mix(world.anime_ids, world.user_ids, world.titles)
