@@ -178,7 +178,8 @@ CLUSTERS = [
 TYPES = ["TV", "Movie", "OVA", "ONA"]
 
 
-def planted_frames(n_users: int = 240, per_cluster: int = 20, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def planted_frames(n_users: int = 240, per_cluster: int = 20,
+                   seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns (ratings, anime.csv-like metadata, synopsis frame) of a world with planted tastes.
 
     Anime 1..: cluster c = (id - 1) // per_cluster, with the cluster's genres and words. Each user
@@ -201,7 +202,8 @@ def planted_frames(n_users: int = 240, per_cluster: int = 20, seed: int = 7) -> 
     meta = pd.DataFrame(rows)
     synopsis = pd.DataFrame({"MAL_ID": meta["MAL_ID"], "Name": meta["Name"], "Score": meta["Score"],
                              "Genders": meta["Genders"],
-                             "sypnopsis": [CLUSTERS[(i - 1) // per_cluster if i <= n_rated else (i - n_rated - 1) % 4][1]
+                             "sypnopsis": [CLUSTERS[(i - 1) // per_cluster if i <= n_rated
+                                                    else (i - n_rated - 1) % 4][1]
                                            + f" story number {i}" for i in meta["MAL_ID"]]})
     ratings = []
     for user in range(n_users):

@@ -63,7 +63,8 @@ def test_unknown_anime_is_404(planted_server):
 
 @pytest.mark.parametrize("path,params", [
     ("/anime/5/similar", {"n": 0}), ("/anime/5/similar", {"n": 101}), ("/anime/5/similar", {"method": "magic"}),
-    ("/users/0/recommendations", {"strategy": "best"}), ("/users/0/recommendations", {"year_min": 2010, "year_max": 2000}),
+    ("/users/0/recommendations", {"strategy": "best"}),
+    ("/users/0/recommendations", {"year_min": 2010, "year_max": 2000}),
     ("/users/abc/similar", {}), ("/anime", {"limit": 0}), ("/users/0/recommendations", {"min_members": -1}),
 ])
 def test_bad_parameters_are_422(planted_server, path, params):

@@ -32,7 +32,7 @@ class ServingState:
     meta_row_of: dict[int, int]        # anime_id -> meta row
     rated_meta_rows: np.ndarray        # anime_index -> meta row (-1 when missing)
     meta_index: np.ndarray             # meta row -> anime_index (-1 when unrated)
-    user_ids: np.ndarray               # sorted? no: position = user_index
+    user_ids: np.ndarray               # int64, position = user_index
     user_index_of: dict[int, int]
     ratings: sp.csr_matrix             # all of a user's ratings (train + val + test), int8 values
     n_ratings_item: np.ndarray         # rated anime -> number of ratings

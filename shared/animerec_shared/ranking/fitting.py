@@ -79,7 +79,8 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
                                      min_gain=params.tune_min_gain)
     report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
               "tune_k": params.tune_k,
-              "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4), "weights": weights}
+              "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4),
+              "weights": weights}
     return replace(params, weights=weights), report
 
 
