@@ -35,7 +35,7 @@ def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
     def hybrid(rows: np.ndarray) -> np.ndarray:
         return blend({n: model.component(n, rows) for n in weights}, weights)
 
-    hybrid.params = {"weights": weights, **fitted.report}  # type: ignore[attr-defined]
+    hybrid.params = {**fitted.report, "weights": weights}  # type: ignore[attr-defined]
     out["hybrid"] = hybrid
     return out
 
