@@ -100,6 +100,7 @@ def build_state(storage: Storage, version: str, params: RankingParams,
         raise InvalidModelVersion(f"model version {version}: processed dataset {pid} unusable: {exc}") from exc
     _check_alignment(model, data)
     reuse = reuse_by_processed.setdefault(pid, {})
+    params = params.with_overrides({"embeddings_saw_val": bool(model.metrics.get("val_in_training", False))})
     ranking = fit_ranking(data, model.user_embeddings, model.anime_embeddings, params, reuse=reuse)
     meta = data.anime.reset_index(drop=True)
     for col in ("name", "english_name", "japanese_name", "title", "type", "age_rating", "synopsis"):

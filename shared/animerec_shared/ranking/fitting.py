@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..datasets import ProcessedData
 from .content import ContentModel, fit_content
@@ -37,6 +38,12 @@ def _content(data: ProcessedData, params: RankingParams) -> ContentModel | None:
     if data.anime is None or not len(data.anime):
         return None
     return fit_content(data.anime, data.anime_ids, params.content_genre_weight, params.content_max_features)
+
+
+def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarray:
+    """Returns unit user vectors: the rating-weighted sum of the embeddings of the anime they liked."""
+    v = np.asarray(weights @ item_vectors, dtype=np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
 def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | None,
@@ -73,6 +80,8 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
     params = replace(params, ease_lambda=best_ease.lam)
     model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
                       item_vectors, content=content, ease=best_ease)
+    if params.embeddings_saw_val and item_vectors is not None:
+        model.user_vectors = fold_in_users(model.content_inputs, item_vectors)
     comps = {n: zscore(model.component(n, users)) for n in model.available()}  # one copy per component
     per_component = {n: round(ndcg_at_k(s, seen, relevant, params.tune_k), 4) for n, s in comps.items()}
     weights, val_ndcg = tune_weights(comps, seen, relevant, k=params.tune_k,

@@ -37,6 +37,9 @@ class RankingParams:
     # A blend change is kept only when it lifts val NDCG by this fraction: smaller gains are
     # within the noise of a few hundred users and, taken greedily, overfit the val split.
     tune_min_gain: float = 0.01
+    # True when the user embeddings were trained on train + val (metrics.json "val_in_training"):
+    # tuning then folds user vectors in from their train ratings, so val stays unseen.
+    embeddings_saw_val: bool = False
     seed: int = 42
 
     def with_overrides(self, overrides: dict[str, Any] | None) -> RankingParams:
