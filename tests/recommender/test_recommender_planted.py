@@ -57,6 +57,18 @@ def test_cold_start_serves_liked_anime_without_ratings(planted_server):
     assert all(set(CLUSTERS[3][0]) <= set(i["genres"]) for i in r.json()["items"])
     r = httpx.get(f"{planted_server.url}/anime/84/similar", params={"n": 3})
     assert r.status_code == 200 and r.json()["method"] == "content"
+    r = httpx.post(f"{planted_server.url}/recommendations", json={"liked": [84], "n": 5})
+    assert r.status_code == 200 and r.json()["items"]
+    for strategy in ("collaborative", "user_based", "item_item"):
+        r = httpx.post(f"{planted_server.url}/recommendations", json={"liked": [84], "strategy": strategy})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "strategy_unavailable"
+
+
+@pytest.mark.parametrize("strategy", ["hybrid", "collaborative", "user_based", "item_item", "popularity"])
+def test_cold_start_every_strategy_answers(planted_server, strategy):
+    r = httpx.post(f"{planted_server.url}/recommendations", json={"liked": [21, 25], "strategy": strategy, "n": 6})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == 6 and not {21, 25} & {i["anime_id"] for i in r.json()["items"]}
 
 
 def test_preferences_name_the_planted_genres(planted_server):

@@ -114,8 +114,8 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     w = np.concatenate([np.ones(len(li)), np.full(len(di), params.disliked_weight)]).astype(np.float32)
     order = np.argsort(idx, kind="stable")
     uv = fold_in(state, li, di) if model.item_vectors is not None else None
-    if strategy == "user_based" and uv is None:
-        raise InvalidInputError("none of the liked anime has ratings: use strategy=content",
+    if strategy in ("user_based", "collaborative", "item_item") and not len(li):
+        raise InvalidInputError("none of the liked anime has ratings: use strategy=content or hybrid",
                                 code="strategy_unavailable")
     names, weights = _names(state, strategy)
     comps = model.query_components([n_ for n_ in names if n_ != "content"], idx[order], w[order],
