@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -102,7 +103,7 @@ def test_killed_training_process_leaves_no_version_and_current_unchanged_when_si
     assert 0 < body["progress"] < 1 and "val_ndcg@10" in body["metrics"] and "loss" in body["metrics"]
     assert client.get("/healthz").status_code == 200  # the API answers while the child trains
 
-    status = __import__("json").loads((service["runs"] / f"{run_id}.json").read_text())
+    status = json.loads((service["runs"] / f"{run_id}.json").read_text())
     os.kill(status["pid"], signal.SIGKILL)
     body = _wait(client, run_id, lambda b: b["state"] == "failed", timeout=30)
     assert "exited" in body["error"] and body["version"] is None

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,8 +64,7 @@ def test_default_model_ranks_planted_favourites_above_popularity_on_planted_tast
     # The planted favourite genre dominates each user's top 10 among unseen anime.
     storage = trained["storage"]
     mv = load_model_version(storage, trained["default"]["version"])
-    anime = __import__("pandas").read_parquet(storage.fetch_dir(f"processed/{trained['processed_id']}")
-                                              / "anime.parquet")
+    anime = pd.read_parquet(storage.fetch_dir(f"processed/{trained['processed_id']}") / "anime.parquet")
     genre_of = dict(zip(anime["anime_index"], anime["genres"].map(lambda g: g[0])))
     scores = mv.user_embeddings @ mv.anime_embeddings.T
     share = []

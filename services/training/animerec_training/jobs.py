@@ -8,6 +8,7 @@ started over HTTP is exactly a run started by hand. The child also holds an excl
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -75,7 +76,7 @@ class RunManager:
             run_id = f"run-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
             status_file = self.runs_dir / f"{run_id}.json"
             request = {"model": model, "epochs": epochs, "processed_id": processed_id, "promote": promote}
-            (self.runs_dir / f"{run_id}.request.json").write_text(__import__("json").dumps(request))
+            (self.runs_dir / f"{run_id}.request.json").write_text(json.dumps(request))
             cmd = [sys.executable, "-m", "animerec_training.worker", "--lock", str(self.runs_dir / LOCK_NAME),
                    "--", "train", "--model", model, "--promote", promote, "--status-file", str(status_file),
                    "--run-id", run_id, "--json"]
