@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
 from animerec_shared.service import create_service_app
@@ -30,6 +30,7 @@ CATALOGUE = {
 }
 MISSING_USER = 404
 SLOW_USER = 999
+BROKEN_USER = 500
 
 
 @dataclass
@@ -102,10 +103,12 @@ def fake_recommender(world: World) -> FastAPI:
         return world.listing([9253, 1535, 199][:n], "relevance")
 
     @app.get("/users/{user_id}/similar")
-    async def similar_users(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+    async def similar_users(request: Request, user_id: int, n: int = 10) -> Any:
         _record(world, request)
         if user_id == SLOW_USER:
             await asyncio.sleep(3)
+        if user_id == BROKEN_USER:  # a proxy or crash page outside the error schema
+            return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
         return {"items": [{"user_id": user_id + 1, "similarity": 0.8}], "model_version": world.served}
 
     @app.get("/users/{user_id}/preferences")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from gateway_fakes import MISSING_USER, SLOW_USER, Stack
+from gateway_fakes import BROKEN_USER, MISSING_USER, SLOW_USER, Stack
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,13 @@ def test_slow_upstream_is_504_upstream_timeout(client):
     assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
 
 
+def test_upstream_answer_outside_error_schema_is_502(client):
+    r = client.get(f"/api/v1/users/{BROKEN_USER}/similar")
+    assert r.status_code == 502
+    assert r.json()["error"] == {"code": "bad_gateway", "message": "the recommender service answered 500 outside "
+                                 "the error schema", "details": {"service": "recommender", "status": 500}}
+
+
 def test_readyz_reports_upstreams_and_model(client):
     r = client.get("/readyz")
     assert r.status_code == 200
@@ -167,5 +174,15 @@ def test_down_service_is_503_only_for_its_routes():
             r = c.get("/api/v1/models")
             assert r.status_code == 503 and r.json()["error"]["details"]["service"] == "training"
             assert c.get("/api/v1/users/7/recommendations").status_code == 200
+    finally:
+        s.stop()
+
+
+def test_readyz_can_ignore_upstreams_for_cascade_free_probes():
+    s = Stack(down=("recommender", "explainer"), readyz_upstreams="")
+    try:
+        with httpx.Client(base_url=s.url, timeout=10) as c:
+            assert c.get("/readyz").status_code == 200
+            assert c.get("/api/v1/anime/5114").status_code == 503
     finally:
         s.stop()
