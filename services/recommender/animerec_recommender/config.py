@@ -15,7 +15,6 @@ class Settings(BaseServiceSettings):
     recommender_hybrid_weights: str = ""         # "item_item=1,content=0.2,..."; empty = tuned on val
     recommender_tune: bool = True                # tune EASE lambda and blend weights on val at load
     recommender_ease_top_n: int = 2500           # anime taking part in the item-item model
-    recommender_candidates: int = 300            # per-user / per-anime candidates kept in the cache
     recommender_load_on_start: bool = True       # load the promoted model when the app starts
 
     def hybrid_weights(self) -> dict[str, float]:
