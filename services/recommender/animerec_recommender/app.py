@@ -17,6 +17,7 @@ from animerec_shared.service import create_service_app
 from .caching import ResultCache
 from .config import Settings
 from .fastpath import CachedGetMiddleware
+from . import offload
 from .loader import ModelHolder
 from .routes import admin, anime, explanations, recommendations, users
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Returns the recommender FastAPI app (the model loads in the background after start-up)."""
     settings = settings or Settings()
     holder = ModelHolder(settings)
+    offload.configure(settings.recommender_worker_threads)
 
     async def initial_load() -> None:
         try:

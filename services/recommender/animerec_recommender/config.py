@@ -16,6 +16,7 @@ class Settings(BaseServiceSettings):
     recommender_tune: bool = True                # tune EASE lambda and blend weights on val at load
     recommender_ease_top_n: int = 2500           # anime taking part in the item-item model
     recommender_load_on_start: bool = True       # load the promoted model when the app starts
+    recommender_worker_threads: int = 4          # threads that score requests (few: scoring holds the GIL)
 
     def hybrid_weights(self) -> dict[str, float]:
         """Returns the configured blend weights ({} when they are to be tuned)."""

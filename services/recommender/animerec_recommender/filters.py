@@ -44,7 +44,18 @@ def _genre_columns(state: ServingState, names: list[str]) -> list[int]:
 
 
 def meta_mask(state: ServingState, f: Filters) -> np.ndarray:
-    """Returns a bool mask over meta rows of the anime that pass the filters (rated exclusion aside)."""
+    """Returns a fresh bool mask over meta rows of the anime that pass the filters (rated exclusion aside)."""
+    key = f.model_copy(update={"exclude_rated": True}).key()
+    cached = state.mask_cache.get(key)
+    if cached is None:
+        cached = _compute_mask(state, f)
+        if len(state.mask_cache) > 256:
+            state.mask_cache.clear()
+        state.mask_cache[key] = cached
+    return cached.copy()  # callers switch more anime off in place
+
+
+def _compute_mask(state: ServingState, f: Filters) -> np.ndarray:
     mask = np.ones(len(state.meta), dtype=bool)
     if not f.include_adult:
         mask &= ~state.adult

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ class ServingState:
     items_json: list[dict[str, Any]]   # the static part of each item, per meta row
     popularity_rank: np.ndarray        # meta row -> rank by members (1 = most members)
     loaded_at: float
+    mask_cache: dict[str, np.ndarray] = field(default_factory=dict)  # filters digest -> meta mask
 
     @property
     def n_items(self) -> int:

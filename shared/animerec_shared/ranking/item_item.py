@@ -2,7 +2,7 @@
 
 Cost: the Gram matrix of the N = ``ease_top_n`` most rated anime is inverted once, O(N^3) time,
 8 N^2 bytes while fitting (float64) and 4 N^2 bytes served (float32): N = 2,500 is 25 MB served,
-about 2-5 s to fit on one core. At full MAL scale (17,562 anime) the other anime get no
+about 8 s to fit per lambda on a loaded 2-core machine. At full MAL scale (17,562 anime) the other anime get no
 item-item score and are served by the collaborative and content components.
 """
 

@@ -7,7 +7,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
+from ..offload import offload
 
 from ..deps import CacheDep, StateDep
 from ..fastpath import remember
@@ -52,7 +52,7 @@ async def search_anime(state: StateDep, filters: Annotated[Filters, Query()],
                        q: Annotated[str | None, Query(max_length=200)] = None,
                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
     start = time.perf_counter()
-    payload = await run_in_threadpool(_search, state, q, limit, filters)
+    payload = await offload(_search, state, q, limit, filters)
     return finish(payload, state.version, start)
 
 
@@ -74,6 +74,6 @@ async def get_similar_anime(request: Request, anime_id: AnimeId, state: StateDep
     key = cache.key("similar_anime", state.version, anime_id, method, n, filters.key())
     payload = cache.get_local("similar_anime", key)
     if payload is None:
-        payload = await run_in_threadpool(_similar, state, cache, key, anime_id, method, n, filters)
+        payload = await offload(_similar, state, cache, key, anime_id, method, n, filters)
     remember(request, state.version, payload)
     return finish(payload, state.version, start)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
+from ..offload import offload
 
 from ..deps import StateDep
 from ..facts import explanation_facts
@@ -14,4 +14,4 @@ router = APIRouter(tags=["explanations"])
 
 @router.post("/explanation-facts", response_model=ExplanationFacts, summary="Grounded facts for an explanation")
 async def post_explanation_facts(body: ExplanationFactsRequest, state: StateDep) -> dict:
-    return await run_in_threadpool(explanation_facts, state, body.user_id, body.liked, body.anime_id, body.strategy)
+    return await offload(explanation_facts, state, body.user_id, body.liked, body.anime_id, body.strategy)

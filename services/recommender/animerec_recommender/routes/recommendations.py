@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
+from ..offload import offload
 
 from ..deps import StateDep
 from ..engine import recommend_cold_start
@@ -21,7 +21,7 @@ router = APIRouter(tags=["recommendations"])
 async def post_recommendations(body: ColdStartRequest, state: StateDep) -> Response:
     start = time.perf_counter()
     filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
-    payload = await run_in_threadpool(
+    payload = await offload(
         lambda: dumps({"items": recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n,
                                                      filters), "strategy": body.strategy}))
     return finish(payload, state.version, start)

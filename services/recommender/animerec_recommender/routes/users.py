@@ -6,7 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
+from ..offload import offload
 
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_for_user
@@ -36,7 +36,7 @@ async def get_similar_users(request: Request, user_id: UserId, state: StateDep, 
     key = cache.key("similar_users", state.version, user_id, n)
     payload = cache.get_local("similar_users", key)
     if payload is None:
-        payload = await run_in_threadpool(_cached, cache, "similar_users", key,
+        payload = await offload(_cached, cache, "similar_users", key,
                                           lambda: {"items": similar_users(state, user_id, n)})
     remember(request, state.version, payload)
     return finish(payload, state.version, start)
@@ -47,7 +47,7 @@ async def get_similar_users(request: Request, user_id: UserId, state: StateDep, 
 async def get_preferences(user_id: UserId, state: StateDep,
                           n: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
     start = time.perf_counter()
-    payload = await run_in_threadpool(lambda: dumps(preferences(state, user_id, n)))
+    payload = await offload(lambda: dumps(preferences(state, user_id, n)))
     return finish(payload, state.version, start)
 
 
@@ -64,7 +64,7 @@ async def get_recommendations(request: Request, user_id: UserId, state: StateDep
     key = cache.key("user_recs", state.version, user_id, strategy, n, filters.key())
     payload = cache.get_local("user_recs", key)
     if payload is None:
-        payload = await run_in_threadpool(_cached, cache, "user_recs", key,
+        payload = await offload(_cached, cache, "user_recs", key,
                                           lambda: _recommend(state, user_id, strategy, n, filters))
     remember(request, state.version, payload)
     return finish(payload, state.version, start)
