@@ -2,73 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import recommender_fixtures as rf  # noqa: E402
-
-
-def free_port() -> int:
-    """Returns a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
-class LiveServer:
-    """A uvicorn server running an app object in a thread, on a free loopback port."""
-
-    def __init__(self, app):  # noqa: ANN001
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        wait_port(self.port)
-        return self
-
-    def wait_ready(self, timeout: float = 120.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = httpx.get(f"{self.url}/readyz", timeout=5)
-            if r.status_code == 200:
-                return r.json()
-            time.sleep(0.2)
-        raise RuntimeError(f"not ready: {r.text}")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def make_settings(storage_root: Path, redis_url: str | None, **extra):  # noqa: ANN003, ANN201
-    from animerec_recommender.config import Settings
-
-    values = {"recommender_poll_seconds": 0, **extra}
-    return Settings(storage_url=storage_root.as_uri(), redis_url=redis_url, log_json=False, log_level="WARNING",
-                    **values)
+from recommender_live import LiveServer, make_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 import redis
-from conftest import LiveServer, free_port, make_settings, wait_port
+from recommender_live import LiveServer, free_port, make_settings, wait_port
 
 
 def _counter(metrics: str, name: str, kind: str) -> float:

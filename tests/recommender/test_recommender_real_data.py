@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import recommender_fixtures as rf
-from conftest import LiveServer, make_settings
+from recommender_live import LiveServer, make_settings
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import time
 import httpx
 import numpy as np
 import recommender_fixtures as rf
-from conftest import LiveServer, make_settings
+from recommender_live import LiveServer, make_settings
 
 
 def test_version_swap_under_concurrent_requests_has_zero_errors(tmp_path):
