@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # A shell may start us with SIGINT ignored (background job); Ctrl-C must still stop the stack.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         procs = start_services(args.host, env)
         settings = BaseServiceSettings()
