@@ -32,12 +32,49 @@ from stack import REPO, RedisServer, Stack, build_world  # noqa: E402
 GOALS = {"errors": 0, "p99_ms": 100.0, "rps": 800.0}
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """Returns the CPU seconds (user + system) used so far by each service (workers included) and by us."""
+    import psutil
+
+    out = {}
+    for name, proc in stack.procs.items():
+        try:
+            p = psutil.Process(proc.pid)
+            procs = [p, *p.children(recursive=True)]
+            out[name] = sum(sum(x.cpu_times()[:2]) for x in procs)
+        except psutil.NoSuchProcess:
+            out[name] = 0.0
+    out["loadgen"] = sum(psutil.Process().cpu_times()[:2])
+    return out
+
+
+def measure(stack: Stack, mix: Mix, clients: int, seconds: float) -> dict:
+    """Returns the load summary plus CPU milliseconds per request of each process (contention-proof)."""
+    before = cpu_seconds(stack)
+    s = asyncio.run(run_load("127.0.0.1", stack.ports["gateway"], mix, clients, seconds)).summary()
+    after = cpu_seconds(stack)
+    n = max(1, s["requests"])
+    s["cpu_ms_per_request"] = {k: round((after[k] - before[k]) * 1000 / n, 2) for k in after
+                               if after[k] - before[k] > 0.01}
+    services = sum(v for k, v in s["cpu_ms_per_request"].items() if k != "loadgen")
+    s["cpu_ms_per_request"]["services_total"] = round(services, 2)
+    # what 2 otherwise idle cores could serve if CPU were the only limit (load generator excluded / included)
+    s["cpu_bound_rps_2_cores"] = round(2000 / services) if services else None
+    s["cpu_bound_rps_2_cores_with_loadgen"] = round(2000 / (services + s["cpu_ms_per_request"].get("loadgen", 0)))
+    return s
+
+
 def _print_load(title: str, s: dict) -> None:
     print(f"{title}: {s['requests']} requests in {s['seconds']} s = {s['rps']} req/s; "
           f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, max {s['max_ms']} ms; "
-          f"errors {s['errors']} (statuses {s['statuses']})", flush=True)
+          f"errors {s['errors']} (statuses {s['statuses']}"
+          + (f", error codes {s['error_codes']})" if s["error_codes"] else ")"), flush=True)
     for kind, k in s["kinds"].items():
         print(f"    {kind:<11} {k['n']:>7} requests, p99 {k['p99_ms']} ms")
+    if "cpu_ms_per_request" in s:
+        print(f"    CPU ms per request: {s['cpu_ms_per_request']}; CPU-bound ceiling on 2 idle cores: "
+              f"{s['cpu_bound_rps_2_cores']} req/s for the services alone, "
+              f"{s['cpu_bound_rps_2_cores_with_loadgen']} req/s with this load generator on the same cores")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--redis-down", type=float, default=20.0, help="seconds Redis stays stopped (--fault redis)")
     p.add_argument("--gateway-workers", type=int, default=1, help="uvicorn workers of the gateway")
     p.add_argument("--recommender-workers", type=int, default=1, help="uvicorn workers of the recommender")
+    p.add_argument("--per-kind", type=float, default=0.0, metavar="SECONDS",
+                   help="first load each request kind alone for SECONDS (CPU cost per kind)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     args = p.parse_args(argv)
 
@@ -74,9 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         mix = Mix(world.anime_ids, world.user_ids, world.titles)
         if args.warmup > 0:
             asyncio.run(run_load("127.0.0.1", stack.ports["gateway"], mix, args.clients, args.warmup))
+        if args.per_kind > 0:
+            summary["per_kind"] = {}
+            for kind in ("similar", "user_recs", "cold_start", "search"):
+                one = Mix(world.anime_ids, world.user_ids, world.titles, mix=((kind, 1.0),))
+                k = measure(stack, one, args.clients, args.per_kind)
+                _print_load(f"only {kind}", k)
+                summary["per_kind"][kind] = {x: k[x] for x in ("rps", "p50_ms", "p99_ms", "errors",
+                                                               "cpu_ms_per_request")}
         if args.fault == "none":
-            result = asyncio.run(run_load("127.0.0.1", stack.ports["gateway"], mix, args.clients, args.duration))
-            s = result.summary()
+            s = measure(stack, mix, args.clients, args.duration)
             _print_load(f"load ({args.clients} clients, mix 50/30/10/10)", s)
             met = {"errors": s["errors"] <= GOALS["errors"], "p99_ms": (s["p99_ms"] or 1e9) <= GOALS["p99_ms"],
                    "rps": s["rps"] >= GOALS["rps"]}

@@ -139,6 +139,7 @@ class Result:
                 "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": pct(100),
                 "statuses": {str(k): v for k, v in sorted(statuses.items())},
                 "errors": sum(v for k, v in statuses.items() if not 200 <= k < 300),
+                "error_codes": dict(self.codes().most_common(10)),
                 "kinds": {k: {"n": len(v), "p99_ms": round(sorted(v)[int(0.99 * (len(v) - 1))] * 1000, 2)}
                           for k, v in sorted(by_kind.items())}}
 
