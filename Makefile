@@ -11,7 +11,7 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run test bench clean sample-data pipeline serve system-deps
+.PHONY: install run pipeline-data test bench clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml)) requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
@@ -34,7 +34,12 @@ sample-data: install
 	@if [ -z "$(DATA_DIR)" ] && [ ! -f $(SAMPLE_DIR)/anime.csv ]; then \
 	  $(ANIMEREC) sample-data --out $(SAMPLE_DIR) --users 2000; fi
 
-run: install sample-data
+# Sample data (or DATA_DIR), the pipeline when no model is promoted, all five services; Ctrl-C stops.
+run: install
+	DATA_DIR="$(DATA_DIR)" $(PY) scripts/run_stack.py
+
+# Only ingest + process (no training, no services).
+pipeline-data: install sample-data
 	@SRC="$(if $(DATA_DIR),$(DATA_DIR),$(SAMPLE_DIR))"; \
 	  $(ANIMEREC) ingest --source "$$SRC" && \
 	  $(ANIMEREC) process --min-ratings $${MIN_USER_RATINGS:-50}
