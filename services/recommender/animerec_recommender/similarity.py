@@ -10,7 +10,7 @@ import numpy as np
 from animerec_shared.errors import AnimeNotFound, UserNotFound
 
 from .filters import Filters, meta_mask
-from .output import item, to_meta_space, top_indices
+from .output import item, top_indices
 from .state import ServingState
 
 COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"
@@ -39,9 +39,14 @@ def similar_anime(state: ServingState, anime_id: int, method: str, n: int, f: Fi
     content = state.ranking.model.content
     if method == "collaborative" and idx < 0:
         method = "content"  # no ratings, no embedding: content still knows it
-    if method == "collaborative":
+    if method == "collaborative":  # ranked over rated anime only: the others have no embedding
         ae = state.model.anime_embeddings
-        sims = to_meta_space(state, np.asarray(ae @ ae[idx], dtype=np.float32))
+        sims = np.asarray(ae @ ae[idx], dtype=np.float32)
+        rows = state.rated_meta_rows
+        allowed = (rows >= 0) & meta_mask(state, f)[np.maximum(rows, 0)]
+        allowed[idx] = False
+        top = top_indices(sims, allowed, n)
+        return [item(state, int(rows[i]), "similarity", sims[i], [method]) for i in top], method
     else:
         if content is None:
             sims = np.zeros(len(state.meta), np.float32)
