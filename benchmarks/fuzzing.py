@@ -85,7 +85,9 @@ def run_schemathesis(service: str, base_url: str, report_dir: Path, *, max_examp
         cmd += ["--header", f"{k}: {v}"]
     cmd += extra or []
     start = time.monotonic()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    # cwd: schemathesis keeps its .hypothesis example database in the working directory
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                          cwd=report_dir)
     result = FuzzResult(service, seconds=time.monotonic() - start, exit_code=proc.returncode, output=proc.stdout)
     (report_dir / f"{service}.txt").write_text(proc.stdout)
     if not report.exists():
