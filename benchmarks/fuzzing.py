@@ -70,6 +70,7 @@ def run_schemathesis(service: str, base_url: str, report_dir: Path, *, max_examp
                      timeout: float = 600, extra: list[str] | None = None,
                      checks: tuple[str, ...] = CHECKS) -> FuzzResult:
     """Returns the FuzzResult of `schemathesis run` against base_url/openapi.json."""
+    report_dir = Path(report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     report = report_dir / f"{service}.json"
     report.unlink(missing_ok=True)
