@@ -10,11 +10,31 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from .errors import install_error_handlers
 from .logs import configure_logging, request_id_var
 from .settings import BaseServiceSettings
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The one error schema of every service."""
+
+    error: ErrorDetail
+
+
+# Statuses any route can answer (unparseable body, unknown resource, bad parameters).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed request (for example a body that is not UTF-8 JSON)"},
+    404: {"model": ErrorBody, "description": "Unknown resource"},
+    422: {"model": ErrorBody, "description": "Invalid parameters"},
+}
 
 ReadyCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
@@ -41,7 +61,8 @@ def create_service_app(service: str, settings: BaseServiceSettings, *, title: st
                        lifespan: Any = None) -> FastAPI:
     """Returns a FastAPI app with error handlers, request ids, JSON logs, /metrics, /healthz, /readyz."""
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  responses=COMMON_RESPONSES)
     app.state.settings = settings
     app.state.metrics = ServiceMetrics(service)
     install_error_handlers(app)
@@ -50,7 +71,8 @@ def create_service_app(service: str, settings: BaseServiceSettings, *, title: st
     @app.middleware("http")
     async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        if len(rid) > 128 or not rid.isprintable():
+        # Only short printable ASCII ids travel on: others could not be forwarded as HTTP headers.
+        if len(rid) > 128 or not rid.isascii() or not rid.isprintable():
             rid = uuid.uuid4().hex
         token = request_id_var.set(rid)
         start = time.perf_counter()

@@ -56,3 +56,17 @@ def test_metrics_counts_requests_by_route_and_status():
 def test_unknown_route_uses_error_schema():
     r = TestClient(_app()).get("/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_non_ascii_request_id_is_replaced():
+    r = TestClient(_app()).get("/healthz", headers={"X-Request-ID": b"\xff\xfeid"})  # raw bytes on the wire
+    assert r.status_code == 200
+    rid = r.headers["x-request-id"]
+    assert rid.isascii() and len(rid) == 32
+
+
+def test_openapi_documents_error_schema_for_common_statuses():
+    spec = TestClient(_app()).get("/openapi.json").json()
+    responses = spec["paths"]["/anime/{anime_id}"]["get"]["responses"]
+    assert {"400", "404", "422"} <= set(responses)
+    assert "ErrorBody" in spec["components"]["schemas"]
