@@ -18,7 +18,8 @@ from animerec_shared.service import create_service_app
 
 from .config import Settings
 from .docs import install_offline_docs
-from .limits import BodyLimitMiddleware, RateLimitMiddleware
+from .limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from .microcache import MicroCache, MicroCacheMiddleware
 from .orchestrator import Orchestrator
 from .routes import admin, anime, explanations, models, recommendations, users, web
 from .security import resolve_admin_token
@@ -83,10 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limited = metrics.counter("gateway_rate_limited_total", "Requests refused by the rate limit")
 
     # Inside the shared request-context middleware, so 429/413 carry a request id and are counted.
+    buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst) \
+        if settings.rate_limit_per_minute > 0 else None
     app.user_middleware.append(Middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst,
                                           trust_forwarded_for=settings.trust_forwarded_for,
-                                          on_limited=limited.inc))
+                                          on_limited=limited.inc, buckets=buckets))
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes))
     if settings.cors_origin_list:  # closed unless origins are listed
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
@@ -94,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                                          "X-Request-ID"],
                            expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
 
+    if settings.gateway_micro_cache_ttl_s > 0:  # outermost: a hit skips routing and the upstream call
+        app.state.micro_cache = MicroCache(settings.gateway_micro_cache_ttl_s, settings.gateway_micro_cache_size)
+        app.add_middleware(MicroCacheMiddleware, cache=app.state.micro_cache, metrics=metrics, buckets=buckets,
+                           trust_forwarded_for=settings.trust_forwarded_for, on_limited=limited.inc)
     install_offline_docs(app)
     app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
     for module in (anime, users, recommendations, explanations, models, admin, web):

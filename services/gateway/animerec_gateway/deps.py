@@ -12,20 +12,20 @@ from .security import require_admin
 from .upstreams import Upstream
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Returns the app's settings."""
     return request.app.state.settings
 
 
 def _upstream(name: str):
-    def get(request: Request) -> Upstream:
+    async def get(request: Request) -> Upstream:  # async: sync dependencies cost a thread hop
         return request.app.state.upstreams[name]
 
     get.__name__ = f"get_{name}"
     return get
 
 
-def get_orchestrator(request: Request) -> Orchestrator:
+async def get_orchestrator(request: Request) -> Orchestrator:
     """Returns the app's training-run orchestrator."""
     return request.app.state.orchestrator
 

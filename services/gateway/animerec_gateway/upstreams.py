@@ -44,7 +44,7 @@ class Upstream:
         timeout = httpx.Timeout(connect=settings.upstream_connect_timeout_s, read=settings.upstream_read_timeout_s,
                                 write=settings.upstream_read_timeout_s, pool=settings.upstream_connect_timeout_s)
         limits = httpx.Limits(max_connections=settings.upstream_max_connections,
-                              max_keepalive_connections=min(32, settings.upstream_max_connections))
+                              max_keepalive_connections=settings.upstream_max_connections)
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, trust_env=False)
         self._requests = requests
         self._latency = latency

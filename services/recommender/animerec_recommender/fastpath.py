@@ -20,6 +20,8 @@ ROUTES = {("anime", "similar"): ("similar_anime", "/anime/{anime_id}/similar"),
 
 
 def _route(path: str) -> tuple[str, str] | None:
+    if path == "/anime":
+        return ("search", "/anime")
     parts = path.strip("/").split("/")
     if len(parts) != 3:
         return None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from ..deps import RecommenderDep
 from ..schemas import AnimeDetail, AnimeList
 from ..upstreams import relay
-from .common import NOT_FOUND, UPSTREAM_ERRORS, ListFilters, clean
+from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, clean
 
 router = APIRouter(prefix="/api/v1/anime", tags=["anime"], responses=UPSTREAM_ERRORS)
 
@@ -19,7 +19,7 @@ AnimeId = Annotated[int, Path(ge=1, le=10_000_000, description="MyAnimeList anim
 @router.get("", summary="Search anime by title", response_model=AnimeList)
 async def search_anime(
     recommender: RecommenderDep,
-    filters: Annotated[ListFilters, Depends()],
+    filters: Filters,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="title words (romaji, English or "
                                    "Japanese; case-, accent- and typo-tolerant); omitted: most popular first",
                                    examples=["fullmetal"])] = None,
@@ -42,7 +42,7 @@ async def get_anime(recommender: RecommenderDep, anime_id: AnimeId) -> Response:
 async def similar_anime(
     recommender: RecommenderDep,
     anime_id: AnimeId,
-    filters: Annotated[ListFilters, Depends()],
+    filters: Filters,
     n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
     method: Annotated[Literal["collaborative", "content"], Query(
         description="collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from animerec_shared.errors import InvalidInputError
 
@@ -24,24 +24,30 @@ Genre = Annotated[str, Query(min_length=1, max_length=64)]
 class ListFilters:
     """Filters every recommendation list accepts; forwarded to the recommender as query parameters."""
 
-    def __init__(
-        self,
-        genre: Annotated[list[str] | None, Query(max_length=20, description="keep anime having all these genres",
-                                                 examples=[["Action"]])] = None,
-        exclude_genre: Annotated[list[str] | None, Query(max_length=20, description="drop anime with any of these "
-                                                         "genres", examples=[["Horror"]])] = None,
-        type: Annotated[list[str] | None, Query(max_length=10, description="anime types to keep (TV, Movie, OVA, "
-                                                "ONA, Special, Music)", examples=[["TV"]])] = None,
-        min_members: Annotated[int | None, Query(ge=0, le=10_000_000, description="minimum MAL members")] = None,
-        year_min: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, from")] = None,
-        year_max: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, to")] = None,
-        include_adult: Annotated[bool, Query(description="include adult titles (Rx - Hentai)")] = False,
-    ):
-        if year_min is not None and year_max is not None and year_min > year_max:
-            raise InvalidInputError("year_min must not exceed year_max", code="validation_error", status_code=422)
-        self.params: dict[str, Any] = {"genre": genre, "exclude_genre": exclude_genre, "type": type,
-                                       "min_members": min_members, "year_min": year_min, "year_max": year_max,
-                                       "include_adult": include_adult}
+    def __init__(self, params: dict[str, Any]):
+        self.params = params
+
+
+async def list_filters(
+    genre: Annotated[list[str] | None, Query(max_length=20, description="keep anime having all these genres",
+                                             examples=[["Action"]])] = None,
+    exclude_genre: Annotated[list[str] | None, Query(max_length=20, description="drop anime with any of these "
+                                                     "genres", examples=[["Horror"]])] = None,
+    type: Annotated[list[str] | None, Query(max_length=10, description="anime types to keep (TV, Movie, OVA, "
+                                            "ONA, Special, Music)", examples=[["TV"]])] = None,
+    min_members: Annotated[int | None, Query(ge=0, le=10_000_000, description="minimum MAL members")] = None,
+    year_min: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, from")] = None,
+    year_max: Annotated[int | None, Query(ge=1900, le=2100, description="first airing year, to")] = None,
+    include_adult: Annotated[bool, Query(description="include adult titles (Rx - Hentai)")] = False,
+) -> ListFilters:
+    """Returns the list filters of the query (async: a sync dependency would cost a thread hop per request)."""
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise InvalidInputError("year_min must not exceed year_max", code="validation_error", status_code=422)
+    return ListFilters({"genre": genre, "exclude_genre": exclude_genre, "type": type, "min_members": min_members,
+                        "year_min": year_min, "year_max": year_max, "include_adult": include_adult})
+
+
+Filters = Annotated[ListFilters, Depends(list_filters)]
 
 
 def clean(params: dict[str, Any]) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from ..deps import RecommenderDep
 from ..schemas import AnimeList, Preferences, Strategy, UserList
 from ..upstreams import relay
-from .common import NOT_FOUND, UPSTREAM_ERRORS, ListFilters, clean
+from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, clean
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses={**UPSTREAM_ERRORS, **NOT_FOUND})
 
@@ -20,7 +20,7 @@ UserId = Annotated[int, Path(ge=0, le=10_000_000_000, description="MyAnimeList u
 async def user_recommendations(
     recommender: RecommenderDep,
     user_id: UserId,
-    filters: Annotated[ListFilters, Depends()],
+    filters: Filters,
     n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
     strategy: Annotated[Strategy, Query(
         description="hybrid blends the others; user_based = favourites of similar users")] = "hybrid",

@@ -48,12 +48,24 @@ def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> bytes
 
 
 @router.get("/anime", response_model=AnimeList, summary="Title search (romaji, English, Japanese; typo-tolerant)")
-async def search_anime(state: StateDep, filters: Annotated[Filters, Query()],
+async def search_anime(request: Request, state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
                        q: Annotated[str | None, Query(max_length=200)] = None,
                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
     start = time.perf_counter()
-    payload = await offload(_search, state, q, limit, filters)
+    key = cache.key("search", state.version, limit, filters.key(), q or "")  # q last: colons in q cannot collide
+    payload = cache.get_local("search", key)
+    if payload is None:
+        payload = await offload(_cached_search, state, cache, key, q, limit, filters)
+    remember(request, state.version, payload)
     return finish(payload, state.version, start)
+
+
+def _cached_search(state: ServingState, cache: CacheDep, key: str, q: str | None, limit: int, f: Filters) -> bytes:
+    payload = cache.get("search", key)
+    if payload is None:
+        payload = _search(state, q, limit, f)
+        cache.set(key, payload)
+    return payload
 
 
 def _similar(state: ServingState, cache: CacheDep, key: str, anime_id: int, method: str, n: int, f: Filters) -> bytes:
