@@ -16,6 +16,7 @@ from animerec_shared.errors import AnimeRecError, UpstreamUnavailable
 from animerec_shared.logs import request_id_var
 
 from .config import UPSTREAMS, Settings
+from .pool import Answer, Broken, ConnectFailed, Pool, ReadTimedOut
 
 log = logging.getLogger("animerec.gateway")
 
@@ -46,11 +47,14 @@ class Upstream:
         limits = httpx.Limits(max_connections=settings.upstream_max_connections,
                               max_keepalive_connections=settings.upstream_max_connections)
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, trust_env=False)
+        # The data path uses the lean keep-alive pool; the httpx client serves health probes.
+        self.pool = Pool(base_url, settings.upstream_max_connections, settings.upstream_connect_timeout_s,
+                         settings.upstream_read_timeout_s)
         self._requests = requests
         self._latency = latency
 
     async def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
-                      timeout: float | None = None) -> httpx.Response:
+                      timeout: float | None = None) -> Answer:
         """Returns the upstream's response; raises 503/504/502 domain errors when it cannot answer.
 
         Only GETs are retried, and only when the connection could not be made (the request surely
@@ -61,29 +65,26 @@ class Upstream:
         if rid:
             headers["X-Request-ID"] = rid
         attempts = 1 + (self.retries if method == "GET" else 0)
-        # A longer read budget (admin calls) never lengthens the connect timeout.
-        extra: dict[str, Any] = {} if timeout is None else {
-            "timeout": httpx.Timeout(timeout, connect=self.connect_timeout, pool=self.connect_timeout)}
         start = time.perf_counter()
         for attempt in range(attempts):
             try:
-                resp = await self.client.request(method, path, params=params, json=json_body, headers=headers,
-                                                 **extra)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                resp = await self.pool.request(method, path, params=params, json_body=json_body, headers=headers,
+                                               timeout=timeout)
+            except ConnectFailed as exc:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(0.05 * (2 ** attempt))
                     continue
                 self._count("unavailable", start)
                 raise UpstreamUnavailable(f"the {self.name} service is unavailable",
-                                          details={"service": self.name, "reason": type(exc).__name__}) from exc
-            except httpx.TimeoutException as exc:
+                                          details={"service": self.name, "reason": exc.reason}) from exc
+            except ReadTimedOut as exc:
                 self._count("timeout", start)
                 raise UpstreamTimeout(f"the {self.name} service did not answer in time",
                                       details={"service": self.name}) from exc
-            except httpx.HTTPError as exc:
+            except Broken as exc:
                 self._count("unavailable", start)
                 raise UpstreamUnavailable(f"the {self.name} service is unavailable",
-                                          details={"service": self.name, "reason": type(exc).__name__}) from exc
+                                          details={"service": self.name, "reason": exc.reason}) from exc
             self._count(str(resp.status_code), start)
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
@@ -104,11 +105,12 @@ class Upstream:
         self._latency.labels(self.name).observe(time.perf_counter() - start)
 
     async def aclose(self) -> None:
-        """Closes the connection pool."""
+        """Closes the connection pools."""
+        await self.pool.aclose()
         await self.client.aclose()
 
 
-def upstream_error(name: str, resp: httpx.Response) -> AnimeRecError:
+def upstream_error(name: str, resp: Answer) -> AnimeRecError:
     """Returns the domain error for an upstream error answer, keeping its code and message."""
     try:
         err = resp.json()["error"]
@@ -119,11 +121,11 @@ def upstream_error(name: str, resp: httpx.Response) -> AnimeRecError:
                           details={"service": name, "status": resp.status_code})
 
 
-def _relayed(resp: httpx.Response) -> dict[str, str]:
+def _relayed(resp: Answer) -> dict[str, str]:
     return {k: resp.headers[k] for k in _RELAYED_HEADERS if k in resp.headers}
 
 
-def relay(name: str, resp: httpx.Response) -> Response:
+def relay(name: str, resp: Answer) -> Response:
     """Returns the upstream answer as the gateway's answer (body bytes passed through untouched)."""
     ctype = resp.headers.get("content-type", "")
     if resp.status_code >= 400 and "json" not in ctype:
