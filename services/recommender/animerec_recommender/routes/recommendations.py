@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from fastapi import APIRouter, Response
-from ..offload import offload
 
-from ..deps import StateDep
+from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
 from ..filters import Filters
+from ..offload import offload
 from ..output import dumps, finish
 from ..schemas import AnimeList, ColdStartRequest
+from ..state import ServingState
 
 router = APIRouter(tags=["recommendations"])
 
 
+def _cold_start(state: ServingState, cache: CacheDep, key: str, body: ColdStartRequest) -> bytes:
+    payload = cache.get("cold_start", key)
+    if payload is None:
+        filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
+        payload = dumps({"items": recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n,
+                                                       filters), "strategy": body.strategy})
+        cache.set(key, payload)
+    return payload
+
+
 @router.post("/recommendations", response_model=AnimeList,
              summary="Cold start: recommendations from liked (and disliked) anime")
-async def post_recommendations(body: ColdStartRequest, state: StateDep) -> Response:
+async def post_recommendations(body: ColdStartRequest, state: StateDep, cache: CacheDep) -> Response:
     start = time.perf_counter()
-    filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
-    payload = await offload(
-        lambda: dumps({"items": recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n,
-                                                     filters), "strategy": body.strategy}))
+    # The answer is a pure function of the validated body and the model version: cache it like the GET lists.
+    digest = hashlib.blake2b(body.model_dump_json().encode(), digest_size=12).hexdigest()
+    key = cache.key("cold_start", state.version, digest)
+    payload = cache.get_local("cold_start", key)
+    if payload is None:
+        payload = await offload(_cold_start, state, cache, key, body)
     return finish(payload, state.version, start)
