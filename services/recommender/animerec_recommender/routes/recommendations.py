@@ -19,12 +19,19 @@ router = APIRouter(tags=["recommendations"])
 
 
 def _cold_start(state: ServingState, cache: CacheDep, key: str, body: ColdStartRequest) -> bytes:
-    payload = cache.get("cold_start", key)
+    # Bodies rarely repeat across processes: with the in-process copy on, two Redis round trips
+    # per request would cost more than they save, so Redis is used only when that copy is off.
+    local = cache.local
+    payload = None if local is not None else cache.get("cold_start", key)
     if payload is None:
         filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
         payload = dumps({"items": recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n,
                                                        filters), "strategy": body.strategy})
-        cache.set(key, payload)
+        if local is not None:
+            cache.misses.labels("cold_start").inc()
+            local.set_raw(key, payload, int(max(1, cache.local_ttl)))
+        else:
+            cache.set(key, payload)
     return payload
 
 
