@@ -1,7 +1,7 @@
 """Title search over romaji, English and Japanese names: case- and accent-insensitive, typo-tolerant.
 
 Fuzzy scoring (rapidfuzz WRatio) of every one of the ~45k names costs ~60 ms per query, so a
-character-trigram inverted index first picks the few thousand names sharing the most trigrams
+character-trigram inverted index first picks the thousand names sharing the most trigrams
 with the query (a typo only breaks the trigrams around it), and only those are scored. Queries
 too short to have trigrams fall back to scoring every name. Results are memoised per index
 (one index per served model version), so a repeated query costs a dictionary lookup.
@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 # Names scored with WRatio per query after the trigram pre-filter.
-CANDIDATES = 2000
+CANDIDATES = 1000
 MEMO_SIZE = 4096
 
 
