@@ -22,6 +22,9 @@ class Settings(BaseServiceSettings):
     training_seed: int = 42
     training_deterministic: bool = True
     training_default_promote: PromotePolicy = "if_better"
+    # Tune the hybrid blend on val with a val-blind copy of the model (fit on train only) when the
+    # served model fits on train + val: its own embeddings have seen val and would bias the blend.
+    training_tune_hybrid: bool = True
     comet_api_key: str | None = None
     comet_project_name: str = "animerec"
     comet_workspace: str | None = None

@@ -42,8 +42,13 @@ def _scores(m: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np.ndarray, *,
                         seed_emb: tuple[np.ndarray, np.ndarray] | None = None,
-                        config: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Returns {strategy: {"ndcg@10", "recall@10", "hr@10", "users"}} on the test holdout."""
+                        config: dict[str, Any] | None = None,
+                        tuned: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Returns {strategy: {"ndcg@10", "recall@10", "hr@10", "users"}} on the test holdout.
+
+    When ``tuned`` is a dict, it receives the hybrid's parameters tuned on val (weights, EASE
+    lambda, val report), so that the recommender can serve them without tuning again.
+    """
     seen = data.matrix(data.train_part)
     run = lambda fn: _scores(evaluation.evaluate_strategy(fn, seen, data.test))  # noqa: E731
     out = {"popularity": run(evaluation.popularity_scores(seen)),
@@ -51,8 +56,29 @@ def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np
     if seed_emb is not None:
         out["seed"] = run(evaluation.embedding_scores(*seed_emb))
     for name, fn in ranking.evaluation_strategies(data, user_emb, anime_emb, config).items():
+        if name == "hybrid" and tuned is not None:
+            tuned.update(getattr(fn, "params", {}))
         if name not in out:
             out[name] = run(fn)
+    return out
+
+
+def tune_blend(data: ProcessedData, user_emb: np.ndarray, anime_emb: np.ndarray) -> dict[str, Any]:
+    """Returns the hybrid's parameters (weights, EASE lambda, val report) tuned on val.
+
+    The embeddings must not have seen val (a model fitted on train only).
+    """
+    fn = ranking.evaluation_strategies(data, user_emb, anime_emb, {"embeddings_saw_val": False})["hybrid"]
+    return dict(getattr(fn, "params", {}))
+
+
+def blend_config(blend: dict[str, Any]) -> dict[str, Any]:
+    """Returns the ranking overrides that serve a tuned blend as is (no tuning again)."""
+    weights = {c: 0.0 for c in ranking.COMPONENTS}
+    weights.update({k: float(v) for k, v in (blend.get("weights") or {}).items() if k in weights})
+    out: dict[str, Any] = {"tune": False, "weights": weights}
+    if blend.get("ease_lambda"):
+        out["ease_lambda"] = float(blend["ease_lambda"])
     return out
 
 
@@ -74,7 +100,8 @@ def evaluate_version(storage: Storage, version: str | None = None) -> dict[str, 
                             code="dataset_mismatch")
     is_seed = mv.config.get("model") == "seed"
     seed = None if is_seed else seed_embeddings(storage, processed_id)
-    metrics = evaluate_embeddings(data, mv.user_embeddings, mv.anime_embeddings, seed_emb=seed, config=mv.config)
+    config = {**mv.config, "embeddings_saw_val": bool(mv.metrics.get("val_in_training", False))}
+    metrics = evaluate_embeddings(data, mv.user_embeddings, mv.anime_embeddings, seed_emb=seed, config=config)
     if is_seed:
         metrics["seed"] = dict(metrics["collaborative"])
     stored = mv.metrics

@@ -21,7 +21,7 @@ from animerec_shared.storage import Storage, open_storage
 
 from . import versions
 from .config import Settings
-from .evaluate import evaluate_embeddings, load_dataset, seed_embeddings
+from .evaluate import blend_config, evaluate_embeddings, load_dataset, seed_embeddings, tune_blend
 from .runtime import configure_tensorflow
 from .status import StatusFile
 from .tracking import Tracker
@@ -74,9 +74,21 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             status.update(epoch=epoch + 1, progress=round((epoch + 1) / params["epochs"], 4), metrics=shown)
             progress(f"epoch {epoch + 1}/{params['epochs']}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
+        blend = None
+        if (settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
+                and params.get("fit_on") == "train_part"):
+            status.update(phase="tuning hybrid on val")
+            progress("hybrid blend: training a val-blind copy (fit on train only) and tuning the blend on val")
+            blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
+                                   settings.training_seed, None)
+            blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
+                     "tuned_with": "val-blind copy of the model (fit on train only)",
+                     "blind_epochs": len(blind.history.get("loss", []))}
+            progress(f"hybrid blend tuned on val: weights {blend.get('weights')}")
+            status.update(phase="training")
         trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch)
         status.update(phase="evaluating", progress=1.0)
-        metrics = _final_metrics(storage, data, processed_id, model_name, trained)
+        metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend)
         tracker.log_metrics({f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()},
                             prefix="test")
         if metrics.get("val_bce") is not None:
@@ -118,10 +130,20 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}
 
 
-def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any) -> dict[str, Any]:
+def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any,
+                   blend: dict[str, Any] | None = None) -> dict[str, Any]:
     seed = None if model_name == "seed" else seed_embeddings(storage, processed_id)
+    saw_val = trained.params.get("fit_on") == "train_part"
+    tuned: dict[str, Any] = {}
+    # Tuning must not judge embeddings on the val ratings they were trained on: either the blend
+    # was tuned with a val-blind copy, or the ranking core folds user vectors in from train.
+    config: dict[str, Any] = {"model": model_name, "params": trained.params, "embeddings_saw_val": saw_val}
+    if blend:
+        config.update(blend_config(blend))
     strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
-                                     config={"model": model_name, "params": trained.params})
+                                     config=config, tuned=tuned)
+    if blend:
+        tuned = {**blend, "weights": tuned.get("weights", blend.get("weights"))}
     if model_name == "seed":
         strategies["seed"] = dict(strategies["collaborative"])
     own = strategies["collaborative"]
@@ -133,8 +155,20 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
             "mean_bce": evaluation.mean_prediction_bce(data.train["rating_norm"].to_numpy(),
                                                        data.val["rating_norm"].to_numpy()),
             "val_loss": last("val_loss"), "train_loss": last("loss"), "val_ndcg@10": last("val_ndcg@10"),
-            "best_val_ndcg@10": best_val, "val_in_training": trained.params.get("fit_on") == "train_part",
+            "best_val_ndcg@10": best_val, "val_in_training": saw_val,
+            "hybrid_params": _json_safe(tuned),
             "train_seconds": round(trained.train_seconds, 2), "samples_per_s": round(trained.samples_per_s)}
+
+
+def _json_safe(obj: Any) -> Any:
+    """Returns obj with numpy scalars turned into plain Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
 
 
 def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any]) -> bool:
