@@ -29,7 +29,7 @@ class Settings(BaseServiceSettings):
     upstream_max_connections: int = Field(100, ge=1)
     readyz_upstreams: str = ",".join(UPSTREAMS)
     gateway_micro_cache_ttl_s: float = Field(2.0, ge=0, description="seconds a public GET answer is reused; 0 = off")
-    gateway_micro_cache_size: int = Field(20_000, ge=1, description="answers kept by the micro-cache")
+    gateway_micro_cache_size: int = Field(5_000, ge=1, description="answers kept by the micro-cache")
 
     admin_poll_interval_s: float = Field(1.0, gt=0)
     admin_step_timeout_s: float = Field(6 * 3600.0, gt=0)
