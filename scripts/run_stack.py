@@ -76,7 +76,8 @@ def ensure_model(args: argparse.Namespace, source: Path, env: dict[str, str]) ->
         say(f"model {current} is promoted; skipping the pipeline (--retrain to run it anyway)")
         return current
     say(f"no promoted model yet: running the pipeline on {source} (this takes a few minutes)")
-    summary = animerec("pipeline", "--source", str(source), "--min-ratings", str(args.min_ratings), env=env)
+    extra = ["--epochs", str(args.epochs)] if args.epochs else []
+    summary = animerec("pipeline", "--source", str(source), "--min-ratings", str(args.min_ratings), *extra, env=env)
     current = storage.get_current("models")
     if not current:
         raise SystemExit(f"[run] the pipeline promoted no model: {summary}")
@@ -142,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("DATA_DIR") or None, help="real Kaggle files (DATA_DIR)")
     p.add_argument("--sample-dir", default=str(REPO_ROOT / "var" / "sample-data"))
-    p.add_argument("--users", type=int, default=2000, help="users in generated sample data")
+    p.add_argument("--users", type=int, default=int(os.environ.get("SAMPLE_USERS", "1000")),
+                   help="users in generated sample data (SAMPLE_USERS)")
+    # A first start should take minutes, not tens of minutes: fewer epochs than the tuned 30
+    # (RUN_EPOCHS=0 keeps the model's default); retrain later through the admin API.
+    p.add_argument("--epochs", type=int, default=int(os.environ.get("RUN_EPOCHS", "10")),
+                   help="training epochs of the first pipeline run (RUN_EPOCHS; 0 = model default)")
     p.add_argument("--min-ratings", type=int, default=int(os.environ.get("MIN_USER_RATINGS", "50")))
     p.add_argument("--retrain", action="store_true", help="run the pipeline even when a model is promoted")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
