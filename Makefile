@@ -11,7 +11,7 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run pipeline-data test bench clean sample-data pipeline serve system-deps
+.PHONY: install run pipeline-data test bench loadtest fuzz clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml)) requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
@@ -49,6 +49,14 @@ test: install
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# 60 s at 64 clients through the gateway on the 50/30/10/10 mix; --fault all adds the fault drills.
+loadtest: install
+	$(PY) benchmarks/bench_load.py
+
+# Long schemathesis run against every service's OpenAPI (a bounded one is part of `make test`).
+fuzz: install
+	$(PY) scripts/fuzz.py
 
 clean:
 	rm -rf var .pytest_cache
