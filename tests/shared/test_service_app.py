@@ -70,3 +70,18 @@ def test_openapi_documents_error_schema_for_common_statuses():
     responses = spec["paths"]["/anime/{anime_id}"]["get"]["responses"]
     assert {"400", "404", "422"} <= set(responses)
     assert "ErrorBody" in spec["components"]["schemas"]
+
+
+def test_unhandled_error_is_json_500_with_request_id_and_counted():
+    app = _app()
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("bug")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    r = c.get("/boom", headers={"X-Request-ID": "rid-1"})
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+    assert r.headers["x-request-id"] == "rid-1"
+    assert 'route="/boom",service="demo",status="500"} 1.0' in c.get("/metrics").text
