@@ -174,3 +174,8 @@ def test_cli_ingest_and_process_print_manifest_last(real_source, tmp_path):
     bad = subprocess.run([*animerec, "ingest", "--source", str(tmp_path / "missing")], env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "source_not_found" in bad.stderr
+
+
+def test_ingest_source_name_too_long_is_400(client):
+    r = client.post("/ingestions", json={"source": "0" * 4000})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "source_not_found"

@@ -145,8 +145,10 @@ def test_non_utf8_bytes_never_5xx(healthy_stack, world):
         status, resp = _raw(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nX-Request-ID: \xff\xfe\r\n"
                                   b"Connection: close\r\n\r\n")
         assert status < 500, (target, status, resp[:300])
-        if status != 400 or resp:  # uvicorn itself may refuse a malformed request line with an empty 400
-            assert status in (200, 404, 422) or json.loads(resp)["error"], (target, status, resp[:300])
+        # uvicorn itself refuses a malformed request line before any app runs: a plain-text 400
+        if status == 400 and resp.strip() in (b"", b"Invalid HTTP request received."):
+            continue
+        assert status in (200, 404, 422) or json.loads(resp)["error"], (target, status, resp[:300])
 
 
 SEARCHES = ["'; DROP TABLE anime;--", ".*", "(((", "[a-z]+", "\\", "${jndi:ldap://127.0.0.1/x}", "%00", "\x00",

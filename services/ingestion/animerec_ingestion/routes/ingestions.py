@@ -47,7 +47,11 @@ def resolve_source(settings: Settings, source: str) -> Path:
     if not path.is_relative_to(root):
         raise InvalidInputError(f"source must be a folder under the allowed root {str(root)!r}",
                                 code="source_outside_allowed_root", details={"source": source})
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # e.g. a name longer than the filesystem allows
+        is_dir = False
+    if not is_dir:
         raise InvalidInputError(f"source {source!r} is not a folder under the allowed root", code="source_not_found",
                                 details={"source": source})
     return path
