@@ -81,7 +81,8 @@ def ensure_model(args: argparse.Namespace, source: Path, env: dict[str, str]) ->
     current = storage.get_current("models")
     if not current:
         raise SystemExit(f"[run] the pipeline promoted no model: {summary}")
-    say(f"model {current} promoted (NDCG@10 {summary.get('metrics', {}).get('ndcg@10', '?')})")
+    ndcg = {name: m.get("ndcg@10") for name, m in (summary.get("metrics") or {}).items() if isinstance(m, dict)}
+    say(f"model {current} promoted; test NDCG@10 by strategy: {ndcg}")
     return current
 
 
