@@ -105,10 +105,6 @@ def should_promote(policy: str, new_metrics: dict[str, Any], current_metrics: di
         return False
     if not current_metrics or current_metrics.get(PRIMARY_METRIC) is None:
         return True
-    # Compare what users get: the served hybrid when both versions measured it, else the model alone.
-    served = lambda m: ((m.get("strategies") or {}).get("hybrid") or {}).get(PRIMARY_METRIC)  # noqa: E731
-    if served(new_metrics) is not None and served(current_metrics) is not None:
-        return float(served(new_metrics)) > float(served(current_metrics))
     return float(new_metrics[PRIMARY_METRIC]) > float(current_metrics[PRIMARY_METRIC])
 
 
