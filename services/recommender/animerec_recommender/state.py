@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from animerec_shared.datasets import ProcessedData, load_processed
 from animerec_shared.model_versions import InvalidModelVersion, ModelVersion, load_model_version
-from animerec_shared.ranking import COMPONENTS, FittedRanking, RankingParams, fit_ranking
+from animerec_shared.ranking import FittedRanking, RankingParams, fit_ranking
 from animerec_shared.storage import Storage
 
 from .search import TitleIndex
@@ -73,25 +73,6 @@ def _check_alignment(model: ModelVersion, data: ProcessedData) -> None:
                                   f"processed dataset {model.processed_id}")
 
 
-def _tuned_at_training(params: RankingParams, model: ModelVersion) -> RankingParams:
-    """Returns params with the blend the training run tuned on val, when the version carries one.
-
-    Training evaluates every version with the same ranking core and stores the weights and EASE
-    lambda it chose (metrics.json "hybrid_params"); reusing them makes loading fast and serves
-    exactly the blend that was measured. Explicit weights in the settings (tune=False) win.
-    """
-    stored = model.metrics.get("hybrid_params") or {}
-    weights = stored.get("weights")
-    if not params.tune or not isinstance(weights, dict) or not weights:
-        return params
-    full = {c: 0.0 for c in COMPONENTS}
-    full.update({str(k): float(v) for k, v in weights.items() if k in full})
-    overrides: dict[str, Any] = {"weights": full, "tune": False}
-    if stored.get("ease_lambda"):
-        overrides["ease_lambda"] = float(stored["ease_lambda"])
-    return params.with_overrides(overrides)
-
-
 def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
     def num(v: Any) -> Any:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
@@ -121,7 +102,11 @@ def build_state(storage: Storage, version: str, params: RankingParams,
     _check_alignment(model, data)
     reuse = reuse_by_processed.setdefault(pid, {})
     params = params.with_overrides({"embeddings_saw_val": bool(model.metrics.get("val_in_training", False))})
-    params = _tuned_at_training(params, model)
+    # Training evaluated this version with the same ranking core and stored the blend it tuned on
+    # val: serving it as is loads fast and serves exactly what was measured. Explicit weights in
+    # the settings (tune=False) win.
+    if params.tune:
+        params = params.with_stored_blend(model.metrics.get("hybrid_params"))
     ranking = fit_ranking(data, model.user_embeddings, model.anime_embeddings, params, reuse=reuse)
     meta = data.anime.reset_index(drop=True)
     for col in ("name", "english_name", "japanese_name", "title", "type", "age_rating", "synopsis"):

@@ -72,16 +72,6 @@ def tune_blend(data: ProcessedData, user_emb: np.ndarray, anime_emb: np.ndarray)
     return dict(getattr(fn, "params", {}))
 
 
-def blend_config(blend: dict[str, Any]) -> dict[str, Any]:
-    """Returns the ranking overrides that serve a tuned blend as is (no tuning again)."""
-    weights = {c: 0.0 for c in ranking.COMPONENTS}
-    weights.update({k: float(v) for k, v in (blend.get("weights") or {}).items() if k in weights})
-    out: dict[str, Any] = {"tune": False, "weights": weights}
-    if blend.get("ease_lambda"):
-        out["ease_lambda"] = float(blend["ease_lambda"])
-    return out
-
-
 def seed_embeddings(storage: Storage, processed_id: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Returns the newest seed-recipe version's embeddings for this processed dataset, if any."""
     version = latest_version_of(storage, "seed", processed_id)

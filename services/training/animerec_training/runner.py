@@ -16,12 +16,13 @@ import numpy as np
 
 from animerec_shared import evaluation
 from animerec_shared.cli import progress
+from animerec_shared.ranking import RankingParams
 from animerec_shared.model_versions import new_version_id
 from animerec_shared.storage import Storage, open_storage
 
 from . import versions
 from .config import Settings
-from .evaluate import blend_config, evaluate_embeddings, load_dataset, seed_embeddings, tune_blend
+from .evaluate import evaluate_embeddings, load_dataset, seed_embeddings, tune_blend
 from .runtime import configure_tensorflow
 from .status import StatusFile
 from .tracking import Tracker
@@ -139,7 +140,8 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
     # was tuned with a val-blind copy, or the ranking core folds user vectors in from train.
     config: dict[str, Any] = {"model": model_name, "params": trained.params, "embeddings_saw_val": saw_val}
     if blend:
-        config.update(blend_config(blend))
+        served = RankingParams().with_stored_blend(blend)
+        config.update({"tune": False, "weights": served.weights, "ease_lambda": served.ease_lambda})
     strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
                                      config=config, tuned=tuned)
     if blend:
@@ -156,19 +158,8 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
                                                        data.val["rating_norm"].to_numpy()),
             "val_loss": last("val_loss"), "train_loss": last("loss"), "val_ndcg@10": last("val_ndcg@10"),
             "best_val_ndcg@10": best_val, "val_in_training": saw_val,
-            "hybrid_params": _json_safe(tuned),
+            "hybrid_params": tuned,  # numpy scalars become floats in write_version
             "train_seconds": round(trained.train_seconds, 2), "samples_per_s": round(trained.samples_per_s)}
-
-
-def _json_safe(obj: Any) -> Any:
-    """Returns obj with numpy scalars turned into plain Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any]) -> bool:

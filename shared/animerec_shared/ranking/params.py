@@ -53,6 +53,19 @@ class RankingParams:
             known["ease_lambda_grid"] = tuple(known["ease_lambda_grid"])
         return replace(self, **known)
 
+    def with_stored_blend(self, blend: dict[str, Any] | None) -> RankingParams:
+        """Returns a copy serving a blend tuned earlier ({"weights", "ease_lambda"}) as is, without tuning.
+
+        Components the blend does not name get weight 0; an empty blend changes nothing.
+        """
+        weights = (blend or {}).get("weights")
+        if not isinstance(weights, dict) or not weights:
+            return self
+        full = {c: 0.0 for c in COMPONENTS}
+        full.update({str(k): float(v) for k, v in weights.items() if k in full})
+        out = replace(self, weights=full, tune=False)
+        return replace(out, ease_lambda=float(blend["ease_lambda"])) if blend.get("ease_lambda") else out
+
     def as_dict(self) -> dict[str, Any]:
         """Returns the parameters as plain JSON-able values."""
         d = asdict(self)
