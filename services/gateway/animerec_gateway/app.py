@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from animerec_shared.service import create_service_app
 
@@ -97,10 +98,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                                          "X-Request-ID"],
                            expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
 
-    if settings.gateway_micro_cache_ttl_s > 0:  # outermost: a hit skips routing and the upstream call
+    if settings.gateway_micro_cache_ttl_s > 0:
+        # Outermost, outside even FastAPI's own error and body-limit layers: a hit skips them,
+        # routing and the upstream call (it sets its own request id, rate limit and metrics).
         app.state.micro_cache = MicroCache(settings.gateway_micro_cache_ttl_s, settings.gateway_micro_cache_size)
-        app.add_middleware(MicroCacheMiddleware, cache=app.state.micro_cache, metrics=metrics, buckets=buckets,
-                           trust_forwarded_for=settings.trust_forwarded_for, on_limited=limited.inc)
+        build_stack = app.build_middleware_stack
+
+        def build_with_micro_cache() -> ASGIApp:
+            return MicroCacheMiddleware(build_stack(), cache=app.state.micro_cache, metrics=metrics, buckets=buckets,
+                                        trust_forwarded_for=settings.trust_forwarded_for, on_limited=limited.inc)
+
+        app.build_middleware_stack = build_with_micro_cache  # type: ignore[method-assign]
     install_offline_docs(app)
     app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
     for module in (anime, users, recommendations, explanations, models, admin, web):

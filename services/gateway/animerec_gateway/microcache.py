@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections import OrderedDict
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from animerec_shared.service import request_id_of
 
 from .limits import TokenBuckets, client_key, send_error
 
@@ -56,16 +57,6 @@ class MicroCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
-    for name, value in headers:
-        if name == b"x-request-id":
-            rid = value.decode("latin-1")
-            if 0 < len(rid) <= 128 and rid.isascii() and rid.isprintable():
-                return rid
-            break
-    return uuid.uuid4().hex
 
 
 class MicroCacheMiddleware:
@@ -107,18 +98,17 @@ class MicroCacheMiddleware:
                 if self.on_limited is not None:
                     self.on_limited()
                 await send_error(send, 429, "rate_limited", "too many requests from this client; retry later",
-                                 {"Retry-After": str(max(1, math.ceil(wait))), "X-Request-ID": _request_id(headers)})
-                self.metrics.requests.labels("gateway", "GET", hit[0], "429").inc()
+                                 {"Retry-After": str(max(1, math.ceil(wait))), "X-Request-ID": request_id_of(headers)})
+                self.metrics.observe("GET", hit[0], 429, time.perf_counter() - start)
                 return
         route, body = hit
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()),
-                                (b"x-request-id", _request_id(headers).encode()),
+                                (b"x-request-id", request_id_of(headers).encode()),
                                 (b"x-gateway-cache", b"hit")]})
         await send({"type": "http.response.body", "body": body})
-        self.metrics.requests.labels("gateway", "GET", route, "200").inc()
-        self.metrics.latency.labels("gateway", route).observe(time.perf_counter() - start)
+        self.metrics.observe("GET", route, 200, time.perf_counter() - start)
 
     def _storing(self, scope: Scope, key: str, send: Send) -> Send:
         status = 0

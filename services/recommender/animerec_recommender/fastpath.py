@@ -9,10 +9,11 @@ kept as the shared middleware would set them.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
+
+from animerec_shared.service import request_id_of
 
 ROUTES = {("anime", "similar"): ("similar_anime", "/anime/{anime_id}/similar"),
           ("users", "similar"): ("similar_users", "/users/{user_id}/similar"),
@@ -60,9 +61,7 @@ class CachedGetMiddleware:
         payload = cache.get_local(route[0], raw_key(state.version, scope["path"], scope.get("query_string", b"")))
         if payload is None:
             return await self.app(scope, receive, send)
-        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
-        if not rid or len(rid) > 128 or not rid.isprintable():
-            rid = uuid.uuid4().hex
+        rid = request_id_of(scope["headers"])
         took = (time.perf_counter() - start) * 1000
         body = payload[:-1] + b',"model_version":"' + state.version.encode() + b'","took_ms":' + \
             f"{took:.3f}".encode() + b"}"
@@ -71,5 +70,4 @@ class CachedGetMiddleware:
                                 (b"x-request-id", rid.encode())]})
         await send({"type": "http.response.body", "body": body})
         metrics = self.service.state.metrics
-        metrics.requests.labels("recommender", "GET", route[1], "200").inc()
-        metrics.latency.labels("recommender", route[1]).observe(time.perf_counter() - start)
+        metrics.observe("GET", route[1], 200, time.perf_counter() - start)
