@@ -120,15 +120,19 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     names, weights = _names(state, strategy)
     comps = model.query_components([n_ for n_ in names if n_ != "content"], idx[order], w[order],
                                    np.zeros(len(idx), np.float32), uv, exclude_user=-1)
-    content_all = None
-    if model.content is not None:
-        rows = np.concatenate([liked_rows, disliked_rows])
-        cw = np.concatenate([np.ones(len(liked_rows)), np.full(len(disliked_rows), -0.5)])
-        content_all = model.content.score_profile(_profile(state, rows, cw), rated_only=False)
-        comps["content"] = np.where(state.rated_meta_rows >= 0, content_all[np.maximum(state.rated_meta_rows, 0)],
-                                    0.0).astype(np.float32)
     if not len(li) and strategy == "hybrid":
         strategy = "content"  # only unrated anime were liked: content is the one signal left
+    content_all = None
+    if model.content is not None and (strategy == "content" or "content" in names):
+        rows = np.concatenate([liked_rows, disliked_rows])
+        cw = np.concatenate([np.ones(len(liked_rows)), np.full(len(disliked_rows), -0.5)])
+        profile = _profile(state, rows, cw)
+        if strategy == "content":  # every anime, rated or not
+            content_all = model.content.score_profile(profile, rated_only=False)
+            comps["content"] = np.where(state.rated_meta_rows >= 0,
+                                        content_all[np.maximum(state.rated_meta_rows, 0)], 0.0).astype(np.float32)
+        else:  # the hybrid blends it over rated anime only
+            comps["content"] = model.content.score_profile(profile)
     allowed = meta_mask(state, f)
     allowed[liked_rows] = False
     allowed[disliked_rows] = False

@@ -40,9 +40,25 @@ class ContentModel:
         return np.asarray((profile @ self.vectors_t).toarray(), dtype=np.float32).ravel()
 
     def profile_of(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Returns a dense unit taste profile: the weighted sum of content vectors of meta rows."""
+        """Returns a dense unit taste profile: the weighted sum of content vectors of meta rows.
+
+        Reads the rows straight from the CSR arrays: scipy's row indexing costs ~0.3 ms per call,
+        a large share of a cold-start request.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
         ok = rows >= 0
-        prof = np.asarray(self.vectors[rows[ok]].T @ weights[ok].astype(np.float32), dtype=np.float32).ravel()
+        rows, w = rows[ok], np.asarray(weights, dtype=np.float32)[ok]
+        ptr = self.vectors.indptr
+        starts, ends = ptr[rows], ptr[rows + 1]
+        if len(rows) == 1:
+            sel = slice(int(starts[0]), int(ends[0]))
+            cols, vals = self.vectors.indices[sel], self.vectors.data[sel] * w[0]
+        else:
+            cols = np.concatenate([self.vectors.indices[a:b] for a, b in zip(starts, ends)]) if len(rows) else \
+                np.zeros(0, np.int64)
+            vals = np.concatenate([self.vectors.data[a:b] * x for a, b, x in zip(starts, ends, w)]) if len(rows) else \
+                np.zeros(0, np.float32)
+        prof = np.bincount(cols, weights=vals, minlength=self.vectors.shape[1]).astype(np.float32)
         norm = float(np.linalg.norm(prof))
         return prof / norm if norm > 1e-12 else prof
 
