@@ -107,12 +107,17 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
                  415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
 
 
+def domain_error_response(exc: AnimeRecError) -> JSONResponse:
+    """Returns the JSON answer of a domain error (its status, error body and headers)."""
+    return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Registers handlers so every error leaves the service in the one error schema."""
 
     @app.exception_handler(AnimeRecError)
     async def _domain(_: Request, exc: AnimeRecError) -> JSONResponse:
-        return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

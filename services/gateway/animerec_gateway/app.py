@@ -19,10 +19,11 @@ from animerec_shared.service import create_service_app
 
 from .config import Settings
 from .docs import install_offline_docs
+from .fastproxy import FastProxyMiddleware, QueryPlans
 from .limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from .microcache import MicroCache, MicroCacheMiddleware
 from .orchestrator import Orchestrator
-from .routes import admin, anime, explanations, models, recommendations, users, web
+from .routes import FAST_GET_LANES, FAST_POST_LANES, admin, anime, explanations, models, recommendations, users, web
 from .security import resolve_admin_token
 from .upstreams import Upstreams
 
@@ -92,6 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                           trust_forwarded_for=settings.trust_forwarded_for,
                                           on_limited=limited.inc, buckets=buckets))
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes))
+    if settings.gateway_fast_lane:  # innermost: request ids, metrics, 429 and 413 stay as they are
+        app.state.query_plans = QueryPlans()
+        app.user_middleware.append(Middleware(FastProxyMiddleware, service=app, lanes=FAST_GET_LANES,
+                                              plans=app.state.query_plans, post_lanes=FAST_POST_LANES,
+                                              served=metrics.counter("gateway_fast_lane_requests_total",
+                                                                     "Requests answered by the fast lane",
+                                                                     ("route",))))
     if settings.cors_origin_list:  # closed unless origins are listed
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",

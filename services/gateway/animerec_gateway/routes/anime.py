@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..deps import RecommenderDep
+from ..fastproxy import record_plan
 from ..schemas import AnimeDetail, AnimeList
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, clean
 
 router = APIRouter(prefix="/api/v1/anime", tags=["anime"], responses=UPSTREAM_ERRORS)
 
-AnimeId = Annotated[int, Path(ge=1, le=10_000_000, description="MyAnimeList anime id", examples=[5114])]
+ANIME_ID_MIN, ANIME_ID_MAX = 1, 10_000_000
+AnimeId = Annotated[int, Path(ge=ANIME_ID_MIN, le=ANIME_ID_MAX, description="MyAnimeList anime id", examples=[5114])]
 
 
 @router.get("", summary="Search anime by title", response_model=AnimeList)
 async def search_anime(
+    request: Request,
     recommender: RecommenderDep,
     filters: Filters,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="title words (romaji, English or "
@@ -27,6 +30,7 @@ async def search_anime(
 ) -> Response:
     """Returns anime whose titles match `q` best first, filtered."""
     params = clean({"q": q, "limit": limit, **filters.params})
+    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", "/anime", params=params))
 
 
@@ -40,6 +44,7 @@ async def get_anime(recommender: RecommenderDep, anime_id: AnimeId) -> Response:
 @router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList,
             responses=NOT_FOUND)
 async def similar_anime(
+    request: Request,
     recommender: RecommenderDep,
     anime_id: AnimeId,
     filters: Filters,
@@ -50,4 +55,5 @@ async def similar_anime(
 ) -> Response:
     """Returns the anime most similar to `anime_id`, filtered."""
     params = clean({"n": n, "method": method, **filters.params})
+    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))

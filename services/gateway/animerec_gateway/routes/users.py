@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..deps import RecommenderDep
+from ..fastproxy import record_plan
 from ..schemas import AnimeList, Preferences, Strategy, UserList
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, clean
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses={**UPSTREAM_ERRORS, **NOT_FOUND})
 
-UserId = Annotated[int, Path(ge=0, le=10_000_000_000, description="MyAnimeList user id", examples=[1234])]
+USER_ID_MIN, USER_ID_MAX = 0, 10_000_000_000
+UserId = Annotated[int, Path(ge=USER_ID_MIN, le=USER_ID_MAX, description="MyAnimeList user id", examples=[1234])]
 
 
 @router.get("/{user_id}/recommendations", summary="Recommendations for a known user", response_model=AnimeList)
 async def user_recommendations(
+    request: Request,
     recommender: RecommenderDep,
     user_id: UserId,
     filters: Filters,
@@ -28,6 +31,7 @@ async def user_recommendations(
 ) -> Response:
     """Returns the top-n anime for a user (404 `user_not_found`: use POST /api/v1/recommendations instead)."""
     params = clean({"n": n, "strategy": strategy, "exclude_rated": exclude_rated, **filters.params})
+    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
 
 
