@@ -11,7 +11,7 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run pipeline-data test bench loadtest fuzz clean sample-data pipeline serve system-deps
+.PHONY: install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml)) requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
@@ -47,8 +47,14 @@ pipeline-data: install sample-data
 test: install
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
-bench: install
+bench: install bench-deps
 	$(PY) benchmarks/run_all.py
+
+# wrk drives the recommender's HTTP benchmark (best effort: without it those rows are skipped).
+bench-deps:
+	@if ! command -v wrk >/dev/null && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	  || echo "warning: could not install wrk; the HTTP rows of bench_recommender are skipped"; fi
 
 # 60 s at 64 clients through the gateway on the 50/30/10/10 mix; --fault all adds the fault drills.
 loadtest: install
