@@ -47,14 +47,17 @@ class ResultCache:
             self.misses.labels(kind).inc()
             return None
         self.hits.labels(kind, self.shared.backend).inc()
-        if self.local is not None:
-            self.local.set_raw(key, val, int(max(1, self.local_ttl)))
+        self.set_local(key, val)
         return val
 
     def set(self, key: str, value: bytes) -> None:
         """Stores value in Redis (TTL) and in the in-process copy (short TTL)."""
         self.shared.set_raw(key, value, self.ttl)
         self._sync_errors()
+        self.set_local(key, value)
+
+    def set_local(self, key: str, value: bytes) -> None:
+        """Stores value in the in-process copy only (short TTL); nothing when that copy is off."""
         if self.local is not None:
             self.local.set_raw(key, value, int(max(1, self.local_ttl)))
 

@@ -36,10 +36,8 @@ def raw_key(version: str, path: str, query: bytes) -> str:
 
 def remember(request: Request, version: str, payload: bytes) -> None:
     """Stores a computed list payload under its exact request for the fast path."""
-    local = request.app.state.result_cache.local
-    if local is not None:
-        local.set_raw(raw_key(version, request.url.path, request.scope.get("query_string", b"")), payload,
-                      int(max(1, request.app.state.result_cache.local_ttl)))
+    request.app.state.result_cache.set_local(
+        raw_key(version, request.url.path, request.scope.get("query_string", b"")), payload)
 
 
 class CachedGetMiddleware:

@@ -29,7 +29,7 @@ def _cold_start(state: ServingState, cache: CacheDep, key: str, body: ColdStartR
                                                        filters), "strategy": body.strategy})
         if local is not None:
             cache.misses.labels("cold_start").inc()
-            local.set_raw(key, payload, int(max(1, cache.local_ttl)))
+            cache.set_local(key, payload)
         else:
             cache.set(key, payload)
     return payload
