@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from animerec_shared.errors import AnimeRecError, domain_error_response
 
+from .limits import replaying
 from .upstreams import relay
 
 
@@ -128,16 +129,7 @@ class FastProxyMiddleware:
         except ValidationError:
             body = None
         if body is None:  # the route answers its own 400/415/422
-            replayed = False
-
-            async def replay() -> dict[str, Any]:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": raw, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(raw, receive), send)
             return
         await self._forward(scope, receive, send, scope["path"], "POST", upstream, upstream_path,
                             json_body=body.model_dump(exclude_none=True))

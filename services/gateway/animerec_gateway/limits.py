@@ -24,6 +24,20 @@ async def send_error(send: Send, status: int, code: str, message: str, headers: 
     await send({"type": "http.response.body", "body": body})
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """Returns a receive that hands the app a body already read whole, then goes on with receive."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class TokenBuckets:
     """Token buckets keyed by client; least recently seen keys are dropped past max_keys."""
 
@@ -121,16 +135,7 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _too_large(self, send: Send) -> None:
         await send_error(send, 413, "payload_too_large", f"request body is larger than {self.max_bytes} bytes")
