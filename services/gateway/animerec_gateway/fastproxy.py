@@ -63,9 +63,6 @@ class QueryPlans:
         while len(self._plans) > self.max_entries:
             self._plans.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._plans)
-
 
 def record_plan(request: Request, params: dict[str, Any]) -> None:
     """Called by a lane's route once it validated its input: remembers the route and upstream parameters."""
