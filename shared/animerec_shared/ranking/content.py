@@ -48,17 +48,10 @@ class ContentModel:
         rows = np.asarray(rows, dtype=np.int64)
         ok = rows >= 0
         rows, w = rows[ok], np.asarray(weights, dtype=np.float32)[ok]
-        ptr = self.vectors.indptr
-        starts, ends = ptr[rows], ptr[rows + 1]
-        if len(rows) == 1:
-            sel = slice(int(starts[0]), int(ends[0]))
-            cols, vals = self.vectors.indices[sel], self.vectors.data[sel] * w[0]
-        else:
-            cols = np.concatenate([self.vectors.indices[a:b] for a, b in zip(starts, ends)]) if len(rows) else \
-                np.zeros(0, np.int64)
-            vals = np.concatenate([self.vectors.data[a:b] * x for a, b, x in zip(starts, ends, w)]) if len(rows) else \
-                np.zeros(0, np.float32)
-        prof = np.bincount(cols, weights=vals, minlength=self.vectors.shape[1]).astype(np.float32)
+        starts, ends = self.vectors.indptr[rows], self.vectors.indptr[rows + 1]
+        sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+        vals = self.vectors.data[sel] * np.repeat(w, ends - starts)
+        prof = np.bincount(self.vectors.indices[sel], weights=vals, minlength=self.vectors.shape[1]).astype(np.float32)
         norm = float(np.linalg.norm(prof))
         return prof / norm if norm > 1e-12 else prof
 
