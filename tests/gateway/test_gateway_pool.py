@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -12,6 +13,18 @@ from animerec_gateway.pool import Broken, ConnectFailed, Pool, ReadTimedOut
 async def _serve(handler):  # noqa: ANN001, ANN202
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def _pool_on(handler):  # noqa: ANN001, ANN202
+    """Yields a Pool (4 connections) to a loopback server running handler; closes both after."""
+    server, port = await _serve(handler)
+    pool = Pool(f"http://127.0.0.1:{port}", 4, 1.0, 2.0)
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+        server.close()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
@@ -34,15 +47,10 @@ def test_pool_reuses_connections_and_recovers_from_a_silently_closed_one():
         writer.close()
 
     async def run():
-        server, port = await _serve(handler)
-        pool = Pool(f"http://127.0.0.1:{port}", 4, 1.0, 2.0)
-        try:
+        async with _pool_on(handler) as pool:
             first = await pool.request("GET", "/a", params={"n": 1, "genre": ["A", "B"]})
             await asyncio.sleep(0.05)
             second = await pool.request("POST", "/b", json_body={"liked": [1]})
-        finally:
-            await pool.aclose()
-            server.close()
         return first, second
 
     first, second = asyncio.run(run())
@@ -68,13 +76,8 @@ def test_pool_reads_chunked_bodies_and_keeps_the_connection():
         writer.close()
 
     async def run():
-        server, port = await _serve(handler)
-        pool = Pool(f"http://127.0.0.1:{port}", 4, 1.0, 2.0)
-        try:
+        async with _pool_on(handler) as pool:
             return [await pool.request("GET", f"/x/{i}") for i in range(3)]
-        finally:
-            await pool.aclose()
-            server.close()
 
     answers = asyncio.run(run())
     assert [a.status_code for a in answers] == [404, 404, 404]
