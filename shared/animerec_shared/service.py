@@ -43,7 +43,7 @@ ReadyCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
 # Request ids: a random per-process prefix and a counter, 32 hex characters like a uuid4 hex
-# but a fraction of its cost (uuid4 was 3% of the gateway's CPU under load).
+# but cheaper than building a UUID object per request (it showed in the gateway's profile under load).
 _RID_PREFIX = os.urandom(8).hex()
 _rid_counter = itertools.count(1)
 

@@ -20,7 +20,8 @@ class Settings(BaseServiceSettings):
     recommender_load_on_start: bool = True       # load the promoted model when the app starts
     # Threads that score requests; 0 scores on the event loop itself. Scoring holds the GIL, so
     # threads add no throughput in one process, and under load their queue serves cache misses
-    # last: cold-start-only at 64 clients, p99 510 ms with 4 threads vs 188 ms inline (make loadtest).
+    # last: cold start alone through the gateway at 64 clients (benchmarks/bench_load.py --per-kind 5),
+    # 388 req/s and p99 609 ms with 4 threads vs 692 req/s and p99 185 ms inline.
     recommender_worker_threads: int = Field(0, ge=0, le=64)
 
     def hybrid_weights(self) -> dict[str, float]:

@@ -2,8 +2,9 @@
 
 Scoring holds the GIL for most of its time, so in one process threads add no throughput. Under
 a closed-loop load they do change who waits: cached answers are served on the loop at once while
-every cache miss queues for a thread, so misses see the whole backlog (cold-start-only at 64
-clients: p99 510 ms with 4 threads, 188 ms inline, and 40% more requests/s inline). Inline,
+every cache miss queues for a thread, so misses see the whole backlog (cold start alone through
+the gateway at 64 clients, `benchmarks/bench_load.py --per-kind 5`: 388 req/s and p99 609 ms with
+4 threads, 692 req/s and p99 185 ms inline). Inline,
 requests are served in arrival order. Threads remain an option for slow scoring (hundreds of ms)
 that must not block health checks; with anyio's default 40 threads the GIL thrashes, so a handful.
 """
