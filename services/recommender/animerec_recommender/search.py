@@ -9,26 +9,18 @@ too short to have trigrams fall back to scoring every name. Results are memoised
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections import OrderedDict, defaultdict
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+from animerec_shared.text import normalise_title
+
 # Names scored with WRatio per query after the trigram pre-filter.
 CANDIDATES = 1000
 MEMO_SIZE = 4096
-
-
-def normalise_title(text: str) -> str:
-    """Returns text folded for matching: NFKD without accents, case-folded, punctuation as spaces."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", stripped).casefold()).strip()
 
 
 def trigrams(norm: str) -> set[str]:

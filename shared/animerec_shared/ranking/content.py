@@ -10,6 +10,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .sparse import weighted_row_sum
+
 
 @dataclass
 class ContentModel:
@@ -40,18 +42,8 @@ class ContentModel:
         return np.asarray((profile @ self.vectors_t).toarray(), dtype=np.float32).ravel()
 
     def profile_of(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Returns a dense unit taste profile: the weighted sum of content vectors of meta rows.
-
-        Reads the rows straight from the CSR arrays: scipy's row indexing costs ~0.3 ms per call,
-        a large share of a cold-start request.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        ok = rows >= 0
-        rows, w = rows[ok], np.asarray(weights, dtype=np.float32)[ok]
-        starts, ends = self.vectors.indptr[rows], self.vectors.indptr[rows + 1]
-        sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
-        vals = self.vectors.data[sel] * np.repeat(w, ends - starts)
-        prof = np.bincount(self.vectors.indices[sel], weights=vals, minlength=self.vectors.shape[1]).astype(np.float32)
+        """Returns a dense unit taste profile: the weighted sum of content vectors of meta rows."""
+        prof = weighted_row_sum(self.vectors, rows, weights)
         norm = float(np.linalg.norm(prof))
         return prof / norm if norm > 1e-12 else prof
 

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from ..datasets import ProcessedData
 from .content import ContentModel, fit_content
+from .franchise import FranchiseModel, fit_franchise
 from .hybrid import ndcg_at_k, tune_weights, val_users, zscore
 from .item_item import fit_ease, gram, top_items
 from .model import RankingModel, fit_model, interaction_weights, rows_matrix
@@ -40,6 +41,12 @@ def _content(data: ProcessedData, params: RankingParams) -> ContentModel | None:
     return fit_content(data.anime, data.anime_ids, params.content_genre_weight, params.content_max_features)
 
 
+def _franchise(data: ProcessedData, params: RankingParams) -> FranchiseModel | None:
+    if data.anime is None or not len(data.anime):
+        return None
+    return fit_franchise(data.anime, data.anime_ids, params.franchise_neighbours)
+
+
 def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarray:
     """Returns unit user vectors: the rating-weighted sum of the embeddings of the anime they liked."""
     v = np.asarray(weights @ item_vectors, dtype=np.float32)
@@ -48,7 +55,8 @@ def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarra
 
 def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | None,
          item_vectors: np.ndarray | None, content: ContentModel | None,
-         reuse: dict[str, Any] | None = None) -> tuple[RankingParams, dict[str, Any]]:
+         reuse: dict[str, Any] | None = None,
+         franchise: FranchiseModel | None = None) -> tuple[RankingParams, dict[str, Any]]:
     """Returns (params with the best EASE lambda and blend weights on val, a report of val NDCG@10).
 
     ``reuse`` keeps the embedding-independent part (the lambda search) for the next model
@@ -79,7 +87,7 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
     best_ease, lambdas = reuse[key]
     params = replace(params, ease_lambda=best_ease.lam)
     model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
-                      item_vectors, content=content, ease=best_ease)
+                      item_vectors, content=content, ease=best_ease, franchise=franchise)
     if params.embeddings_saw_val and item_vectors is not None:
         model.user_vectors = fold_in_users(model.content_inputs, item_vectors)
     comps = {n: zscore(model.component(n, users)) for n in model.available()}  # one copy per component
@@ -98,7 +106,8 @@ def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, ite
     """Returns the ranking core fitted on the train part, tuned on val first when params.tune.
 
     ``reuse`` (one dict per processed dataset, kept by the caller) carries the parts that do not
-    depend on the embeddings (content model, lambda search, final EASE) to the next fit.
+    depend on the embeddings (content and franchise models, lambda search, final EASE) to the
+    next fit.
     """
     params = params or RankingParams()
     reuse = {} if reuse is None else reuse
@@ -107,12 +116,16 @@ def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, ite
     if ckey not in reuse:
         reuse[ckey] = _content(data, params)
     content = reuse[ckey]
+    fkey = ("franchise", params.franchise_neighbours)
+    if fkey not in reuse:
+        reuse[fkey] = _franchise(data, params)
+    franchise = reuse[fkey]
     report: dict[str, Any] = {"tuned": False}
     if params.tune and len(data.val):
-        params, report = tune(data, params, user_vectors, item_vectors, content, reuse)
-    fkey = ("final_ease", params.ease_top_n, params.ease_lambda, params.liked_rating, params.unliked_weight)
+        params, report = tune(data, params, user_vectors, item_vectors, content, reuse, franchise)
+    ekey = ("final_ease", params.ease_top_n, params.ease_lambda, params.liked_rating, params.unliked_weight)
     model = fit_model(data.train_part, data.n_users, data.n_items, None, data.anime_ids, params,
-                      user_vectors, item_vectors, content=content, ease=reuse.get(fkey))
-    reuse[fkey] = model.ease
+                      user_vectors, item_vectors, content=content, ease=reuse.get(ekey), franchise=franchise)
+    reuse[ekey] = model.ease
     report["fit_seconds"] = round(time.perf_counter() - start, 2)
     return FittedRanking(model=model, params=params, report=report)

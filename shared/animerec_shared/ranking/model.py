@@ -9,6 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .content import ContentModel, fit_content
+from .franchise import FranchiseModel, fit_franchise
 from .item_item import EaseModel, fit_ease
 from .params import RankingParams
 from .user_based import favourites_matrix, user_based_scores
@@ -43,6 +44,7 @@ class RankingModel:
     content_inputs: sp.csr_matrix      # taste-profile weights [n_users, n_items]
     ease: EaseModel
     content: ContentModel | None
+    franchise: FranchiseModel | None
     user_vectors: np.ndarray | None
     item_vectors: np.ndarray | None
     favourites: sp.csr_matrix
@@ -54,6 +56,8 @@ class RankingModel:
         names = ["item_item", "popularity", "quality"]
         if self.content is not None:
             names.append("content")
+        if self.franchise is not None:
+            names.append("franchise")
         if self.user_vectors is not None and self.item_vectors is not None:
             names += ["collaborative", "user_based"]
         return names
@@ -67,6 +71,8 @@ class RankingModel:
             return np.asarray(self.user_vectors[rows] @ self.item_vectors.T, dtype=np.float32)
         if name == "content":
             return self.content.score_rated(self.content.profiles(self.content_inputs[rows]))
+        if name == "franchise":
+            return self.franchise.score(self.inputs[rows])
         if name == "user_based":  # in chunks: the similarity block is [chunk, n_users]
             parts = [user_based_scores(self.user_vectors[rows[i:i + 32]], self.user_vectors, self.favourites,
                                        self.params.similar_users, exclude=rows[i:i + 32])
@@ -88,6 +94,8 @@ class RankingModel:
         for name in names:
             if name == "item_item":
                 out[name] = self.ease.score_sparse_row(idx, weights)
+            elif name == "franchise" and self.franchise is not None:
+                out[name] = self.franchise.score_sparse_row(idx, weights)
             elif name == "collaborative" and user_vector is not None:
                 out[name] = np.asarray(self.item_vectors @ user_vector, dtype=np.float32)
             elif name == "content" and self.content is not None:
@@ -104,8 +112,12 @@ class RankingModel:
 def fit_model(ratings: pd.DataFrame, n_users: int, n_items: int, anime: pd.DataFrame | None,
               anime_ids: np.ndarray, params: RankingParams, user_vectors: np.ndarray | None = None,
               item_vectors: np.ndarray | None = None, content: ContentModel | None = None,
-              ease: EaseModel | None = None) -> RankingModel:
-    """Returns every component fitted on a ratings frame (user_index, anime_index, rating)."""
+              ease: EaseModel | None = None, franchise: FranchiseModel | None = None) -> RankingModel:
+    """Returns every component fitted on a ratings frame (user_index, anime_index, rating).
+
+    The metadata-only components (content, franchise) are taken as given or, when None, fitted
+    from ``anime`` (when given).
+    """
     r = ratings["rating"].to_numpy()
     shape = (n_users, n_items)
     inputs = rows_matrix(ratings, interaction_weights(r, params), shape)
@@ -120,9 +132,11 @@ def fit_model(ratings: pd.DataFrame, n_users: int, n_items: int, anime: pd.DataF
         ease = fit_ease(inputs, params.ease_lambda, params.ease_top_n)
     if content is None and anime is not None and len(anime):
         content = fit_content(anime, anime_ids, params.content_genre_weight, params.content_max_features)
+    if franchise is None and anime is not None and len(anime):
+        franchise = fit_franchise(anime, anime_ids, params.franchise_neighbours)
     return RankingModel(
         params=params, n_users=n_users, n_items=n_items, inputs=inputs,
-        content_inputs=rows_matrix(ratings, cw, shape), ease=ease, content=content,
+        content_inputs=rows_matrix(ratings, cw, shape), ease=ease, content=content, franchise=franchise,
         user_vectors=user_vectors, item_vectors=item_vectors,
         favourites=favourites_matrix(ratings, n_users, n_items),
         popularity=np.log1p(counts).astype(np.float32),
