@@ -163,7 +163,11 @@ def full_scale_rss() -> None:
                              np.arange(0, nnz + 1, 120)), shape=(n_items, 30_000))
     content_t, rated_t = content.T.tocsr(), content.T.tocsr()
     mark("content")
-    del ue, ae, ease, ratings, inputs, content_inputs, favourites, content, content_t, rated_t
+    k = 10  # title neighbours an anime
+    franchise = sp.csr_matrix((np.ones(n_items * k, np.float32), rng.integers(0, n_items, n_items * k).astype(np.int32),
+                               np.arange(0, n_items * k + 1, k)), shape=(n_items, n_items))
+    mark("franchise")
+    del ue, ae, ease, ratings, inputs, content_inputs, favourites, content, content_t, rated_t, franchise
     prev = base
     print(f"  baseline interpreter+libs: {base / 2**20:.0f} MiB")
     for k, v in parts.items():

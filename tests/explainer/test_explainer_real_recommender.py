@@ -127,3 +127,19 @@ def test_llm_answer_checked_against_real_catalogue(real_recommender, explainer, 
     assert flat(sent["recommended"]["synopsis"]) == flat(synopsis)  # the real synopsis, sent as data
     bad = httpx.post(f"{url}/explanations", json={**body, "strategy": "content"}, timeout=30).json()
     assert bad["source"] == "template" and bad["fallback_reason"] == "llm_unknown_title", (stranger, bad)
+
+
+def test_franchise_is_named_first_against_real_recommender(real_recommender, explainer):
+    """Someone who liked Gintama is told that Gintama' is from the same franchise."""
+    rec_url, _, _ = real_recommender
+    facts = httpx.post(f"{rec_url}/explanation-facts", json={"liked": [918, 20], "anime_id": 9969,
+                                                             "user_id": None, "strategy": None}).json()
+    assert facts["because_you_liked"][0]["anime_id"] == 918, facts
+    assert facts["because_you_liked"][0]["by"] == "franchise"
+    assert all(b["by"] != "franchise" for b in facts["because_you_liked"] if b["anime_id"] == 20)  # Naruto
+    url = explainer(recommender_url=rec_url)
+    body = httpx.post(f"{url}/explanations", json={"liked": [918, 20], "anime_id": 9969}, timeout=60).json()
+    assert body["source"] == "template"
+    assert body["text"].startswith(f"{body['title']} is from the same franchise as Gintama, which you liked."), body
+    kinds = [(f["kind"], f["data"].get("by")) for f in body["facts"]]
+    assert kinds[0] == ("because_you_liked", "franchise")

@@ -47,15 +47,15 @@ def format_members(members: float) -> str:
 
 
 def liked_titles(facts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Returns the cleaned because-you-liked entries, most similar first."""
+    """Returns the cleaned because-you-liked entries: same franchise first, then most similar first."""
     out = []
     for item in facts.get("because_you_liked") or []:
         if not isinstance(item, dict) or not clean_text(item.get("title")):
             continue
         out.append({"anime_id": item.get("anime_id"), "title": clean_text(item.get("title")),
                     "similarity": _number(item.get("similarity")),
-                    "by": "content" if item.get("by") == "content" else "embedding"})
-    out.sort(key=lambda i: -(i["similarity"] or 0.0))
+                    "by": item.get("by") if item.get("by") in ("content", "franchise") else "embedding"})
+    out.sort(key=lambda i: (i["by"] != "franchise", -(i["similarity"] or 0.0)))
     return out
 
 
@@ -67,7 +67,9 @@ def fact_items(facts: dict[str, Any], cold_start: bool = False) -> list[dict[str
     """Returns the facts as short items ``{"kind", "text", "data"}``, the most personal first."""
     items: list[dict[str, Any]] = []
     for liked in liked_titles(facts)[:MAX_LIKED_SHOWN]:
-        if liked["by"] == "content":
+        if liked["by"] == "franchise":
+            text = f"From the same franchise as {liked['title']}, which {_you_liked(cold_start)}."
+        elif liked["by"] == "content":
             text = f"Close in genres and story to {liked['title']}, which {_you_liked(cold_start)}."
         else:
             text = f"People who love {liked['title']}, which {_you_liked(cold_start)}, also love it."
@@ -98,17 +100,25 @@ def fact_items(facts: dict[str, Any], cold_start: bool = False) -> list[dict[str
 
 
 def _because_sentence(title: str, liked: list[dict[str, Any]], cold_start: bool) -> str:
+    by_franchise = [i["title"] for i in liked if i["by"] == "franchise"][:MAX_LIKED_SHOWN]
     by_people = [i["title"] for i in liked if i["by"] == "embedding"][:MAX_LIKED_SHOWN]
     by_content = [i["title"] for i in liked if i["by"] == "content" and i["title"] not in by_people]
     by_content = by_content[: max(1, MAX_LIKED_SHOWN - len(by_people))]
     verb = "liked" if cold_start else "rated"
+    sentences = []
+    if by_franchise:
+        sentences.append(f"{title} is from the same franchise as {join_words(by_franchise)}, which "
+                         f"{_you_liked(cold_start)}.")
     lead = f"You {verb} {join_words(by_people)}{'' if cold_start else ' highly'}, and people who love " \
            f"{'it' if len(by_people) == 1 else 'those'} tend to love {title} too"
     if by_people and by_content:
-        return f"{lead}; it is also close in genres and story to {join_words(by_content)}."
-    if by_people:
-        return f"{lead}."
-    return f"{title} is close in genres and story to {join_words(by_content)}, which {_you_liked(cold_start)}."
+        sentences.append(f"{lead}; it is also close in genres and story to {join_words(by_content)}.")
+    elif by_people:
+        sentences.append(f"{lead}.")
+    elif by_content:
+        sentences.append(f"{title} is close in genres and story to {join_words(by_content)}, which "
+                         f"{_you_liked(cold_start)}.")
+    return " ".join(sentences)
 
 
 def template_text(facts: dict[str, Any], cold_start: bool = False) -> str:

@@ -13,11 +13,17 @@ from .similarity import favourite_indices, meta_row, user_row
 from .state import ServingState
 
 NEIGHBOURS = 30
+MAX_BECAUSE = 3      # liked anime named as reasons
+MAX_FRANCHISE = 2    # of which at most this many because they share the target's franchise
 
 
 def explanation_facts(state: ServingState, user_id: int | None, liked: list[int] | None, anime_id: int,
                       strategy: str | None) -> dict[str, Any]:
-    """Returns the facts of the contract: because_you_liked, shared_genres, similar_users and metadata."""
+    """Returns the facts of the contract: because_you_liked, shared_genres, similar_users and metadata.
+
+    because_you_liked names up to three liked anime: first those of the target's franchise (title
+    neighbours), then the closest by embedding, then by content.
+    """
     row = meta_row(state, anime_id)
     target_idx = int(state.meta_index[row])
     ae, ue = state.model.anime_embeddings, state.model.user_embeddings
@@ -41,25 +47,35 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
         raise InvalidInputError("give user_id or liked", code="validation_error")
     liked_rows = liked_rows[(liked_rows >= 0) & (liked_rows != row)]
     because: list[dict[str, Any]] = []
-    if target_idx >= 0:
-        cand = state.meta_index[liked_rows]
-        cand = cand[cand >= 0]
-        sims = ae[cand] @ ae[target_idx] if len(cand) else np.zeros(0)
-        for j in np.argsort(-sims)[:3]:
-            r = int(state.rated_meta_rows[cand[j]])
-            because.append({"anime_id": state.items_json[r]["anime_id"], "title": state.items_json[r]["title"],
-                            "similarity": round(float(sims[j]), 4), "by": "embedding"})
-    content = state.ranking.model.content
-    if len(because) < 3 and content is not None and len(liked_rows):
-        sims = np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel()
-        seen = {b["anime_id"] for b in because}
-        for j in np.argsort(-sims):
-            r = int(liked_rows[j])
-            if len(because) >= 3 or sims[j] <= 0:
+
+    def add(rows: np.ndarray, sims: np.ndarray, by: str, limit: int = MAX_BECAUSE) -> None:
+        """Appends liked meta rows, most similar first, skipping anime already named."""
+        named = {b["anime_id"] for b in because}
+        for j in np.argsort(-sims, kind="stable"):
+            if len(because) >= limit or sims[j] <= 0:
                 break
-            if state.items_json[r]["anime_id"] not in seen:
-                because.append({"anime_id": state.items_json[r]["anime_id"], "title": state.items_json[r]["title"],
-                                "similarity": round(float(sims[j]), 4), "by": "content"})
+            meta = state.items_json[int(rows[j])]
+            if meta["anime_id"] not in named:
+                because.append({"anime_id": meta["anime_id"], "title": meta["title"],
+                                "similarity": round(float(sims[j]), 4), "by": by})
+                named.add(meta["anime_id"])
+
+    cand = state.meta_index[liked_rows]
+    cand = cand[cand >= 0]
+    franchise = state.ranking.model.franchise
+    if target_idx >= 0 and franchise is not None and len(cand):
+        # liked anime whose titles link them to the target, either way round
+        idx, sims = franchise.similar(target_idx)
+        linked = {int(i): float(v) for i, v in zip(idx, sims)}
+        back = np.asarray(franchise.neighbours[cand, target_idx].toarray()).ravel()
+        fsims = np.array([max(linked.get(int(c), 0.0), float(b)) for c, b in zip(cand, back)])
+        add(state.rated_meta_rows[cand], fsims, "franchise", limit=MAX_FRANCHISE)
+    if target_idx >= 0 and len(cand):
+        add(state.rated_meta_rows[cand], ae[cand] @ ae[target_idx], "embedding")
+    content = state.ranking.model.content
+    if len(because) < MAX_BECAUSE and content is not None and len(liked_rows):
+        add(liked_rows, np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel(),
+            "content")
     target_genres = state.items_json[row]["genres"]
     liked_genres = Counter(g for r in liked_rows for g in state.items_json[int(r)]["genres"])
     shared = sorted((g for g in target_genres if liked_genres[g]), key=lambda g: -liked_genres[g])

@@ -117,7 +117,7 @@ class LikedAnime(BaseModel):
     anime_id: int
     title: str
     similarity: float
-    by: Literal["embedding", "content"]
+    by: Literal["embedding", "content", "franchise"]
 
 
 class SimilarUsersFact(BaseModel):
