@@ -50,7 +50,8 @@ class World:
     def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
         meta = CATALOGUE[anime_id]
         return {"anime_id": anime_id, **meta, "name": meta["title"], "english_title": None, "year": 2009,
-                "members": 1000, "similarity": None, "relevance": None, field: value, "sources": ["collaborative"]}
+                "members": 1000, "similarity": None, "relevance": None, field: value,
+                "sources": ["franchise", "item_item"] if field == "relevance" else ["collaborative"]}
 
     def listing(self, ids: list[int], field: str = "similarity") -> dict[str, Any]:
         return {"items": [self.item(a, round(0.9 - 0.1 * i, 3), field) for i, a in enumerate(ids)],

@@ -68,6 +68,7 @@ def test_search_then_similar_cards_then_explanation(page, stack):
     assert "Similar to Fullmetal Alchemist: Brotherhood" in page.inner_text("#status")
     assert "score 8.16" in cards.first.inner_text() and "Adventure" in cards.first.inner_text()
     assert "match 0.900" in cards.first.inner_text()
+    assert cards.first.locator(".sources").inner_text() == "why: rating patterns"
     cards.first.locator("button.why").click()
     explanation = cards.first.locator(".explanation")
     expect(explanation).to_contain_text("shares Action")
@@ -83,6 +84,7 @@ def test_user_recommendations_with_filters_and_genre_chart(page, stack):
     page.locator("#results .card").first.wait_for()
     titles = page.locator("#results .card h3").all_inner_texts()
     assert titles == ["Steins;Gate", "Death Note", "Spirited Away"]
+    assert page.locator("#results .card .sources").first.inner_text() == "why: same franchise · watched together"
     sent = stack.world.params[-1] if "strategy" in stack.world.params[-1] else stack.world.params[-2]
     assert sent["type"] == "Movie" and sent["genre"] == "Drama" and sent["include_adult"] == "false"
     bars = page.locator("#genre-chart svg rect.bar")

@@ -8,6 +8,11 @@ const GENRES = ["Action", "Adventure", "Cars", "Comedy", "Dementia", "Demons", "
   "Shoujo", "Shoujo Ai", "Shounen", "Shounen Ai", "Slice of Life", "Space", "Sports", "Super Power",
   "Supernatural", "Thriller", "Vampire"];
 const SVG_NS = "http://www.w3.org/2000/svg";
+// What each ranking component means to a reader (item.sources names the components behind a card).
+const SOURCE_WORDS = {
+  item_item: "watched together", collaborative: "rating patterns", content: "genres and story",
+  franchise: "same franchise", user_based: "similar users", popularity: "popular", quality: "well rated",
+};
 const $ = (id) => document.getElementById(id);
 const favourites = new Map(); // anime_id -> title
 
@@ -97,7 +102,8 @@ function renderCards(heading, answer, subject, strategy) {
       el("div", { class: "numbers" },
         el("span", { class: "score" }, `score ${fmt(item.score, 2)}`),
         match !== undefined && match !== null ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
-        item.type ? el("span", {}, item.type) : null));
+        item.type ? el("span", {}, item.type) : null),
+      sourcesLine(item));
     const actions = el("div", { class: "actions" });
     if (subject) {
       const why = el("button", { type: "button", class: "why" }, "why?");
@@ -110,6 +116,11 @@ function renderCards(heading, answer, subject, strategy) {
     card.append(actions);
     box.append(card);
   }
+}
+
+function sourcesLine(item) {
+  const words = (item.sources || []).map((s) => SOURCE_WORDS[s]).filter(Boolean);
+  return words.length ? el("p", { class: "sources" }, `why: ${words.join(" · ")}`) : null;
 }
 
 async function explain(card, animeId, subject, strategy, button) {
