@@ -306,3 +306,9 @@ class Stack:
         self.gateway.stop()
         for served in self.upstreams.values():
             served.stop()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

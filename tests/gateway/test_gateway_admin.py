@@ -14,9 +14,8 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack()
-    yield s
-    s.stop()
+    with Stack() as s:
+        yield s
 
 
 @pytest.fixture

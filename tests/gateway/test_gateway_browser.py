@@ -21,9 +21,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack()
-    yield s
-    s.stop()
+    with Stack() as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,8 @@ from gateway_fakes import MISSING_USER, Stack
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack(gateway_micro_cache_ttl_s=0)  # every request reaches the lane or the route
-    yield s
-    s.stop()
+    with Stack(gateway_micro_cache_ttl_s=0) as s:  # every request reaches the lane or the route
+        yield s
 
 
 def lane_count(c: httpx.Client, route: str) -> float:
@@ -107,23 +106,17 @@ def test_cold_start_lane_forwards_valid_bodies_and_leaves_invalid_ones_to_the_ro
 
 
 def test_lane_answers_503_when_the_recommender_is_down():
-    s = Stack(down=("recommender",), gateway_micro_cache_ttl_s=0)
-    try:
+    with Stack(down=("recommender",), gateway_micro_cache_ttl_s=0) as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             rs = [c.get("/api/v1/users/7/recommendations", params={"n": 2}) for _ in range(2)]
             assert lane_count(c, "/api/v1/users/{user_id}/recommendations") == 1
         assert [r.status_code for r in rs] == [503, 503]
         assert all(r.json()["error"]["code"] == "upstream_unavailable" for r in rs)
-    finally:
-        s.stop()
 
 
 def test_lane_off_when_disabled():
-    s = Stack(gateway_fast_lane=False, gateway_micro_cache_ttl_s=0)
-    try:
+    with Stack(gateway_fast_lane=False, gateway_micro_cache_ttl_s=0) as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             rs = [c.get("/api/v1/anime/5114/similar", params={"n": 2}) for _ in range(2)]
             assert "gateway_fast_lane_requests_total" not in c.get("/metrics").text
         assert [r.status_code for r in rs] == [200, 200] and rs[0].content == rs[1].content
-    finally:
-        s.stop()

@@ -11,16 +11,14 @@ from animerec_gateway.limits import TokenBuckets
 
 @pytest.fixture(scope="module")
 def limited():
-    s = Stack(rate_limit_per_minute=60, rate_limit_burst=3)
-    yield s
-    s.stop()
+    with Stack(rate_limit_per_minute=60, rate_limit_burst=3) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def small_bodies():
-    s = Stack(gateway_max_body_bytes=2048)
-    yield s
-    s.stop()
+    with Stack(gateway_max_body_bytes=2048) as s:
+        yield s
 
 
 def test_rate_limit_is_429_with_retry_after(limited):
@@ -75,12 +73,9 @@ def test_cors_closed_by_default(limited):
 
 
 def test_cors_open_only_to_listed_origins():
-    s = Stack(cors_origins="https://app.example")
-    try:
+    with Stack(cors_origins="https://app.example") as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             ok = c.get("/api/v1/anime/5114", headers={"Origin": "https://app.example"})
             assert ok.headers["access-control-allow-origin"] == "https://app.example"
             other = c.get("/api/v1/anime/5114", headers={"Origin": "https://evil.example"})
             assert "access-control-allow-origin" not in other.headers
-    finally:
-        s.stop()

@@ -11,9 +11,8 @@ from gateway_fakes import MISSING_USER, Stack
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack(gateway_micro_cache_ttl_s=0.5)
-    yield s
-    s.stop()
+    with Stack(gateway_micro_cache_ttl_s=0.5) as s:
+        yield s
 
 
 def test_repeated_get_is_served_from_the_micro_cache_with_its_own_request_id(stack):
@@ -65,11 +64,8 @@ def test_cors_and_no_cache_requests_bypass_the_micro_cache(stack):
 
 
 def test_micro_cache_off_when_ttl_is_zero():
-    s = Stack(gateway_micro_cache_ttl_s=0)
-    try:
+    with Stack(gateway_micro_cache_ttl_s=0) as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             rs = [c.get("/api/v1/anime/5114") for _ in range(2)]
         assert all(r.status_code == 200 and "x-gateway-cache" not in r.headers for r in rs)
         assert len(s.world.request_ids) == 2
-    finally:
-        s.stop()

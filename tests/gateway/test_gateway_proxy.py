@@ -9,9 +9,8 @@ from gateway_fakes import BROKEN_USER, MISSING_USER, SLOW_USER, Stack
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack(upstream_read_timeout_s=1.0)
-    yield s
-    s.stop()
+    with Stack(upstream_read_timeout_s=1.0) as s:
+        yield s
 
 
 @pytest.fixture
@@ -158,8 +157,7 @@ def test_web_page_served_with_csp_and_assets(client):
 
 
 def test_down_service_is_503_only_for_its_routes():
-    s = Stack(down=("explainer",))
-    try:
+    with Stack(down=("explainer",)) as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             r = c.post("/api/v1/explanations", json={"user_id": 1, "anime_id": 9253})
             assert r.status_code == 503
@@ -174,15 +172,10 @@ def test_down_service_is_503_only_for_its_routes():
             r = c.get("/api/v1/models")
             assert r.status_code == 503 and r.json()["error"]["details"]["service"] == "training"
             assert c.get("/api/v1/users/7/recommendations").status_code == 200
-    finally:
-        s.stop()
 
 
 def test_readyz_can_ignore_upstreams_for_cascade_free_probes():
-    s = Stack(down=("recommender", "explainer"), readyz_upstreams="")
-    try:
+    with Stack(down=("recommender", "explainer"), readyz_upstreams="") as s:
         with httpx.Client(base_url=s.url, timeout=10) as c:
             assert c.get("/readyz").status_code == 200
             assert c.get("/api/v1/anime/5114").status_code == 503
-    finally:
-        s.stop()

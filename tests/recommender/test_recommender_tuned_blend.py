@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from animerec_recommender.state import build_state
 from animerec_shared.ranking import COMPONENTS, RankingParams
 from recommender_fixtures import planted_frames, publish_processed, publish_svd_model
@@ -37,3 +39,19 @@ def test_explicit_weights_in_settings_win_over_stored_blend(file_storage):
     state = build_state(file_storage, version, params, {})
     assert state.ranking.weights["popularity"] == 1.0
     assert state.ranking.weights["item_item"] == params.weights["item_item"]
+
+
+def test_weights_setting_is_checked_at_start_up():
+    from pydantic import ValidationError
+
+    from animerec_recommender.config import Settings
+
+    assert Settings(recommender_hybrid_weights=" item_item=1, franchise=0.2 ").hybrid_weights() == \
+        {"item_item": 1.0, "franchise": 0.2}
+    assert Settings().hybrid_weights() == {}
+    for bad, said in (("item_itme=1", "unknown component 'item_itme'"), ("content=abc", "'content=abc'"),
+                      ("content", "'content'"), ("content=-1", "must be a number >= 0"),
+                      ("content=nan", "must be a number >= 0")):
+        with pytest.raises(ValidationError, match="recommender_hybrid_weights") as err:
+            Settings(recommender_hybrid_weights=bad)
+        assert said in str(err.value), (bad, str(err.value))

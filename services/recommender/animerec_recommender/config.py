@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import math
 
+from pydantic import Field, field_validator
+
+from animerec_shared.ranking import COMPONENTS
 from animerec_shared.settings import BaseServiceSettings
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """Returns {component: weight} of "item_item=1,content=0.2"; ValueError names the bad part."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if name not in COMPONENTS:
+            raise ValueError(f"unknown component {name!r} in {part!r} (known: {', '.join(COMPONENTS)})")
+        try:
+            weight = float(value) if sep else math.nan
+        except ValueError:
+            weight = math.nan
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"{part!r}: the weight must be a number >= 0, as in {name}=0.2")
+        out[name] = weight
+    return out
 
 
 class Settings(BaseServiceSettings):
@@ -24,10 +44,12 @@ class Settings(BaseServiceSettings):
     # 388 req/s and p99 609 ms with 4 threads vs 692 req/s and p99 185 ms inline.
     recommender_worker_threads: int = Field(0, ge=0, le=64)
 
+    @field_validator("recommender_hybrid_weights")
+    @classmethod
+    def _check_weights(cls, value: str) -> str:
+        parse_weights(value)
+        return value
+
     def hybrid_weights(self) -> dict[str, float]:
         """Returns the configured blend weights ({} when they are to be tuned)."""
-        out: dict[str, float] = {}
-        for part in filter(None, (p.strip() for p in self.recommender_hybrid_weights.split(","))):
-            name, _, value = part.partition("=")
-            out[name.strip()] = float(value)
-        return out
+        return parse_weights(self.recommender_hybrid_weights)
