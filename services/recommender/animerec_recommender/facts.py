@@ -66,10 +66,10 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
     if target_idx >= 0 and franchise is not None and len(cand):
         # liked anime whose titles link them to the target, either way round
         idx, sims = franchise.similar(target_idx)
-        linked = {int(i): float(v) for i, v in zip(idx, sims)}
+        forward = np.zeros(franchise.neighbours.shape[0], np.float32)
+        forward[idx] = sims
         back = np.asarray(franchise.neighbours[cand, target_idx].toarray()).ravel()
-        fsims = np.array([max(linked.get(int(c), 0.0), float(b)) for c, b in zip(cand, back)])
-        add(state.rated_meta_rows[cand], fsims, "franchise", limit=MAX_FRANCHISE)
+        add(state.rated_meta_rows[cand], np.maximum(forward[cand], back), "franchise", limit=MAX_FRANCHISE)
     if target_idx >= 0 and len(cand):
         add(state.rated_meta_rows[cand], ae[cand] @ ae[target_idx], "embedding")
     content = state.ranking.model.content
