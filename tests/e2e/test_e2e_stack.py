@@ -1,4 +1,5 @@
-"""The whole stack on loopback: five real services (uvicorn subprocesses), real HTTP, real Redis, real storage.
+"""The whole stack on loopback as `make run` starts it (scripts/run_stack.py): sample data, the pipeline,
+five real services (uvicorn subprocesses), real HTTP, real Redis, real storage; SIGTERM stops it all.
 
 A training run triggered through the gateway's admin API (ingestion -> processing -> training ->
 promotion -> recommender reload) ends with a new version promoted, the recommender answers with the
@@ -9,7 +10,6 @@ Slow (a TensorFlow training on 2 cores): about 3-5 minutes.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
 import subprocess
@@ -32,25 +32,21 @@ pytestmark = [
 ]
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _animerec(env: dict[str, str], *argv: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *argv, "--json"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
-    assert proc.returncode == 0, f"animerec {' '.join(argv)} failed:\n{proc.stderr[-3000:]}"
-    return json.loads([ln for ln in proc.stdout.splitlines() if ln.strip()][-1])
-
-
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen], logs: Path, timeout: float = 180) -> dict:
+def _wait_ready(url: str, launcher: subprocess.Popen, log: Path, timeout: float = 900) -> dict:
+    """Returns the gateway's /readyz body once it is 200 (sample data and the pipeline come first)."""
     deadline = time.monotonic() + timeout
     body: dict = {}
     while time.monotonic() < deadline:
-        dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
-        assert not dead, f"services exited: {dead}\n" + _tail(logs)
+        assert launcher.poll() is None, f"run_stack.py exited with {launcher.returncode}\n" + _tail(log)
         try:
             r = httpx.get(f"{url}/readyz", timeout=3)
             body = r.json()
@@ -59,18 +55,21 @@ def _wait_ready(url: str, procs: dict[str, subprocess.Popen], logs: Path, timeou
         except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.5)
-    raise AssertionError(f"stack not ready: {body}\n" + _tail(logs))
+    raise AssertionError(f"stack not ready: {body}\n" + _tail(log))
 
 
-def _tail(logs: Path) -> str:
-    return "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-1500:]}" for f in sorted(logs.glob("*.log")))
+def _tail(log: Path) -> str:
+    return f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, redis_url):
+    """The stack as `make run` starts it: scripts/run_stack.py makes sample data, runs the pipeline,
+    starts the five services and serves until it gets SIGTERM."""
+    from animerec_shared.storage import open_storage
+
     root = tmp_path_factory.mktemp("e2e")
-    var, logs = root / "var", root / "logs"
-    logs.mkdir()
+    var, log = root / "var", root / "run_stack.log"
     ports = {s: _free_port() for s in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_URL") or k == "REDIS_URL"}
     env.update({"STORAGE_URL": (root / "storage").as_uri(), "REDIS_URL": redis_url, "INGEST_ALLOWED_ROOT": str(var),
@@ -79,29 +78,33 @@ def stack(tmp_path_factory, redis_url):
                 "RATE_LIMIT_PER_MINUTE": "0"})  # the hammer below is one client IP doing ~100 req/s
     env.update({f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
     env.pop("OPENAI_API_KEY", None)
-    _animerec(env, "sample-data", "--out", str(var / "sample"), "--users", "300")
-    first = _animerec(env, "pipeline", "--source", str(var / "sample"), "--min-ratings", "50", "--epochs", "1")
-    assert first["promoted"], first
-    procs: dict[str, subprocess.Popen] = {}
+    env.pop("DATA_DIR", None)
+    with open(log, "wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, str(REPO / "scripts" / "run_stack.py"), "--sample-dir", str(var / "sample"),
+             "--users", "300", "--epochs", "1", "--min-ratings", "50", "--host", "127.0.0.1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     try:
-        for name in SERVICES:
-            out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-            procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", f"animerec_{name}.app:create_app", "--host",
-                 "127.0.0.1", "--port", str(ports[name]), "--log-level", "warning", "--no-access-log"],
-                env=env, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{ports['gateway']}"
-        ready = _wait_ready(url, procs, logs)
-        assert ready["model_version"] == first["version"], ready
-        yield {"url": url, "first": first, "root": root, "logs": logs}
+        ready = _wait_ready(url, launcher, log)
+        first = open_storage(env["STORAGE_URL"]).get_current("models")
+        assert first and ready["model_version"] == first, (first, ready)
+        yield {"url": url, "first": {"version": first}, "root": root, "log": log}
     finally:
-        for p in procs.values():
-            p.terminate()
-        for p in procs.values():
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        launcher.terminate()  # run_stack.py stops the services, gateway first, then exits
+        try:
+            assert launcher.wait(timeout=90) == 0, _tail(log)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            raise
+    stopped = [s for s, p in ports.items() if _listening(p)]
+    assert stopped == [], f"still listening after run_stack.py stopped: {stopped}\n" + _tail(log)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class Hammer:
@@ -162,7 +165,7 @@ def test_training_via_gateway_promotes_new_version_with_zero_failed_requests(sta
             started = c.post("/api/v1/admin/training-runs", headers=auth,
                              json={"source": "sample", "min_ratings": 50, "epochs": 1, "promote": "always"})
             assert started.status_code == 202, started.text
-            run = _wait_run(c, started.json()["id"], auth, stack["logs"])
+            run = _wait_run(c, started.json()["id"], auth, stack["log"])
             time.sleep(2)  # keep hammering on the new version for a moment
         assert run["state"] == "succeeded", run
         assert run["promoted"] is True and run["version"] != first["version"]
@@ -194,7 +197,7 @@ def _known_user(root: Path) -> int:
     return int(users.sort_values("n_ratings", ascending=False)["user_id"].iloc[0])
 
 
-def _wait_run(c: httpx.Client, run_id: str, auth: dict[str, str], logs: Path, timeout: float = 900) -> dict:
+def _wait_run(c: httpx.Client, run_id: str, auth: dict[str, str], log: Path, timeout: float = 900) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = c.get(f"/api/v1/admin/training-runs/{run_id}", headers=auth)
@@ -203,4 +206,4 @@ def _wait_run(c: httpx.Client, run_id: str, auth: dict[str, str], logs: Path, ti
         if run["state"] in ("succeeded", "failed"):
             return run
         time.sleep(1)
-    raise AssertionError(f"training run {run_id} did not finish\n" + _tail(logs))
+    raise AssertionError(f"training run {run_id} did not finish\n" + _tail(log))
