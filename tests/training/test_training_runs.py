@@ -123,6 +123,10 @@ def test_comet_offline_archive_holds_logged_metrics_when_api_key_is_unset(traine
     assets = json.dumps([m for m in messages if "asset" in m["type"] or "file" in m["type"]])
     assert "anime_embeddings.npy" in assets and "model.keras" in assets and "checkpoints/" in assets
     assert len(members) >= 4  # messages, experiment.json and the uploaded files themselves
+    from comet_ml import error_tracking
+
+    # offline means no network: comet_ml's own error reports to Sentry are off
+    assert error_tracking.enabled_in_config() is False and not error_tracking.initialized()
 
 
 def test_two_tower_training_is_reproducible_when_seeded(trained, tmp_path):

@@ -8,6 +8,7 @@ writing a zip archive into a temporary folder; the runner stores that archive un
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ class Tracker:
 
     def __init__(self, *, api_key: str | None, project: str, workspace: str | None, name: str,
                  offline_dir: Path):
+        if not api_key:
+            # Offline means no network: comet_ml would otherwise send its own error reports to
+            # Sentry (decided when it is first imported). An explicit setting is kept.
+            os.environ.setdefault("COMET_ERROR_TRACKING_ENABLE", "false")
         import comet_ml  # imported lazily: it is slow to import and only training needs it
 
         self.offline_dir = offline_dir
