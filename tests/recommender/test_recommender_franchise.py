@@ -33,6 +33,7 @@ def test_title_documents_fold_accents_case_and_repeats():
     frame = pd.DataFrame([{"anime_id": 10, "name": "Pokémon", "english_name": "POKÉMON"},
                           {"anime_id": 11, "name": "Kimi no Na wa.", "english_name": "Your Name."}])
     assert title_documents(frame, np.array([11, 10, 99])) == ["kimi no na wa your name", "pokemon", ""]
+    assert title_documents(frame.drop(columns="english_name"), np.array([10, 11])) == ["pokemon", "kimi no na wa"]
 
 
 def test_neighbours_are_the_same_franchise():

@@ -56,7 +56,11 @@ def _squash(s: np.ndarray) -> np.ndarray:
 def title_documents(anime: pd.DataFrame, anime_ids: np.ndarray) -> list[str]:
     """Returns the folded romaji + English titles of each anime id ("" when it has no metadata)."""
     meta = anime.drop_duplicates("anime_id").set_index("anime_id").reindex(np.asarray(anime_ids, np.int64))
-    fold = lambda col: meta[col].fillna("").astype(str).map(normalise_title) if col in meta else ""  # noqa: E731
+    def fold(col: str) -> pd.Series:
+        if col not in meta:
+            return pd.Series("", index=meta.index)
+        return meta[col].fillna("").astype(str).map(normalise_title)
+
     name, english = fold("name"), fold("english_name")
     return [n if n == e or not e else f"{n} {e}".strip() for n, e in zip(name, english)]
 
