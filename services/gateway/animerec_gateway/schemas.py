@@ -44,7 +44,8 @@ class AnimeItem(_Open):
     members: int | None = None
     similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
     relevance: float | None = Field(None, description="ranking score (recommendation lists)")
-    sources: list[str] | None = Field(None, description="components that ranked it")
+    sources: list[str] | None = Field(None, description=(
+        "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, quality"))
 
 
 class AnimeList(_Open):

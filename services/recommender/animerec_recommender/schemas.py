@@ -25,7 +25,9 @@ class AnimeItem(BaseModel):
     members: int
     similarity: float | None = None
     relevance: float | None = None
-    sources: list[str] = Field(description="components that ranked it (hybrid: those that pushed it up)")
+    sources: list[str] = Field(description=(
+        "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, "
+        "quality (hybrid: those that pushed it up)"))
 
 
 class AnimeList(BaseModel):
