@@ -40,7 +40,7 @@ class FranchiseModel:
         """Returns float32 scores [n_items] of one query given (anime indices, input weights)."""
         return _squash(weighted_row_sum(self.neighbours, idx, vals))
 
-    def similar(self, anime_index: int) -> np.ndarray:
+    def similar(self, anime_index: int) -> tuple[np.ndarray, np.ndarray]:
         """Returns (anime indices, similarities) of one anime's title neighbours, best first."""
         a, b = self.neighbours.indptr[anime_index], self.neighbours.indptr[anime_index + 1]
         idx, sims = self.neighbours.indices[a:b], self.neighbours.data[a:b]
@@ -56,6 +56,7 @@ def _squash(s: np.ndarray) -> np.ndarray:
 def title_documents(anime: pd.DataFrame, anime_ids: np.ndarray) -> list[str]:
     """Returns the folded romaji + English titles of each anime id ("" when it has no metadata)."""
     meta = anime.drop_duplicates("anime_id").set_index("anime_id").reindex(np.asarray(anime_ids, np.int64))
+
     def fold(col: str) -> pd.Series:
         if col not in meta:
             return pd.Series("", index=meta.index)
