@@ -188,7 +188,7 @@ def main() -> None:
         return
     import recommender_fixtures as rf
     from animerec_shared.evaluation import evaluate_strategy
-    from animerec_shared.ranking import RankingParams, strategies_of
+    from animerec_shared.ranking import RankingParams, cold_start_metrics, strategies_of
     from animerec_shared.storage import FileStorage
     from threadpoolctl import threadpool_limits
 
@@ -220,6 +220,10 @@ def main() -> None:
         print(f"   {'strategy':14s} {'NDCG@10':>8s} {'Recall@10':>10s} {'HR@10':>7s}")
         for name, fn in strategies_of(state.ranking).items():
             m = evaluate_strategy(fn, seen, data.test)
+            print(f"   {name:14s} {m['ndcg@10']:8.4f} {m['recall@10']:10.4f} {m['hr@10']:7.4f}")
+        print(f"   cold start (each test user known only by {state.ranking.params.cold_start_liked} liked anime; "
+              f"cold-start blend {state.ranking.cold_start_weights}):")
+        for name, m in cold_start_metrics(state.ranking, data).items():
             print(f"   {name:14s} {m['ndcg@10']:8.4f} {m['recall@10']:10.4f} {m['hr@10']:7.4f}")
 
         ratings = pd.concat([data.train, data.val, data.test]).merge(data.users, on="user_index") \

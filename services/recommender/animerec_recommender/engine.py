@@ -8,6 +8,7 @@ import numpy as np
 
 from animerec_shared.errors import AnimeNotFound, InvalidInputError
 from animerec_shared.ranking import zscore
+from animerec_shared.ranking.cold_start import fold_in
 from animerec_shared.ranking.model import content_weights, interaction_weights
 
 from .filters import Filters, meta_mask
@@ -18,15 +19,11 @@ from .state import ServingState
 STRATEGIES = ("hybrid", "collaborative", "user_based", "content", "item_item", "popularity")
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-12 else v
-
-
-def _names(state: ServingState, strategy: str) -> tuple[list[str], dict[str, float]]:
+def _names(state: ServingState, strategy: str, cold_start: bool = False) -> tuple[list[str], dict[str, float]]:
     model = state.ranking.model
     if strategy == "hybrid":
-        weights = {n: w for n, w in state.ranking.weights.items() if w and n in model.available()}
+        blend = state.ranking.cold_start_weights if cold_start else state.ranking.weights
+        weights = {n: w for n, w in blend.items() if w and n in model.available()}
         return list(weights), weights
     if strategy not in model.available():
         raise InvalidInputError(f"strategy {strategy!r} is not available for this model",
@@ -88,17 +85,6 @@ def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:
     return np.array([state.meta_row_of[int(a)] for a in ids], dtype=np.int64)
 
 
-def fold_in(state: ServingState, liked_idx: np.ndarray, disliked_idx: np.ndarray) -> np.ndarray | None:
-    """Returns a unit user vector: mean of liked anime embeddings minus half the disliked mean."""
-    ae = state.model.anime_embeddings
-    if len(liked_idx) == 0:
-        return None
-    v = ae[liked_idx].mean(axis=0)
-    if len(disliked_idx):
-        v = v - 0.5 * ae[disliked_idx].mean(axis=0)
-    return _unit(np.asarray(v, dtype=np.float32))
-
-
 def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[int], strategy: str, n: int,
                          f: Filters) -> list[dict[str, Any]]:
     """Returns the n best anime for someone known only by liked/disliked anime (fold-in + content)."""
@@ -113,11 +99,11 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     idx = np.concatenate([li, di]).astype(np.int64)
     w = np.concatenate([np.ones(len(li)), np.full(len(di), params.disliked_weight)]).astype(np.float32)
     order = np.argsort(idx, kind="stable")
-    uv = fold_in(state, li, di) if model.item_vectors is not None else None
+    uv = fold_in(model.item_vectors, li, di) if model.item_vectors is not None else None
     if strategy in ("user_based", "collaborative", "item_item") and not len(li):
         raise InvalidInputError("none of the liked anime has ratings: use strategy=content or hybrid",
                                 code="strategy_unavailable")
-    names, weights = _names(state, strategy)
+    names, weights = _names(state, strategy, cold_start=True)
     comps = model.query_components([n_ for n_ in names if n_ != "content"], idx[order], w[order],
                                    np.zeros(len(idx), np.float32), uv, exclude_user=-1)
     if not len(li) and strategy == "hybrid":

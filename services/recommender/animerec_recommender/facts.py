@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from animerec_shared.errors import InvalidInputError
+from animerec_shared.ranking.cold_start import fold_in
 
 from .similarity import favourite_indices, meta_row, user_row
 from .state import ServingState
@@ -37,12 +38,12 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
         liked_rows = state.rated_meta_rows[liked_idx]
         query = ue[u]
     elif liked:
-        from .engine import _meta_rows, fold_in
+        from .engine import _meta_rows
 
         liked_rows = _meta_rows(state, liked)
         liked_idx = state.meta_index[liked_rows]
         liked_idx = liked_idx[liked_idx >= 0]
-        query, u = fold_in(state, liked_idx, np.zeros(0, np.int64)), -1
+        query, u = fold_in(ae, liked_idx), -1
     else:
         raise InvalidInputError("give user_id or liked", code="validation_error")
     liked_rows = liked_rows[(liked_rows >= 0) & (liked_rows != row)]

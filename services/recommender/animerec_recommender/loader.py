@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from animerec_shared.errors import AnimeRecError, NotReadyError
 from animerec_shared.model_versions import InvalidModelVersion
-from animerec_shared.ranking import RankingParams
+from animerec_shared.ranking import COMPONENTS, RankingParams
 from animerec_shared.service import settle_heap
 from animerec_shared.storage import Storage, open_storage
 
@@ -22,10 +23,14 @@ log = logging.getLogger("animerec.recommender")
 
 
 def ranking_params(settings: Settings) -> RankingParams:
-    """Returns the ranking parameters the settings ask for (fixed weights switch tuning off)."""
+    """Returns the ranking parameters the settings ask for.
+
+    Fixed weights (RECOMMENDER_HYBRID_WEIGHTS) switch tuning off and are the whole blend: the
+    components they do not name get 0.
+    """
     weights = settings.hybrid_weights()
     base = RankingParams(ease_top_n=settings.recommender_ease_top_n, tune=settings.recommender_tune and not weights)
-    return base.with_overrides({"weights": weights}) if weights else base
+    return replace(base, weights={c: weights.get(c, 0.0) for c in COMPONENTS}) if weights else base
 
 
 class ModelHolder:

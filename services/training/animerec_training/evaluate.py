@@ -2,7 +2,9 @@
 
 Strategies: popularity, collaborative (this version's embeddings), seed (the newest seed-recipe
 version trained on the same processed dataset, when one exists) and whatever the recommender's
-``ranking.evaluation_strategies`` provides (content, hybrid, ...). numpy only: no TensorFlow.
+``ranking.evaluation_strategies`` provides (content, hybrid, ...); then the simulated cold starts
+(``cold_popular``, ``cold_hybrid``, ``cold_start``: each test user known only by 5 liked anime, see
+``animerec_shared.ranking.cold_start``). numpy only: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -55,11 +57,15 @@ def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np
            "collaborative": run(evaluation.embedding_scores(user_emb, anime_emb))}
     if seed_emb is not None:
         out["seed"] = run(evaluation.embedding_scores(*seed_emb))
+    cold: dict[str, dict[str, Any]] = {}
     for name, fn in ranking.evaluation_strategies(data, user_emb, anime_emb, config).items():
         if name == "hybrid" and tuned is not None:
             tuned.update(getattr(fn, "params", {}))
         if name not in out:
             out[name] = run(fn)
+        if name == "hybrid" and getattr(fn, "fitted", None) is not None:
+            cold = ranking.cold_start_metrics(fn.fitted, data)
+    out.update({name: _scores(m) for name, m in cold.items()})  # simulated cold starts, last
     return out
 
 

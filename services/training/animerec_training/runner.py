@@ -141,7 +141,8 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
     config: dict[str, Any] = {"model": model_name, "params": trained.params, "embeddings_saw_val": saw_val}
     if blend:
         served = RankingParams().with_stored_blend(blend)
-        config.update({"tune": False, "weights": served.weights, "ease_lambda": served.ease_lambda})
+        config.update({"tune": False, "weights": served.weights, "ease_lambda": served.ease_lambda,
+                       "cold_start_weights": served.cold_start_weights})
     strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
                                      config=config, tuned=tuned)
     if blend:

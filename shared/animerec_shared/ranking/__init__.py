@@ -16,13 +16,14 @@ import numpy as np
 
 from ..datasets import ProcessedData
 from ..evaluation import ScoreFn
+from .cold_start import evaluate_cold_start
 from .fitting import FittedRanking, fit_ranking
 from .hybrid import blend, zscore
 from .model import RankingModel
 from .params import COMPONENTS, DEFAULT_WEIGHTS, RankingParams
 
 __all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "FittedRanking", "RankingModel", "RankingParams", "blend",
-           "evaluation_strategies", "fit_ranking", "strategies_of", "zscore"]
+           "cold_start_metrics", "evaluation_strategies", "fit_ranking", "strategies_of", "zscore"]
 
 
 def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
@@ -37,8 +38,22 @@ def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
         return blend({n: model.component(n, rows) for n in weights}, weights)
 
     hybrid.params = {**fitted.report, "weights": weights}  # type: ignore[attr-defined]
+    hybrid.fitted = fitted  # type: ignore[attr-defined]
     out["hybrid"] = hybrid
     return out
+
+
+def cold_start_metrics(fitted: FittedRanking, data: ProcessedData) -> dict[str, dict[str, float]]:
+    """Returns the simulated cold-start evaluation on the test holdout (see cold_start.py).
+
+    Rows: ``cold_popular`` (popularity), ``cold_hybrid`` (the blend tuned for known users) and
+    ``cold_start`` (the blend tuned for cold start, what POST /recommendations serves).
+    """
+    p = fitted.params
+    got = evaluate_cold_start(fitted.model, data.train_part, data.test,
+                              {"cold_hybrid": p.weights, "cold_start": p.cold_start_weights},
+                              p.cold_start_liked, p.liked_rating, p.seed)
+    return {("cold_popular" if k == "popularity" else k): v for k, v in got.items()}
 
 
 def evaluation_strategies(data: ProcessedData, user_embeddings: np.ndarray | None = None,

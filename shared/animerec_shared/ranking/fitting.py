@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datasets import ProcessedData
+from .cold_start import tune_cold_start
 from .content import ContentModel, fit_content
 from .franchise import FranchiseModel, fit_franchise
 from .hybrid import ndcg_at_k, tune_weights, val_users, zscore
@@ -33,6 +34,10 @@ class FittedRanking:
     @property
     def weights(self) -> dict[str, float]:
         return dict(self.params.weights)
+
+    @property
+    def cold_start_weights(self) -> dict[str, float]:
+        return dict(self.params.cold_start_weights)
 
 
 def _content(data: ProcessedData, params: RankingParams) -> ContentModel | None:
@@ -94,11 +99,19 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
     per_component = {n: round(ndcg_at_k(s, seen, relevant, params.tune_k), 4) for n, s in comps.items()}
     weights, val_ndcg = tune_weights(comps, seen, relevant, k=params.tune_k,
                                      min_gain=params.tune_min_gain)
+    del comps
+    cold, cold_components, cold_ndcg, n_queries = tune_cold_start(
+        model, train, {int(u): r for u, r in zip(users, relevant)}, params.cold_start_liked, params.liked_rating,
+        params.tune_users, params.seed, params.tune_k, params.tune_min_gain)
     report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
               "tune_k": params.tune_k,
               "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4),
-              "weights": weights}
-    return replace(params, weights=weights), report
+              "weights": weights,
+              "cold_start": {"liked": params.cold_start_liked, "queries": n_queries, "val_ndcg": cold_components,
+                             "val_ndcg_hybrid": round(cold_ndcg, 4)},
+              "cold_start_weights": cold or dict(params.cold_start_weights)}
+    params = replace(params, weights=weights)
+    return (replace(params, cold_start_weights=cold) if cold else params), report
 
 
 def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, item_vectors: np.ndarray | None = None,

@@ -12,6 +12,11 @@ COMPONENTS = ("item_item", "collaborative", "content", "franchise", "user_based"
 # item_item alone 0.424).
 DEFAULT_WEIGHTS = {"item_item": 1.0, "collaborative": 0.0, "content": 0.2, "franchise": 0.2,
                    "user_based": 0.0, "popularity": 0.0, "quality": 0.0}
+# Cold-start blend (a few liked anime, no account) used when no tuning happens: what cold-start
+# tuning chose on the same split (`bench_recommender.py`, 5 liked anime a query: test NDCG@10
+# 0.112 vs 0.088 for the blend above and 0.096 for popularity on the same queries).
+DEFAULT_COLD_START_WEIGHTS = {"item_item": 0.0, "collaborative": 1.0, "content": 0.0, "franchise": 0.1,
+                              "user_based": 0.0, "popularity": 0.35, "quality": 0.1}
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,10 @@ class RankingParams:
     content_max_features: int = 30000
     franchise_neighbours: int = 10   # title neighbours kept per anime by the franchise component
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # Blend of the hybrid cold start (POST /recommendations), tuned on val with simulated queries
+    # of ``cold_start_liked`` liked anime each (see cold_start.py).
+    cold_start_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD_START_WEIGHTS))
+    cold_start_liked: int = 5
     tune: bool = True
     tune_users: int = 1000           # val users sampled for tuning (memory: users x anime x components)
     # Cut-off of the val NDCG used for tuning. A val split holds ~2 relevant anime per user, so
@@ -49,23 +58,33 @@ class RankingParams:
         if not overrides:
             return self
         known = {k: v for k, v in overrides.items() if k in asdict(self)}
-        if "weights" in known:
-            known["weights"] = {**self.weights, **known["weights"]}
+        for key in ("weights", "cold_start_weights"):
+            if key in known:
+                known[key] = {**getattr(self, key), **known[key]}
         if "ease_lambda_grid" in known:
             known["ease_lambda_grid"] = tuple(known["ease_lambda_grid"])
         return replace(self, **known)
 
     def with_stored_blend(self, blend: dict[str, Any] | None) -> RankingParams:
-        """Returns a copy serving a blend tuned earlier ({"weights", "ease_lambda"}) as is, without tuning.
+        """Returns a copy serving a blend tuned earlier as is, without tuning.
 
-        Components the blend does not name get weight 0; an empty blend changes nothing.
+        ``blend`` is {"weights", "ease_lambda", "cold_start_weights"} as the tuning report stores it.
+        Components the blend does not name get weight 0; an empty blend changes nothing; a blend
+        without cold-start weights (tuned before they existed) keeps the default ones.
         """
         weights = (blend or {}).get("weights")
         if not isinstance(weights, dict) or not weights:
             return self
-        full = {c: 0.0 for c in COMPONENTS}
-        full.update({str(k): float(v) for k, v in weights.items() if k in full})
-        out = replace(self, weights=full, tune=False)
+
+        def full(named: dict[str, Any]) -> dict[str, float]:
+            out = {c: 0.0 for c in COMPONENTS}
+            out.update({str(k): float(v) for k, v in named.items() if k in out})
+            return out
+
+        out = replace(self, weights=full(weights), tune=False)
+        cold = blend.get("cold_start_weights")
+        if isinstance(cold, dict) and cold:
+            out = replace(out, cold_start_weights=full(cold))
         return replace(out, ease_lambda=float(blend["ease_lambda"])) if blend.get("ease_lambda") else out
 
     def as_dict(self) -> dict[str, Any]:
