@@ -58,7 +58,7 @@ def simulated_queries(ratings: pd.DataFrame, relevant: Mapping[int, np.ndarray],
 
 
 def query_scores(model: RankingModel, names: list[str], queries: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Returns {component: z-scored float32 [n_queries, n_items]} of liked-set queries."""
+    """Returns {component: z-scored float32 [n_queries, n_items]} of (at least one) liked-set queries."""
     names = list(dict.fromkeys(names))
     rows: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for liked in queries:
@@ -67,7 +67,7 @@ def query_scores(model: RankingModel, names: list[str], queries: list[np.ndarray
         comps = model.query_components(names, liked, ones, ones, uv)
         for n in names:
             rows[n].append(comps[n])
-    return {n: zscore(np.vstack(v)) for n, v in rows.items() if len(v) == len(queries)}
+    return {n: zscore(np.vstack(v)) for n, v in rows.items()}
 
 
 def query_mask(queries: list[np.ndarray], n_items: int) -> sp.csr_matrix:
@@ -103,7 +103,8 @@ def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.Dat
     """
     from ..evaluation import evaluate_strategy, relevant_items
 
-    queries, rel = simulated_queries(ratings, relevant_items(test), liked_rating, n_liked, len(test), seed)
+    held_out_liked = relevant_items(test)
+    queries, rel = simulated_queries(ratings, held_out_liked, liked_rating, n_liked, len(held_out_liked), seed)
     if not queries:
         return {}
     names = sorted(({n for w in blends.values() for n, v in w.items() if v} | {"popularity"}) & set(model.available()))

@@ -109,9 +109,8 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
               "weights": weights,
               "cold_start": {"liked": params.cold_start_liked, "queries": n_queries, "val_ndcg": cold_components,
                              "val_ndcg_hybrid": round(cold_ndcg, 4)},
-              "cold_start_weights": cold or dict(params.cold_start_weights)}
-    params = replace(params, weights=weights)
-    return (replace(params, cold_start_weights=cold) if cold else params), report
+              "cold_start_weights": cold or dict(params.cold_start_weights)}  # no queries: keep the default
+    return replace(params, weights=weights, cold_start_weights=report["cold_start_weights"]), report
 
 
 def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, item_vectors: np.ndarray | None = None,
