@@ -138,11 +138,10 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
     tuned: dict[str, Any] = {}
     # Tuning must not judge embeddings on the val ratings they were trained on: either the blend
     # was tuned with a val-blind copy, or the ranking core folds user vectors in from train.
-    config: dict[str, Any] = {"model": model_name, "params": trained.params, "embeddings_saw_val": saw_val}
-    if blend:
-        served = RankingParams().with_stored_blend(blend)
-        config.update({"tune": False, "weights": served.weights, "ease_lambda": served.ease_lambda,
-                       "cold_start_weights": served.cold_start_weights})
+    config: dict[str, Any] = {"model": model_name, "params": trained.params}
+    if blend:  # every field the stored blend sets, as the recommender will serve it (tune off)
+        config.update(RankingParams().with_stored_blend(blend).as_dict())
+    config["embeddings_saw_val"] = saw_val
     strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
                                      config=config, tuned=tuned)
     if blend:
