@@ -18,7 +18,8 @@ from .hybrid import ndcg_at_k, tune_weights, zscore
 from .model import RankingModel
 
 # user_based scans every user's embedding per request (325,772 at full MAL scale) and added
-# nothing on val: cold-start val NDCG@50 on the real sample 0.1149 with it, 0.1180 without.
+# nothing on val: cold-start val NDCG@50 on the real sample 0.1149 with it (a one-off script
+# run with this tuning), 0.1180 without (the pipeline's hybrid_params.cold_start).
 NOT_FOR_COLD_START = ("user_based",)
 
 
