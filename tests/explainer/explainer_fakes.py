@@ -32,6 +32,24 @@ FMA = {"anime_id": 5114, "title": "Fullmetal Alchemist: Brotherhood",
            {"anime_id": 1575, "title": "Code Geass: Hangyaku no Lelouch", "similarity": 0.74, "by": "embedding"},
            {"anime_id": 16498, "title": "Shingeki no Kyojin", "similarity": 0.62, "by": "content"}],
        "shared_genres": ["Action", "Drama"], "similar_users": {"liked_it": 37, "of": 50}}
+# FMA in the facts contract with evidence: a verified franchise relation, shared users, shared genres
+FMA_V2 = {**FMA, "rated": 180, "franchise": {"same_franchise_as": [121]}, "because_you_liked": [
+    {"anime_id": 121, "title": "Fullmetal Alchemist", "similarity": 0.79, "by": "franchise",
+     "evidence": {"relation": "same_franchise", "rules": ["title_base", "japanese_base"],
+                  "base": "fullmetal alchemist", "path": [121, 5114]}},
+    {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.81, "by": "embedding",
+     "evidence": {"shared_users": 412}},
+    {"anime_id": 1575, "title": "Code Geass: Hangyaku no Lelouch", "similarity": 0.74, "by": "embedding",
+     "evidence": {"shared_users": 388}},
+    {"anime_id": 16498, "title": "Shingeki no Kyojin", "similarity": 0.62, "by": "content",
+     "evidence": {"shared_genres": ["Action", "Drama"]}}]}
+# Death Parade tagged "franchise" with Death Note because the titles share a word (no evidence: not true)
+DEATH_PARADE = {"anime_id": 28223, "title": "Death Parade", "genres": ["Game", "Mystery", "Psychological", "Drama"],
+                "score": 8.19, "members": 1014243, "popularity_rank": 112, "strategy": "hybrid",
+                "because_you_liked": [
+                    {"anime_id": 1535, "title": "Death Note", "similarity": 0.5, "by": "franchise"},
+                    {"anime_id": 19, "title": "Monster", "similarity": 0.41, "by": "content"}],
+                "shared_genres": ["Mystery", "Psychological"], "similar_users": {"liked_it": 12, "of": 50}}
 CATALOGUE = [
     {"anime_id": 5114, "name": "Fullmetal Alchemist: Brotherhood", "english_name": "Fullmetal Alchemist: Brotherhood",
      "japanese_name": "鋼の錬金術師 FULLMETAL ALCHEMIST", "genres": ["Action", "Drama"]},
