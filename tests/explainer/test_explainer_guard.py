@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from explainer_fakes import CATALOGUE, FMA
+from explainer_fakes import CATALOGUE, DEATH_PARADE, FMA, FMA_V2
 
-from animerec_explainer.guard import TitleCatalogue, unknown_titles
+from animerec_explainer.guard import TitleCatalogue, unknown_titles, unverified_claims
 from animerec_explainer.llm import retry_after_seconds
 
 
@@ -50,6 +50,59 @@ def test_titles_of_liked_anime_not_in_facts_are_rejected(catalogue):
     facts["because_you_liked"] = facts["because_you_liked"][:1]
     assert unknown_titles("As with Steins;Gate and Attack on Titan, expect twists.", facts, catalogue) == [
         "Attack on Titan"]
+
+
+@pytest.mark.parametrize("answer", [
+    "It is the sequel of Death Note, which you rated highly.",
+    "Death Parade is from the same franchise as Death Note.",
+    "Think of it as season 2 of Monster.",
+    "It plays like the next season of Death Note.",
+    "A spin-off that fans of Monster will love.",
+    "It is part of the Death Note series, so you will feel at home.",
+    "This prequel fills in what Death Note left out.",
+    "The continuation of a story you loved.",
+    "A follow-up to Death Note with the same dark mood.",
+    "It belongs to the same series as Monster.",
+])
+def test_relation_claims_without_relation_evidence_are_refused(catalogue, answer):
+    """Death Parade's facts tag Death Note "franchise" without evidence: no relation holds."""
+    assert unknown_titles(answer, DEATH_PARADE, catalogue) == []  # the names are fine ...
+    assert unverified_claims(answer, DEATH_PARADE, catalogue)  # ... the relation is not
+
+
+@pytest.mark.parametrize("answer", [
+    'Because you loved "Steins;Gate", "Fullmetal Alchemist: Brotherhood" is a natural next watch.',
+    "This series is a crowd favourite, rated 9.19 by 2.2 million members.",
+    "It continues to top the charts, and it shares Action with Shingeki no Kyojin.",
+    "The story follows two brothers; people who love Code Geass love it too.",
+])
+def test_answers_without_relation_claims_pass(catalogue, answer):
+    assert unverified_claims(answer, FMA, catalogue) == []
+
+
+@pytest.mark.parametrize("answer, ok", [
+    ('"Fullmetal Alchemist: Brotherhood" is from the same franchise as "Fullmetal Alchemist", which you rated '
+     "highly.", True),
+    ("It continues the story of Fullmetal Alchemist, which you rated highly.", True),
+    ("You rated Fullmetal Alchemist highly, and Brotherhood is its sequel.", True),
+    ("Like Fullmetal Alchemist, it is a sequel of Steins;Gate.", False),  # Steins;Gate: no relation evidence
+    ("It is the next season of Attack on Titan.", False),  # an English name of the content-liked anime
+    ("You rated Steins;Gate highly. It is from the same franchise as Fullmetal Alchemist.", True),
+    # one sentence per check: another liked title beside the claim is refused (a false alarm costs only wording)
+    ("It continues the story of Fullmetal Alchemist, and Steins;Gate fans love it too.", False),
+])
+def test_relation_claims_only_about_same_franchise_titles(catalogue, answer, ok):
+    assert (unverified_claims(answer, FMA_V2, catalogue) == []) is ok
+
+
+def test_relation_claims_without_catalogue_and_rating_claims_in_cold_start():
+    assert unverified_claims("It is the sequel of Steins;Gate.", FMA_V2, None)
+    assert unverified_claims("It is the sequel of Fullmetal Alchemist.", FMA_V2, None) == []
+    rated = "Since you rated Steins;Gate highly, this fits your ratings."
+    assert unverified_claims(rated, FMA, None) == []
+    assert len(unverified_claims(rated, FMA, None, cold_start=True)) == 2
+    assert unverified_claims(rated, {**FMA, "rated": 0}, None)
+    assert unverified_claims("Since you liked Steins;Gate, this fits.", FMA, None, cold_start=True) == []
 
 
 @pytest.mark.parametrize("headers, expected", [

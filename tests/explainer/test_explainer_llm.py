@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import copy
 import time
 
 import httpx
-from explainer_fakes import wait_catalogue
+from explainer_fakes import DEATH_PARADE, FMA_V2, wait_catalogue
 
 from animerec_explainer.prompt import SYSTEM_PROMPT
 
@@ -96,6 +97,59 @@ def test_answer_naming_title_outside_facts_is_rejected(explainer, fake_recommend
     assert mid_sentence["fallback_reason"] == "llm_unknown_title"  # "Death Note" ("Monster" is by id 19)
     # English name of a liked anime, the short form of the recommended one, "another" as a word: fine
     assert allowed["source"] == "llm" and allowed["fallback_reason"] is None
+
+
+def _sent_payload(request: dict) -> dict:
+    user = request["body"]["messages"][1]["content"]
+    return json.loads(user.split("<facts>\n", 1)[1].rsplit("\n</facts>", 1)[0])
+
+
+def test_answer_claiming_unverified_relation_is_refused(explainer, fake_recommender, fake_openai, title_storage):
+    """Death Note is tagged "franchise" for Death Parade without evidence (shared title words): not true."""
+    fake_recommender.facts[28223] = copy.deepcopy(DEATH_PARADE)
+    fake_openai.answer('You rated "Death Note" highly, and "Death Parade" is the sequel of "Death Note".')
+    fake_openai.answer('"Death Parade" is close in genres and story to "Monster", which you rated highly.')
+    url = _start(explainer, fake_recommender, fake_openai, storage_url=title_storage)
+    wait_catalogue(url)
+    sequel, plain = _explain(url, anime_id=28223), _explain(url, anime_id=28223)
+    assert sequel["source"] == "template" and sequel["fallback_reason"] == "llm_unverified_claim", sequel
+    assert sequel["text"].startswith("Death Parade is close in genres and story to Monster, which you rated highly.")
+    said = json.dumps(sequel)
+    assert not re.search(r"franchise|sequel", said, re.I) and "Death Note" not in said
+    sent = _sent_payload(fake_openai.requests[0])
+    assert [i["title"] for i in sent["because_you_liked"]] == ["Monster"]  # the unverified reason is not sent
+    assert "Death Note" not in json.dumps(sent) and "relation" not in json.dumps(sent)
+    assert plain["source"] == "llm" and plain["fallback_reason"] is None
+
+
+def test_verified_franchise_may_be_named_by_llm(explainer, fake_recommender, fake_openai):
+    fake_recommender.facts[5114] = copy.deepcopy(FMA_V2)
+    fake_openai.answer('"Fullmetal Alchemist: Brotherhood" continues the story of "Fullmetal Alchemist", which you '
+                       'rated highly. And 412 people who love "Steins;Gate" love it too.')
+    fake_openai.answer('"Fullmetal Alchemist: Brotherhood" is the sequel of "Steins;Gate", which you rated highly.')
+    url = _start(explainer, fake_recommender, fake_openai)
+    good = _explain(url)
+    bad = _explain(url, strategy="content")
+    assert good["source"] == "llm", good
+    assert good["facts"][0]["data"]["evidence"]["relation"] == "same_franchise"
+    assert bad["fallback_reason"] == "llm_unverified_claim", bad  # Steins;Gate has no relation evidence
+    assert bad["text"].startswith("Fullmetal Alchemist: Brotherhood is from the same franchise as Fullmetal "
+                                  "Alchemist, which you rated highly.")
+    sent = _sent_payload(fake_openai.requests[0])
+    assert sent["because_you_liked"][0] == {"title": "Fullmetal Alchemist", "similarity": 0.79,
+                                            "similar_by": "the same franchise (a verified relation)",
+                                            "relation": "same_franchise"}
+
+
+def test_cold_start_answer_claiming_ratings_is_refused(explainer, fake_recommender, fake_openai):
+    fake_openai.answer('Since you rated "Steins;Gate" highly, "Fullmetal Alchemist: Brotherhood" fits your ratings.')
+    url = _start(explainer, fake_recommender, fake_openai)
+    body = httpx.post(f"{url}/explanations", json={"liked": [9253], "anime_id": 5114}, timeout=30).json()
+    assert body["source"] == "template" and body["fallback_reason"] == "llm_unverified_claim", body
+    said = " ".join([body["text"]] + [f["text"] for f in body["facts"]])
+    assert not re.search(r"your ratings?|you rated", said, re.I), said
+    assert body["text"].startswith("You liked Steins;Gate and Code Geass")
+    assert _sent_payload(fake_openai.requests[0])["person"] == {"gave_ratings": False}
 
 
 def test_empty_and_overlong_answers_fall_back(explainer, fake_recommender, fake_openai):

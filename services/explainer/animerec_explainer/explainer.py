@@ -16,12 +16,12 @@ from animerec_shared.errors import AnimeRecError
 from animerec_shared.service import ServiceMetrics
 
 from .catalogue import CatalogueKeeper
-from .facts import clean_text, fact_items, template_text
+from .facts import clean_text, fact_items, is_cold_start, template_text
 from .llm import LLMWriter
 from .prompt import facts_payload
 
 log = logging.getLogger("animerec.explainer")
-CACHE_PREFIX = "explain:v1"
+CACHE_PREFIX = "explain:v2"  # v2: only verified relations (v1 texts could claim unverified franchises)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,10 @@ class Explainer:
             self.metrics.explanations.labels(cached.get("source", wanted), "").inc()
             return {**cached, "cached": True}
         self.metrics.cache.labels("miss").inc()
+        cold_start = is_cold_start(facts, subject.liked is not None)  # a liked list, or no ratings at all
         body: dict[str, Any] = {
             "anime_id": int(facts.get("anime_id", anime_id)), "title": clean_text(facts.get("title")) or None,
-            "facts": fact_items(facts, subject.liked is not None), "model_version": model_version,
+            "facts": fact_items(facts, cold_start), "model_version": model_version,
             "strategy": facts.get("strategy", strategy), "llm_model": None, "fallback_reason": None,
         }
         reason = None
@@ -94,13 +95,14 @@ class Explainer:
             self.catalogue.refresh_if_stale()
             synopsis = await self.recommender.synopsis(anime_id)
             start = time.perf_counter()
-            result = await self.writer.write(facts_payload(facts, synopsis), facts, self.catalogue.catalogue)
+            result = await self.writer.write(facts_payload(facts, synopsis, cold_start), facts,
+                                             self.catalogue.catalogue, cold_start)
             self.metrics.llm_seconds.observe(time.perf_counter() - start)
             if result.text is not None:
                 body.update(text=result.text, source="llm", llm_model=self.llm_model)
             reason = result.reason
         if reason is not None or self.writer is None:
-            body.update(text=template_text(facts, subject.liked is not None), source="template",
+            body.update(text=template_text(facts, cold_start), source="template",
                         fallback_reason=reason)
         self.metrics.explanations.labels(body["source"], reason or "").inc()
         if reason is None:  # a fallback is not cached: the LLM may answer next time

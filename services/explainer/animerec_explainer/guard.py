@@ -13,6 +13,14 @@ Two checks, both conservative (a false alarm only costs the LLM wording: the tem
    Brotherhood" is fine). To avoid false alarms on ordinary words, a span must be capitalised where
    the title is; a one-word title only counts mid-sentence, when it has 3+ characters and is not
    a genre name or a common word (e.g. "Another", "Monster" at the start of a sentence pass).
+
+A third check (``unverified_claims``) refuses claims the facts do not hold:
+
+3. Relations. Wording that relates two anime ("same franchise", "sequel", "prequel", "spin-off",
+   "season 2", "next season", "continuation", "same series", "follow-up", "part of the ...
+   series") is allowed only when some because-you-liked entry carries same-franchise evidence,
+   and then only in a sentence that names no anime but the recommended one and those entries.
+4. Ratings. Someone who gave no ratings (a liked list) must not be told "you rated" or "your ratings".
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .facts import is_cold_start, same_franchise_titles
 
 _WORD = re.compile(r"[^\W_]+")
 _QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|「([^」\n]{1,200})」|『([^』\n]{1,200})』')
@@ -158,4 +168,76 @@ def unknown_titles(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue
             if hit:
                 break
         i += hit or 1
+    return list(dict.fromkeys(found))
+
+
+_RELATION = re.compile(
+    r"\bfranchises?\b|\bsame (?:series|saga|universe|story ?line|world|show)\b|\bsequels?\b|\bprequels?\b"
+    r"|\bspin[- ]?offs?\b|\bside[- ]stor(?:y|ies)\b|\bfollow[- ]?ups?\b|\bfollows? up\b|\bcontinuations?\b"
+    r"|\bcontinues? (?:the|its|where|from)\b|\bpicks? up where\b|\bremakes?\b|\breboots?\b|\binstal?lments?\b"
+    r"|\b(?:first|second|third|fourth|fifth|final|next|previous|last|later|earlier|new|newer|latest|another) "
+    r"seasons?\b|\bseasons? (?:\d+|one|two|three|four|five|i{1,3}|iv|v)\b|\b(?:\d+(?:st|nd|rd|th)) seasons?\b"
+    r"|\bpart of (?:the|a|an|this|that|its)\b[^.!?]{0,60}?\b(?:series|franchise|saga|universe)\b",
+    re.IGNORECASE)
+_RATED = re.compile(r"\byou(?:'ve| have| had)? (?:rated|scored|ranked)\b|\byour (?:own )?(?:ratings?|scores?)\b"
+                    r"|\brated by you\b|\byour (?:watch|viewing|rating) history\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+def _named_ids(sentence: str, names_by_id: dict[int, list[str]]) -> set[int]:
+    """Returns the anime ids whose names appear in a sentence (longest names first, spans not reused)."""
+    words = [_fold(w) for w, _ in words_of(sentence)]
+    keys: dict[tuple[str, ...], set[int]] = {}
+    for aid, names in names_by_id.items():
+        for name in names:
+            for form in short_forms(name):
+                key = folded_key(form)
+                if key:
+                    keys.setdefault(key, set()).add(aid)
+    used = [False] * len(words)
+    found: set[int] = set()
+    for key in sorted(keys, key=len, reverse=True):
+        n = len(key)
+        for i in range(len(words) - n + 1):
+            if not any(used[i:i + n]) and tuple(words[i:i + n]) == key:
+                used[i:i + n] = [True] * n
+                found |= keys[key]
+    return found
+
+
+def unverified_claims(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue | None = None,
+                      cold_start: bool = False) -> list[str]:
+    """Returns the claims in the answer that the facts do not hold (relations, ratings); [] if clean.
+
+    Args:
+        answer: the LLM text.
+        facts: the recommender's explanation facts.
+        catalogue: the title catalogue (more names of the anime among the facts), or None.
+        cold_start: the person gave a liked list, not ratings.
+    """
+    text = unicodedata.normalize("NFKC", answer)
+    found: list[str] = []
+    if is_cold_start(facts, cold_start):
+        found.extend(f"rating claim: {m.group(0)}" for m in _RATED.finditer(text))
+    target = int(facts["anime_id"])
+    franchise = {int(i["anime_id"]) for i in same_franchise_titles(facts) if i.get("anime_id") is not None}
+    names_by_id: dict[int, list[str]] = {target: [str(facts.get("title") or "")]}
+    for item in facts.get("because_you_liked") or []:
+        if isinstance(item, dict) and item.get("anime_id") is not None:
+            names_by_id.setdefault(int(item["anime_id"]), []).append(str(item.get("title") or ""))
+    if catalogue is not None:
+        for aid in names_by_id:
+            names_by_id[aid].extend(catalogue.names_of.get(aid, []))
+    names_by_id = {aid: [n.strip() for n in names if n.strip()] for aid, names in names_by_id.items()}
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group(0)
+        claims = [m.group(0) for m in _RELATION.finditer(sentence)]
+        if not claims:
+            continue
+        if not franchise:
+            found.extend(f"relation claim: {c}" for c in claims)
+            continue
+        others = _named_ids(sentence, names_by_id) - franchise - {target}
+        if others:
+            found.extend(f"relation claim: {c} (about anime {sorted(others)})" for c in claims)
     return list(dict.fromkeys(found))

@@ -18,7 +18,7 @@ from typing import Any
 
 import openai
 
-from .guard import TitleCatalogue, unknown_titles
+from .guard import TitleCatalogue, unknown_titles, unverified_claims
 from .prompt import build_messages
 
 log = logging.getLogger("animerec.explainer.llm")
@@ -104,8 +104,11 @@ class LLMWriter:
         return LLMResult(None, "llm_rate_limited", "429 after retry")  # pragma: no cover (loop returns)
 
     async def write(self, payload: dict[str, Any], facts: dict[str, Any],
-                    catalogue: TitleCatalogue | None) -> LLMResult:
-        """Returns the checked LLM wording of the facts, or the reason to use the template."""
+                    catalogue: TitleCatalogue | None, cold_start: bool = False) -> LLMResult:
+        """Returns the checked LLM wording of the facts, or the reason to use the template.
+
+        ``cold_start``: the person gave a liked list (no ratings), for the claim check.
+        """
         if time.monotonic() < self._paused_until:
             return LLMResult(None, "llm_rate_limited", "paused after a 429")
         deadline = time.monotonic() + self.timeout_s
@@ -127,4 +130,8 @@ class LLMWriter:
         if strangers:
             log.info("llm named titles not among the facts: %s", strangers[:5])
             return LLMResult(None, "llm_unknown_title", ", ".join(strangers[:5]))
+        claims = unverified_claims(text, facts, catalogue, cold_start)
+        if claims:
+            log.info("llm claimed what the facts do not hold: %s", claims[:5])
+            return LLMResult(None, "llm_unverified_claim", "; ".join(claims[:5]))
         return LLMResult(text)

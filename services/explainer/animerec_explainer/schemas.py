@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 STRATEGY_PATTERN = r"^[a-z][a-z_]{0,31}$"
 FallbackReason = Literal["llm_timeout", "llm_error", "llm_rate_limited", "llm_unknown_title",
-                         "llm_empty", "llm_too_long"]
+                         "llm_unverified_claim", "llm_empty", "llm_too_long"]
 
 
 class _Subject(BaseModel):
