@@ -39,6 +39,14 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     assert evaluated["version"] == version and evaluated["processed_id"] == out["processed_id"]
     assert evaluated["metrics"]["collaborative"] == out["metrics"]["collaborative"]
     assert evaluated["metrics"]["popularity"] == out["metrics"]["popularity"]
+    # The blend the pipeline stored is evaluated as served: the same hybrid and cold-start figures.
+    assert evaluated["blend"] == "stored"
+    assert set(evaluated["metrics"]) == set(out["metrics"])
+    for strategy in ("hybrid", "cold_hybrid", "cold_start"):
+        assert evaluated["metrics"][strategy] == out["metrics"][strategy], strategy
+    text = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "evaluate"], env=env, capture_output=True,
+                          text=True, timeout=400)
+    assert "hybrid and cold start: the blend stored in metrics.json, as served" in text.stdout, text.stderr[-2000:]
 
 
 def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_storage(any_storage):

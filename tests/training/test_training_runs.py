@@ -142,3 +142,40 @@ def test_two_tower_training_is_reproducible_when_seeded(trained, tmp_path):
     np.testing.assert_array_equal(runs[0].anime_embeddings, runs[1].anime_embeddings)
     np.testing.assert_array_equal(runs[0].user_embeddings, runs[1].user_embeddings)
     assert runs[0].history["loss"] == runs[1].history["loss"]
+
+
+def test_evaluate_version_reproduces_training_figures_when_version_stores_its_blend(trained):
+    from animerec_training.evaluate import evaluate_version
+
+    storage = trained["storage"]
+    for run in ("default", "seed"):
+        version = trained[run]["version"]
+        stored = storage.read_json(f"models/{version}/metrics.json")
+        assert stored["hybrid_params"]["weights"], stored["hybrid_params"]
+        out = evaluate_version(storage, version)
+        assert out["version"] == version and out["blend"] == "stored"
+        assert out["hybrid_params"]["weights"] == stored["hybrid_params"]["weights"]
+        assert {"popularity", "collaborative", "hybrid", "cold_popular", "cold_hybrid", "cold_start"} <= set(
+            stored["strategies"])
+        # The default version was trained before any seed version existed: evaluate adds the seed row.
+        extra = {"seed"} if run == "default" else set()
+        assert set(out["metrics"]) == set(stored["strategies"]) | extra
+        for name, row in stored["strategies"].items():
+            assert out["metrics"][name] == row, (run, name)
+        assert trained[run]["metrics"]["hybrid"] == out["metrics"]["hybrid"]
+
+
+def test_evaluate_version_tunes_on_val_when_version_has_no_stored_blend(trained):
+    from animerec_training.evaluate import evaluate_version
+    from animerec_training.versions import write_version
+
+    storage = trained["storage"]
+    mv = load_model_version(storage, trained["default"]["version"])
+    metrics = {k: v for k, v in mv.metrics.items() if k != "hybrid_params"}  # as an old version stored it
+    write_version(storage, "v-old-no-blend", user_embeddings=mv.user_embeddings, anime_embeddings=mv.anime_embeddings,
+                  user_ids=mv.user_ids, anime_ids=mv.anime_ids, metrics=metrics, config=mv.config, history={},
+                  save_model=lambda p: p.write_bytes(b"k"))
+    out = evaluate_version(storage, "v-old-no-blend")
+    assert out["blend"] == "tuned on val" and out["hybrid_params"]["tuned"] is True
+    assert {"hybrid", "cold_start"} <= set(out["metrics"])
+    assert out["metrics"]["collaborative"] == mv.metrics["strategies"]["collaborative"]

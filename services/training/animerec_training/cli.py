@@ -68,9 +68,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print_summary(summary)
     else:
+        blend = ("the blend stored in metrics.json, as served" if summary["blend"] == "stored"
+                 else "no stored blend: tuned on val")
         print(f"model version {summary['version']} ({summary['model']}) on processed {summary['processed_id']}"
-              f"{' [current]' if summary['current'] else ''}\n{_metrics_table(summary['metrics'])}"
-              f"{_bce_line(summary)}")
+              f"{' [current]' if summary['current'] else ''}, hybrid and cold start: {blend}\n"
+              f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
     return 0
 
 
@@ -122,7 +124,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     train.set_defaults(func=_train)
 
-    ev = subparsers.add_parser("evaluate", help="evaluate a model version against the baselines")
+    ev = subparsers.add_parser("evaluate", help="evaluate a model version against the baselines, with the "
+                                "hybrid blend stored in its metrics.json (as served)")
     ev.add_argument("--version", default=None, help="model version (default models/CURRENT)")
     ev.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     ev.set_defaults(func=_evaluate)

@@ -17,6 +17,7 @@ from animerec_shared import evaluation, ranking
 from animerec_shared.datasets import ProcessedData, load_processed
 from animerec_shared.errors import NotFoundError
 from animerec_shared.model_versions import load_model_version
+from animerec_shared.ranking import RankingParams
 from animerec_shared.storage import Storage
 
 from .versions import latest_version_of
@@ -87,20 +88,62 @@ def seed_embeddings(storage: Storage, processed_id: str) -> tuple[np.ndarray, np
     return mv.user_embeddings, mv.anime_embeddings
 
 
+def blend_source(blend: dict[str, Any] | None) -> str:
+    """Returns "stored" when a version's ``hybrid_params`` are served as is, else "tuned on val".
+
+    The recommender's rule (``RankingParams.with_stored_blend``): a blend with weights is served
+    without tuning; none (an old version) means tuning on val when the version loads.
+    """
+    return "tuned on val" if RankingParams().with_stored_blend(blend).tune else "stored"
+
+
+def evaluate_model(storage: Storage, processed_id: str, data: ProcessedData, user_emb: np.ndarray,
+                   anime_emb: np.ndarray, *, model: str | None, embeddings_saw_val: bool,
+                   blend: dict[str, Any] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Returns (strategies, hybrid_params) of a model's embeddings, evaluated as the recommender serves them.
+
+    The one evaluation of a model version: the training run's final evaluation and
+    ``evaluate_version`` both call it, so that they print the same figures. ``blend`` (a version's
+    ``hybrid_params``: weights, ease_lambda, cold_start_weights) is served as is, every field
+    ``RankingParams.with_stored_blend`` sets; without one, EASE lambda and both blends are tuned on
+    val first (``embeddings_saw_val``: fold user vectors in from train, so val stays unseen).
+    The returned hybrid_params are the blend that was evaluated (what metrics.json stores).
+    The ``seed`` row compares the newest seed-recipe version on this processed dataset (for a
+    seed version: its own ``collaborative`` row).
+    """
+    seed = None if model == "seed" else seed_embeddings(storage, processed_id)
+    params = RankingParams().with_stored_blend(blend)
+    config = params.as_dict() if not params.tune else {}
+    config["embeddings_saw_val"] = bool(embeddings_saw_val)
+    tuned: dict[str, Any] = {}
+    strategies = evaluate_embeddings(data, user_emb, anime_emb, seed_emb=seed, config=config, tuned=tuned)
+    if not params.tune and blend:
+        tuned = {**blend, "weights": tuned.get("weights", blend.get("weights"))}
+    if model == "seed":
+        strategies["seed"] = dict(strategies["collaborative"])
+    return strategies, tuned
+
+
 def evaluate_version(storage: Storage, version: str | None = None) -> dict[str, Any]:
-    """Returns {"version", "model", "processed_id", "metrics": {strategy: {...}}, ...} of a version."""
+    """Returns {"version", "model", "processed_id", "metrics": {strategy: {...}}, "blend", ...} of a version.
+
+    The hybrid and cold-start rows use the blend stored in the version's metrics.json
+    (``hybrid_params``), as the recommender serves it and as the training run that made the
+    version evaluated it (``evaluate_model``): the same figures. A version without a stored blend
+    is tuned on val, as the recommender would. The ``seed`` row uses the newest seed version on
+    the processed dataset, which may be newer than the one the training run compared.
+    """
     mv = load_model_version(storage, version)
     processed_id, data = load_dataset(storage, mv.processed_id)
     if len(mv.user_ids) != data.n_users or len(mv.anime_ids) != data.n_items:
         raise NotFoundError(f"processed dataset {processed_id} does not match version {mv.version}",
                             code="dataset_mismatch")
-    is_seed = mv.config.get("model") == "seed"
-    seed = None if is_seed else seed_embeddings(storage, processed_id)
-    config = {**mv.config, "embeddings_saw_val": bool(mv.metrics.get("val_in_training", False))}
-    metrics = evaluate_embeddings(data, mv.user_embeddings, mv.anime_embeddings, seed_emb=seed, config=config)
-    if is_seed:
-        metrics["seed"] = dict(metrics["collaborative"])
     stored = mv.metrics
+    blend = stored.get("hybrid_params")
+    metrics, hybrid_params = evaluate_model(
+        storage, processed_id, data, mv.user_embeddings, mv.anime_embeddings, model=mv.config.get("model"),
+        embeddings_saw_val=bool(stored.get("val_in_training", False)), blend=blend)
     return {"version": mv.version, "model": mv.config.get("model"), "processed_id": processed_id,
-            "metrics": metrics, "val_bce": stored.get("val_bce"), "mean_bce": stored.get("mean_bce"),
+            "metrics": metrics, "blend": blend_source(blend), "hybrid_params": hybrid_params,
+            "val_bce": stored.get("val_bce"), "mean_bce": stored.get("mean_bce"),
             "current": storage.get_current("models") == mv.version}

@@ -16,13 +16,12 @@ import numpy as np
 
 from animerec_shared import evaluation
 from animerec_shared.cli import progress
-from animerec_shared.ranking import RankingParams
 from animerec_shared.model_versions import new_version_id
 from animerec_shared.storage import Storage, open_storage
 
 from . import versions
 from .config import Settings
-from .evaluate import evaluate_embeddings, load_dataset, seed_embeddings, tune_blend
+from .evaluate import evaluate_model, load_dataset, tune_blend
 from .runtime import configure_tensorflow
 from .status import StatusFile
 from .tracking import Tracker
@@ -133,21 +132,13 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
 
 def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any,
                    blend: dict[str, Any] | None = None) -> dict[str, Any]:
-    seed = None if model_name == "seed" else seed_embeddings(storage, processed_id)
     saw_val = trained.params.get("fit_on") == "train_part"
-    tuned: dict[str, Any] = {}
     # Tuning must not judge embeddings on the val ratings they were trained on: either the blend
-    # was tuned with a val-blind copy, or the ranking core folds user vectors in from train.
-    config: dict[str, Any] = {"model": model_name, "params": trained.params}
-    if blend:  # every field the stored blend sets, as the recommender will serve it (tune off)
-        config.update(RankingParams().with_stored_blend(blend).as_dict())
-    config["embeddings_saw_val"] = saw_val
-    strategies = evaluate_embeddings(data, trained.user_embeddings, trained.anime_embeddings, seed_emb=seed,
-                                     config=config, tuned=tuned)
-    if blend:
-        tuned = {**blend, "weights": tuned.get("weights", blend.get("weights"))}
-    if model_name == "seed":
-        strategies["seed"] = dict(strategies["collaborative"])
+    # was tuned with a val-blind copy (served as is), or the ranking core folds user vectors in
+    # from train. The same function evaluates a stored version (`animerec evaluate`).
+    strategies, tuned = evaluate_model(storage, processed_id, data, trained.user_embeddings,
+                                       trained.anime_embeddings, model=model_name, embeddings_saw_val=saw_val,
+                                       blend=blend)
     own = strategies["collaborative"]
     hist = trained.history
     last = lambda key: hist[key][-1] if hist.get(key) else None  # noqa: E731
