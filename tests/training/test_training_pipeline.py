@@ -44,6 +44,7 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     assert set(evaluated["metrics"]) == set(out["metrics"])
     for strategy in ("hybrid", "cold_hybrid", "cold_start"):
         assert evaluated["metrics"][strategy] == out["metrics"][strategy], strategy
+    assert out["promotion"]["decision"] == "promoted: no current version with stored figures"
     text = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "evaluate"], env=env, capture_output=True,
                           text=True, timeout=400)
     assert "hybrid and cold start: the blend stored in metrics.json, as served" in text.stdout, text.stderr[-2000:]
@@ -88,3 +89,35 @@ def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_stor
     with pytest.raises(ModelNotFound):
         promote(any_storage, "v3")
     assert any_storage.get_current("models") == "v2"
+
+
+def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model_figure():
+    from animerec_training.versions import promotion_decision, should_promote
+
+    def metrics(collaborative: float, hybrid: float | None, cold_start: float | None) -> dict:
+        rows = {"collaborative": collaborative, "hybrid": hybrid, "cold_start": cold_start}
+        return {"ndcg@10": collaborative,
+                "strategies": {k: {"ndcg@10": v} for k, v in rows.items() if v is not None}}
+
+    # The retrain that was promoted before: two-tower +0.0003, served hybrid worse.
+    got = promotion_decision("if_better", metrics(0.3003, 0.4935, 0.12), metrics(0.3, 0.4951, 0.12))
+    assert got["promote"] is False and got["compared"] == {"hybrid ndcg@10": [0.4935, 0.4951],
+                                                           "cold_start ndcg@10": [0.12, 0.12]}
+    assert got["decision"] == "not promoted: worse than the current version: hybrid ndcg@10 0.4935 < 0.4951"
+    assert not should_promote("if_better", metrics(0.4, 0.5, 0.11), metrics(0.3, 0.49, 0.12))  # cold start worse
+    assert should_promote("if_better", metrics(0.2, 0.4951, 0.12), metrics(0.3, 0.4951, 0.12))  # ties promote
+    # A row a version lacks (an old version): its own figure stands in, and the record says so.
+    got = promotion_decision("if_better", metrics(0.3, 0.5, 0.46), metrics(0.45, None, None))
+    assert got["promote"] is True and got["compared"] == {"hybrid ndcg@10": [0.5, 0.45],
+                                                          "cold_start ndcg@10": [0.46, 0.45]}
+    assert got["notes"] == ["current version: no hybrid row: its own (collaborative) ndcg@10 stands in",
+                            "current version: no cold_start row: its own (collaborative) ndcg@10 stands in"]
+    assert not should_promote("if_better", metrics(0.3, 0.5, 0.46), metrics(0.47, None, None))
+    # Another processed dataset: another test split, figures not comparable.
+    got = promotion_decision("if_better", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9),
+                             new_processed_id="p2", current_processed_id="p1")
+    assert got["promote"] is True and got["compared"] == {}
+    assert got["decision"] == "promoted, not comparable: different processed dataset (new p2, current p1)"
+    assert should_promote("if_better", metrics(0.1, 0.1, 0.1), None)
+    assert promotion_decision("never", metrics(0.9, 0.9, 0.9), metrics(0.1, 0.1, 0.1))["promote"] is False
+    assert promotion_decision("always", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9))["promote"] is True

@@ -74,11 +74,20 @@ def test_default_model_ranks_planted_favourites_above_popularity_on_planted_tast
     assert np.mean(share) > 0.7
 
 
-def test_first_version_is_promoted_and_worse_seed_is_not_when_policy_is_if_better(trained):
+def test_first_version_is_promoted_and_seed_is_judged_on_served_figures_when_policy_is_if_better(trained):
     storage = trained["storage"]
-    assert trained["default"]["promoted"] is True
-    assert trained["seed"]["promoted"] is False
-    assert storage.get_current("models") == trained["default"]["version"]
+    default, seed = trained["default"], trained["seed"]
+    assert default["promoted"] is True and default["promotion"]["current_version"] is None
+    assert default["promotion"]["decision"] == "promoted: no current version with stored figures"
+    # The seed run is judged on what is served (hybrid, cold start), not on its own embeddings.
+    compared = seed["promotion"]["compared"]
+    assert compared == {"hybrid ndcg@10": [seed["metrics"]["hybrid"]["ndcg@10"],
+                                           default["metrics"]["hybrid"]["ndcg@10"]],
+                        "cold_start ndcg@10": [seed["metrics"]["cold_start"]["ndcg@10"],
+                                               default["metrics"]["cold_start"]["ndcg@10"]]}
+    assert seed["promotion"]["current_version"] == default["version"]
+    assert seed["promoted"] is all(new >= cur for new, cur in compared.values())
+    assert storage.get_current("models") == (seed if seed["promoted"] else default)["version"]
 
 
 def test_seed_run_reports_val_bce_next_to_mean_prediction_bce(trained):
@@ -93,8 +102,8 @@ def test_seed_run_reports_val_bce_next_to_mean_prediction_bce(trained):
 def test_evaluate_version_scores_seed_strategy_when_a_seed_version_exists(trained):
     from animerec_training.evaluate import evaluate_version
 
-    out = evaluate_version(trained["storage"])  # the current version: the default model
-    assert out["version"] == trained["default"]["version"] and out["current"] is True
+    out = evaluate_version(trained["storage"], trained["default"]["version"])
+    assert out["version"] == trained["default"]["version"] and out["current"] is not trained["seed"]["promoted"]
     assert out["metrics"]["collaborative"] == {k: v for k, v in trained["default"]["metrics"]["collaborative"].items()}
     assert out["metrics"]["seed"]["ndcg@10"] == trained["seed"]["metrics"]["collaborative"]["ndcg@10"]
     assert out["metrics"]["popularity"]["users"] > 0
@@ -179,3 +188,80 @@ def test_evaluate_version_tunes_on_val_when_version_has_no_stored_blend(trained)
     assert out["blend"] == "tuned on val" and out["hybrid_params"]["tuned"] is True
     assert {"hybrid", "cold_start"} <= set(out["metrics"])
     assert out["metrics"]["collaborative"] == mv.metrics["strategies"]["collaborative"]
+
+
+def _storage_with_current(trained, tmp_path, figures: dict[str, float], processed_id: str | None = None):
+    """Returns (a copy of the trained storage, its settings) whose current version has the given NDCG@10 figures.
+
+    The current version is the default version's embeddings with made-up stored figures (rows
+    collaborative / hybrid / cold_start), published and promoted as a training run would.
+    """
+    import shutil
+
+    from animerec_training.config import Settings
+    from animerec_training.versions import promote, write_version
+
+    storage = FileStorage(shutil.copytree(trained["storage"].root, tmp_path / "storage"))
+    mv = load_model_version(storage, trained["default"]["version"])
+    strategies = {row: {"ndcg@10": v, "recall@10": v, "hr@10": v, "users": 60} for row, v in figures.items()}
+    write_version(storage, "v-current", user_embeddings=mv.user_embeddings, anime_embeddings=mv.anime_embeddings,
+                  user_ids=mv.user_ids, anime_ids=mv.anime_ids,
+                  metrics={**mv.metrics, "ndcg@10": figures["collaborative"], "strategies": strategies},
+                  config={**mv.config, "processed_id": processed_id or mv.processed_id}, history={},
+                  save_model=lambda p: p.write_bytes(b"k"))
+    promote(storage, "v-current")
+    settings = Settings(storage_url=storage.url, training_runs_dir=str(tmp_path / "runs"), comet_api_key=None,
+                        training_threads=2)
+    return storage, settings
+
+
+def test_retrain_is_not_promoted_when_served_hybrid_is_worse_even_with_better_collaborative(trained, tmp_path):
+    from animerec_training.runner import run_training
+
+    storage, settings = _storage_with_current(trained, tmp_path,
+                                              {"collaborative": 0.0, "hybrid": 0.99, "cold_start": 0.0})
+    run = run_training(settings, model="seed", epochs=1, promote="if_better")
+    new = run["metrics"]
+    assert new["collaborative"]["ndcg@10"] > 0.0 and new["cold_start"]["ndcg@10"] > 0.0
+    assert new["hybrid"]["ndcg@10"] < 0.99
+    assert run["promoted"] is False and storage.get_current("models") == "v-current"
+    assert run["promotion"]["current_version"] == "v-current"
+    assert run["promotion"]["compared"] == {"hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.99],
+                                            "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0]}
+    assert run["promotion"]["decision"].startswith("not promoted: worse than the current version: hybrid ndcg@10")
+    assert "cold_start" not in run["promotion"]["decision"]
+
+
+def test_retrain_is_promoted_when_served_hybrid_and_cold_start_are_not_worse(trained, tmp_path):
+    from animerec_training.runner import run_training
+
+    storage, settings = _storage_with_current(trained, tmp_path,
+                                              {"collaborative": 0.99, "hybrid": 0.0, "cold_start": 0.0})
+    run = run_training(settings, model="seed", epochs=1, promote="if_better")
+    new = run["metrics"]
+    assert new["collaborative"]["ndcg@10"] < 0.99  # its own figure is worse: it decides nothing
+    assert run["promoted"] is True and storage.get_current("models") == run["version"] == run["current"]
+    compared = {"hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.0],
+                "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0]}
+    assert run["promotion"]["compared"] == compared
+    assert run["promotion"]["decision"] == ("promoted: hybrid ndcg@10 and cold_start ndcg@10 not worse than the "
+                                            "current version's")
+    pointer = storage.read_json("models/CURRENT")
+    assert pointer["previous"] == "v-current"
+    assert pointer["reason"]["by"] == "training run (if_better)" and pointer["reason"]["compared"] == compared
+    assert pointer["reason"]["decision"] == run["promotion"]["decision"]
+
+
+def test_promotion_records_not_comparable_when_current_version_used_another_processed_dataset(trained, tmp_path):
+    from animerec_training.runner import _maybe_promote
+
+    storage, _ = _storage_with_current(trained, tmp_path, {"collaborative": 0.99, "hybrid": 0.99, "cold_start": 0.99},
+                                       processed_id="p-older")
+    version = trained["default"]["version"]
+    metrics = storage.read_json(f"models/{version}/metrics.json")
+    record = _maybe_promote(storage, version, "if_better", metrics, trained["processed_id"])
+    assert record["promoted"] is True and storage.get_current("models") == version
+    assert record["compared"] == {}
+    assert record["decision"] == (f"promoted, not comparable: different processed dataset (new "
+                                  f"{trained['processed_id']}, current p-older)")
+    assert storage.read_json("models/CURRENT")["reason"]["decision"] == record["decision"]

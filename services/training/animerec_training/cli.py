@@ -57,7 +57,7 @@ def _train(args: argparse.Namespace) -> int:
         print_summary(summary)
     else:
         print(f"model version {summary['version']} ({summary['model']}, processed {summary['processed_id']}), "
-              f"promoted: {summary['promoted']}\n{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+              f"{summary['promotion']['decision']}\n{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
     return 0
 
 
@@ -114,7 +114,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's)")
     train.add_argument("--processed-id", default=None, help="processed dataset (default processed/CURRENT)")
     train.add_argument("--promote", choices=POLICIES, default=None,
-                       help="make the new version current: never, if_better (NDCG@10), always")
+                       help="make the new version current: never, if_better (served hybrid and cold-start "
+                            "NDCG@10 not worse), always")
     train.add_argument("--fit-on", choices=("train", "train_part"), default=None,
                        help="two_tower: fit on train only (val held out, early stopping) or train+val")
     train.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",

@@ -91,7 +91,7 @@ class RunManager:
             return {"id": run_id, "state": "queued"}
 
     def get(self, run_id: str) -> dict[str, Any]:
-        """Returns the run's state, epoch, progress, metrics, version, promoted and error."""
+        """Returns the run's state, epoch, progress, metrics, version, promoted (and why: promotion) and error."""
         if "/" in run_id or run_id.startswith("."):
             raise RunNotFound(f"no training run {run_id!r}")
         status = read_status(self.runs_dir / f"{run_id}.json")
@@ -106,7 +106,8 @@ class RunManager:
             code = proc.returncode if proc is not None else None
             status = {**status, "state": "failed",
                       "error": status.get("error") or f"training process exited (code {code}) before finishing"}
-        keys = ("state", "epoch", "epochs", "progress", "metrics", "version", "promoted", "error", "model", "phase")
+        keys = ("state", "epoch", "epochs", "progress", "metrics", "version", "promoted", "promotion", "error",
+                "model", "phase")
         return {"id": run_id, **{k: status.get(k) for k in keys}}
 
     def shutdown(self) -> None:

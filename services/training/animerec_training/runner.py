@@ -118,14 +118,15 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                                anime_embeddings=trained.anime_embeddings, user_ids=data.user_ids,
                                anime_ids=data.anime_ids, metrics=metrics, config=config, history=trained.history,
                                save_model=lambda p: versions.copy_file(model_file, p))
-    promoted = _maybe_promote(storage, version, promote, metrics)
-    status.update(state="succeeded", phase="done", version=version, promoted=promoted,
+    promotion = _maybe_promote(storage, version, promote, metrics, processed_id)
+    promoted = promotion["promoted"]
+    status.update(state="succeeded", phase="done", version=version, promoted=promoted, promotion=promotion,
                   metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]})
     progress(f"published models/{version}: NDCG@10 {metrics['ndcg@10']} (popularity "
-             f"{metrics['strategies']['popularity']['ndcg@10']}); promoted: {promoted}")
+             f"{metrics['strategies']['popularity']['ndcg@10']}); {promotion['decision']}")
     return {"version": version, "model": model_name, "processed_id": processed_id,
             "metrics": metrics["strategies"], "val_bce": metrics.get("val_bce"), "mean_bce": metrics["mean_bce"],
-            "promoted": promoted, "current": storage.get_current("models"),
+            "promoted": promoted, "promotion": promotion, "current": storage.get_current("models"),
             "epochs_run": config["epochs_run"], "train_seconds": round(trained.train_seconds, 2),
             "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}
 
@@ -153,10 +154,22 @@ def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: s
             "train_seconds": round(trained.train_seconds, 2), "samples_per_s": round(trained.samples_per_s)}
 
 
-def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any]) -> bool:
+def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any],
+                   processed_id: str | None = None) -> dict[str, Any]:
+    """Returns the promotion record {"promoted", "current_version", "compared", "decision", ...}.
+
+    Promotes under the policy (see versions.promotion_decision: if_better compares the served
+    hybrid and cold-start NDCG@10 on the same processed dataset); the record is also the reason
+    written into models/CURRENT.
+    """
     current = storage.get_current("models")
     current_metrics = versions.read_json_file(storage, current, "metrics.json") if current else None
-    if versions.should_promote(policy, metrics, current_metrics):
-        versions.promote(storage, version, reason=f"training run ({policy})")
-        return True
-    return False
+    current_pid = versions.read_json_file(storage, current, "config.json").get("processed_id") if current else None
+    decision = versions.promotion_decision(policy, metrics, current_metrics, new_processed_id=processed_id,
+                                           current_processed_id=current_pid)
+    promoted = bool(decision.pop("promote"))
+    record = {"promoted": promoted, "current_version": current, **decision}
+    if promoted:
+        versions.promote(storage, version, reason={"by": f"training run ({policy})", "compared": record["compared"],
+                                                   "decision": record["decision"], "notes": record["notes"]})
+    return record

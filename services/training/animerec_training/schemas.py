@@ -34,6 +34,8 @@ class TrainingRunPublic(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str | None = None
     promoted: bool | None = False
+    # Why: {"promoted", "current_version", "compared": {"hybrid ndcg@10": [new, current], ...}, "decision", ...}
+    promotion: dict[str, Any] | None = None
     error: str | None = None
     model: str | None = None
     phase: str | None = None

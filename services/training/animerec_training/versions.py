@@ -18,6 +18,8 @@ from animerec_shared.errors import NotFoundError
 from animerec_shared.storage import Storage
 
 PRIMARY_METRIC = "ndcg@10"
+# The served strategies whose figures decide `if_better` promotion (see promotion_decision).
+PROMOTION_ROWS = ("hybrid", "cold_start")
 
 
 class ModelNotFound(NotFoundError):
@@ -88,8 +90,12 @@ def list_models(storage: Storage) -> dict[str, Any]:
     return {"current": current, "models": out}
 
 
-def promote(storage: Storage, version: str, reason: str = "manual") -> dict[str, Any]:
-    """Points models/CURRENT at a published version; returns {"current", "previous"}."""
+def promote(storage: Storage, version: str, reason: str | dict[str, Any] = "manual") -> dict[str, Any]:
+    """Points models/CURRENT at a published version; returns {"current", "previous"}.
+
+    ``reason`` is written into the pointer: "manual", or a training run's promotion record
+    ({"by", "compared", "decision"}, see ``promotion_decision``).
+    """
     if not storage.is_published(f"models/{version}"):
         raise ModelNotFound(f"model version {version!r} does not exist", details={"version": version})
     previous = storage.get_current("models")
@@ -97,15 +103,75 @@ def promote(storage: Storage, version: str, reason: str = "manual") -> dict[str,
     return {"current": version, "previous": previous}
 
 
-def should_promote(policy: str, new_metrics: dict[str, Any], current_metrics: dict[str, Any] | None) -> bool:
-    """Returns whether a new version replaces the current one under never/if_better/always."""
-    if policy == "always":
-        return True
-    if policy == "never":
-        return False
-    if not current_metrics or current_metrics.get(PRIMARY_METRIC) is None:
-        return True
-    return float(new_metrics[PRIMARY_METRIC]) > float(current_metrics[PRIMARY_METRIC])
+def _figure(metrics: dict[str, Any], row: str) -> tuple[float | None, str | None]:
+    """Returns (ndcg@10 of a strategy row, None) or, when the version lacks the row, (its own figure, a note)."""
+    got = ((metrics.get("strategies") or {}).get(row) or {}).get(PRIMARY_METRIC)
+    if got is not None:
+        return float(got), None
+    own = ((metrics.get("strategies") or {}).get("collaborative") or {}).get(PRIMARY_METRIC,
+                                                                            metrics.get(PRIMARY_METRIC))
+    if own is None:
+        return None, f"no {row} row and no own {PRIMARY_METRIC}"
+    return float(own), f"no {row} row: its own (collaborative) {PRIMARY_METRIC} stands in"
+
+
+def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics: dict[str, Any] | None, *,
+                       new_processed_id: str | None = None,
+                       current_processed_id: str | None = None) -> dict[str, Any]:
+    """Returns {"promote", "policy", "compared": {"hybrid ndcg@10": [new, current], ...}, "decision", "notes"}.
+
+    ``if_better`` judges what is served: the hybrid (``strategies.hybrid``, GET
+    /users/{id}/recommendations) and the cold-start blend (``strategies.cold_start``, POST
+    /recommendations), NDCG@10 on the test holdout. The new version replaces the current one only
+    when neither is worse (ties promote); the model's own ``collaborative`` figure decides nothing,
+    except that it stands in for a row a version lacks (an old version; the note says so).
+
+    Figures are comparable only on the same test split, i.e. the same processed dataset. When
+    the current version was evaluated on another processed dataset (both ids known and
+    different), its figures say nothing about the new split and it cannot be re-evaluated there
+    (users and anime differ), so the new version, trained on the newer data, is promoted and the
+    record says "not comparable: different processed dataset". No current version, or one
+    without figures, also promotes. ``always`` and ``never`` decide without comparing; the
+    figures are still recorded when comparable.
+    """
+    compared: dict[str, list[float | None]] = {}
+    notes: list[str] = []
+    comparable = bool(current_metrics) and not (
+        new_processed_id and current_processed_id and new_processed_id != current_processed_id)
+    if comparable:
+        for row in PROMOTION_ROWS:
+            new, new_note = _figure(new_metrics, row)
+            cur, cur_note = _figure(current_metrics or {}, row)
+            compared[f"{row} {PRIMARY_METRIC}"] = [new, cur]
+            notes += [f"new version: {new_note}"] * bool(new_note) + [f"current version: {cur_note}"] * bool(cur_note)
+    out = {"policy": policy, "compared": compared, "notes": notes}
+    if policy in ("always", "never"):
+        return {**out, "promote": policy == "always", "decision": f"{policy}: decided without comparing"}
+    if not current_metrics:
+        return {**out, "promote": True, "decision": "promoted: no current version with stored figures"}
+    if not comparable:
+        return {**out, "promote": True,
+                "decision": f"promoted, not comparable: different processed dataset (new {new_processed_id}, "
+                            f"current {current_processed_id})"}
+    pairs = {k: v for k, v in compared.items() if v[1] is not None}
+    if not pairs:
+        return {**out, "promote": True, "decision": "promoted: the current version has no comparable figure"}
+    missing = [k for k, (new, _) in pairs.items() if new is None]
+    if missing:
+        return {**out, "promote": False, "decision": f"not promoted: the new version has no {', '.join(missing)}"}
+    worse = [f"{k} {new:.4f} < {cur:.4f}" for k, (new, cur) in pairs.items() if new < cur]
+    if worse:
+        return {**out, "promote": False, "decision": "not promoted: worse than the current version: "
+                                                      + "; ".join(worse)}
+    return {**out, "promote": True,
+            "decision": "promoted: " + " and ".join(pairs) + " not worse than the current version's"}
+
+
+def should_promote(policy: str, new_metrics: dict[str, Any], current_metrics: dict[str, Any] | None, *,
+                   new_processed_id: str | None = None, current_processed_id: str | None = None) -> bool:
+    """Returns whether a new version replaces the current one under never/if_better/always (see promotion_decision)."""
+    return bool(promotion_decision(policy, new_metrics, current_metrics, new_processed_id=new_processed_id,
+                                   current_processed_id=current_processed_id)["promote"])
 
 
 def latest_version_of(storage: Storage, model: str, processed_id: str | None) -> str | None:
