@@ -12,6 +12,7 @@ higher is better. Items the user already has are masked here, not by the strateg
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,30 +41,90 @@ def top_k_masked(scores: np.ndarray, seen: sp.csr_matrix, rows: np.ndarray, k: i
     return np.take_along_axis(part, order, axis=1)
 
 
+def _ranked_metrics(top: np.ndarray, relevant: np.ndarray, k: int, discounts: np.ndarray) -> tuple[float, float, float]:
+    hits = np.isin(top, relevant)
+    n_rel = min(len(relevant), k)
+    return (float((hits * discounts[: len(hits)]).sum() / discounts[:n_rel].sum()), hits.sum() / n_rel,
+            float(hits.any()))
+
+
 def evaluate_strategy(score: ScoreFn, train_part: sp.csr_matrix, test: pd.DataFrame, k: int = 10,
-                      batch: int = 256, users: np.ndarray | None = None) -> dict[str, float]:
-    """Returns {"ndcg@k", "recall@k", "hr@k", "users"} of a strategy under the protocol."""
+                      batch: int = 256, users: np.ndarray | None = None, franchise: Any = None,
+                      max_per_franchise: int = 1) -> dict[str, float]:
+    """Returns {"ndcg@k", "recall@k", "hr@k", "users"} of a strategy under the protocol.
+
+    With ``franchise`` (the ranking core's FranchiseModel), also the lists as served (see
+    ``ranking.lists``): ``discovery_*@k`` of the discovery list (the franchises of the user's
+    train part left out, ``max_per_franchise`` entries each, earliest standing for it) against
+    the relevant held-out anime outside those franchises, over users with such an anime; and
+    ``continue_hr@k``, the share of users with a relevant held-out anime in a franchise they rated
+    whose continue list's first k entries hold one.
+    """
     rel = relevant_items(test)
     eval_users = np.array(sorted(rel if users is None else set(users.tolist()) & set(rel)), dtype=np.int64)
     if len(eval_users) == 0:
         return {f"ndcg@{k}": 0.0, f"recall@{k}": 0.0, f"hr@{k}": 0.0, "users": 0}
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ndcg = np.zeros(len(eval_users))
-    recall = np.zeros(len(eval_users))
-    hit = np.zeros(len(eval_users))
+    plain = np.zeros((len(eval_users), 3))
+    shaped = _Shaped(franchise, k, max_per_franchise) if franchise is not None else None
     for start in range(0, len(eval_users), batch):
         rows = eval_users[start:start + batch]
-        top = top_k_masked(score(rows), train_part, rows, k)
+        scores = score(rows)
+        top = top_k_masked(scores, train_part, rows, k)
         for j, u in enumerate(rows):
-            relevant = rel[int(u)]
-            hits = np.isin(top[j], relevant)
-            n_rel = min(len(relevant), k)
-            i = start + j
-            ndcg[i] = float((hits * discounts[: len(hits)]).sum() / discounts[:n_rel].sum())
-            recall[i] = hits.sum() / n_rel
-            hit[i] = float(hits.any())
-    return {f"ndcg@{k}": round(float(ndcg.mean()), 4), f"recall@{k}": round(float(recall.mean()), 4),
-            f"hr@{k}": round(float(hit.mean()), 4), "users": int(len(eval_users))}
+            plain[start + j] = _ranked_metrics(top[j], rel[int(u)], k, discounts)
+            if shaped is not None:
+                seen = train_part.indices[train_part.indptr[u]:train_part.indptr[u + 1]]
+                shaped.add(np.asarray(scores[j], dtype=np.float64), seen, rel[int(u)], discounts)
+    out = {f"ndcg@{k}": round(float(plain[:, 0].mean()), 4), f"recall@{k}": round(float(plain[:, 1].mean()), 4),
+           f"hr@{k}": round(float(plain[:, 2].mean()), 4), "users": int(len(eval_users))}
+    if shaped is not None:
+        out.update(shaped.result())
+    return out
+
+
+class _Shaped:
+    """Accumulates the discovery and continue figures of served lists, one user at a time."""
+
+    def __init__(self, franchise: Any, k: int, max_per_franchise: int):
+        from .ranking.lists import FranchiseLists
+
+        self.lists = FranchiseLists(franchise.relations)
+        self.rows = franchise.rated_rows              # anime_index -> catalogue row (-1: none)
+        self.labels = franchise.labels()              # anime_index -> franchise label
+        n_cat = len(franchise.relations.anime_ids)
+        self.index_of = np.full(n_cat, -1, np.int64)  # catalogue row -> anime_index
+        ok = self.rows >= 0
+        self.index_of[self.rows[ok]] = np.flatnonzero(ok)
+        self.n_cat, self.k, self.cap = n_cat, k, max_per_franchise
+        self.discovery: list[tuple[float, float, float]] = []
+        self.continued: list[float] = []
+
+    def add(self, scores: np.ndarray, seen: np.ndarray, relevant: np.ndarray, discounts: np.ndarray) -> None:
+        ok = self.rows >= 0
+        cat = np.full(self.n_cat, -np.inf)
+        cat[self.rows[ok]] = scores[ok]
+        own = self.rows[seen]
+        own = own[own >= 0]
+        allowed = np.ones(self.n_cat, bool)
+        allowed[own] = False
+        own_labels = set(self.labels[seen].tolist())
+        in_own = np.isin(self.labels[relevant], list(own_labels))
+        new, more = relevant[~in_own], relevant[in_own]
+        if len(new):
+            shown = [self.index_of[e.row] for e in self.lists.discovery(cat, allowed, self.k, self.cap, own)]
+            self.discovery.append(_ranked_metrics(np.array(shown, np.int64), new, self.k, discounts))
+        if len(more):
+            shown = [self.index_of[e.row] for e in self.lists.continue_list(cat, allowed, own, self.k)]
+            self.continued.append(float(np.isin(np.array(shown, np.int64), more).any()))
+
+    def result(self) -> dict[str, float]:
+        d = np.array(self.discovery) if self.discovery else np.zeros((0, 3))
+        k = self.k
+        mean = lambda a: round(float(a.mean()), 4) if len(a) else 0.0  # noqa: E731
+        return {f"discovery_ndcg@{k}": mean(d[:, 0]), f"discovery_recall@{k}": mean(d[:, 1]),
+                f"discovery_hr@{k}": mean(d[:, 2]), "discovery_users": len(d),
+                f"continue_hr@{k}": mean(np.array(self.continued)), "continue_users": len(self.continued)}
 
 
 def popularity_scores(train_part: sp.csr_matrix) -> ScoreFn:

@@ -178,6 +178,9 @@ CLUSTERS = [
 TYPES = ["TV", "Movie", "OVA", "ONA"]
 
 
+SYLLABLES = ("ka", "ri", "mo", "te", "su", "na", "lo", "pi", "ze", "fu")
+
+
 def planted_frames(n_users: int = 240, per_cluster: int = 20,
                    seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns (ratings, anime.csv-like metadata, synopsis frame) of a world with planted tastes.
@@ -192,9 +195,11 @@ def planted_frames(n_users: int = 240, per_cluster: int = 20,
     for aid in range(1, n_rated + 6):
         c = (aid - 1) // per_cluster if aid <= n_rated else (aid - n_rated - 1) % len(CLUSTERS)
         genres, words = CLUSTERS[c]
-        name = f"Planted {c} Title {aid}" if aid != 2 else "Pokémon Adventure"
+        # a distinct made-up word per anime: "Title 12" / "Title 13" would read as one numbered series
+        word = "".join(SYLLABLES[int(d)] for d in str(aid)).capitalize()
+        name = f"Planted {c} {word}" if aid != 2 else "Pokémon Adventure"
         rows.append({"MAL_ID": aid, "Name": name, "Score": round(6 + rng.random() * 3, 2),
-                     "Genders": ", ".join(genres), "English name": f"English {aid}" if aid != 2 else "Pokemon Journey",
+                     "Genders": ", ".join(genres), "English name": f"English {word}" if aid != 2 else "Pokemon Journey",
                      "Japanese name": f"日本 {aid}" if aid != 2 else "ポケットモンスター",
                      "Type": TYPES[aid % len(TYPES)], "Episodes": 12, "Aired": f"Apr 1, {1990 + aid % 30}",
                      "Rating": "Rx - Hentai" if aid == 1 else "PG-13 - Teens 13 or older",

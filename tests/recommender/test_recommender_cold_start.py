@@ -72,7 +72,7 @@ def test_cold_start_blend_is_tuned_on_val_and_beats_the_known_user_blend(real_st
 def test_post_recommendations_serves_the_cold_start_blend(real_state):
     state, _ = real_state
     liked = [16498, 1535, 5114]  # Shingeki no Kyojin, Death Note, Fullmetal Alchemist: Brotherhood
-    items = recommend_cold_start(state, liked, [], "hybrid", 10, Filters())
+    items = recommend_cold_start(state, liked, [], "hybrid", 10, Filters())["items"]
     assert len(items) == 10 and not {i["anime_id"] for i in items} & set(liked)
     used = {n for n, w in state.ranking.cold_start_weights.items() if w}
     assert set().union(*(i["sources"] for i in items)) <= used

@@ -1,4 +1,4 @@
-"""The franchise component: title neighbours find the other entries of franchises a user rated."""
+"""The franchise component and franchise-aware lists over the strict relation."""
 
 from __future__ import annotations
 
@@ -9,66 +9,85 @@ import recommender_fixtures as rf
 import scipy.sparse as sp
 from animerec_shared.datasets import load_processed
 from animerec_shared.evaluation import evaluate_strategy
+from animerec_shared.franchise_relations import fit_franchises
 from animerec_shared.ranking import RankingParams, blend, fit_ranking, strategies_of
-from animerec_shared.ranking.franchise import fit_franchise, title_documents, top_k_rows
+from animerec_shared.ranking.franchise import co_membership, fit_franchise
+from animerec_shared.ranking.lists import FranchiseLists
 from animerec_shared.storage import FileStorage
 
-TITLES = [  # (anime_id, romaji, English)
-    (1, "Gintama", "Gintama"),
-    (2, "Gintama'", "Gintama Season 2"),
-    (3, "Gintama Movie 1: Shinyaku Benizakura-hen", ""),
-    (4, "Naruto", "Naruto"),
-    (5, "Naruto: Shippuuden", "Naruto Shippuden"),
-    (6, "Cowboy Bebop", ""),
-    (7, "Cowboy Bebop: Tengoku no Tobira", "Cowboy Bebop: The Movie"),
-    (8, "Trigun", ""),
+TITLES = [  # (anime_id, romaji, English, first aired)
+    (1, "Gintama", "Gintama", "2006-04-04"),
+    (2, "Gintama'", "Gintama Season 2", "2011-04-04"),
+    (3, "Gintama Movie 1: Shinyaku Benizakura-hen", "", "2010-04-24"),
+    (4, "Naruto", "Naruto", "2002-10-03"),
+    (5, "Naruto: Shippuuden", "Naruto Shippuden", "2007-02-15"),
+    (6, "Cowboy Bebop", "", "1998-04-03"),
+    (7, "Cowboy Bebop: Tengoku no Tobira", "Cowboy Bebop: The Movie", "2001-09-01"),
+    (8, "Trigun", "", "1998-04-01"),
 ]
+JAPANESE = {1: "銀魂", 2: "銀魂'", 3: "劇場版 銀魂 新訳紅桜篇", 4: "NARUTO -ナルト-", 5: "NARUTO -ナルト- 疾風伝"}
 
 
 def _catalogue() -> pd.DataFrame:
-    return pd.DataFrame([{"anime_id": a, "name": n, "english_name": e or None} for a, n, e in TITLES])
+    return pd.DataFrame([{"anime_id": a, "name": n, "english_name": e or None, "japanese_name": JAPANESE.get(a, ""),
+                          "aired_from": d} for a, n, e, d in TITLES])
 
 
-def test_title_documents_fold_accents_case_and_repeats():
-    frame = pd.DataFrame([{"anime_id": 10, "name": "Pokémon", "english_name": "POKÉMON"},
-                          {"anime_id": 11, "name": "Kimi no Na wa.", "english_name": "Your Name."}])
-    assert title_documents(frame, np.array([11, 10, 99])) == ["kimi no na wa your name", "pokemon", ""]
-    assert title_documents(frame.drop(columns="english_name"), np.array([10, 11])) == ["pokemon", "kimi no na wa"]
+def test_entries_of_one_franchise_are_neighbours():
+    ids = np.array([a for a, *_ in TITLES])
+    model = fit_franchise(_catalogue(), ids)
+    s = model.neighbours.toarray()
+    assert set(np.flatnonzero(s[0]).tolist()) == {1, 2}
+    assert set(np.flatnonzero(s[3]).tolist()) == {4} and set(np.flatnonzero(s[5]).tolist()) == {6}
+    assert s[7].sum() == 0 and model.neighbours.diagonal().sum() == 0
 
 
-def test_neighbours_are_the_same_franchise():
-    ids = np.array([a for a, _, _ in TITLES])
-    model = fit_franchise(_catalogue(), ids, neighbours=5)
-    names = {i: n for i, (_, n, _) in enumerate(TITLES)}
-    for row, expected in ((0, {1, 2}), (3, {4}), (5, {6})):
-        idx, sims = model.similar(row)
-        assert set(idx.tolist()) == expected, [names[i] for i in idx]
-        assert np.all(np.diff(sims) <= 0) and np.all(sims > 0)
-    assert len(model.similar(7)[0]) == 0  # Trigun shares no word with any other title
-    assert model.neighbours.diagonal().sum() == 0
-
-
-def test_top_k_rows_keeps_the_largest_entries_of_each_row():
-    s = sp.csr_matrix(np.array([[0, 3, 1, 2], [5, 0, 0, 0], [1, 1, 1, 0]], dtype=np.float32))
-    kept = top_k_rows(s, 2).toarray()
-    np.testing.assert_array_equal(kept, [[0, 3, 0, 2], [5, 0, 0, 0], [1, 1, 0, 0]])
+def test_co_membership_links_every_pair_of_a_label_once():
+    s = co_membership(np.array([5, 5, 7, 5, 9])).toarray()
+    np.testing.assert_array_equal(s, [[0, 1, 0, 1, 0], [1, 0, 0, 1, 0], [0] * 5, [1, 1, 0, 0, 0], [0] * 5])
 
 
 def test_batch_and_single_query_scores_agree():
-    ids = np.array([a for a, _, _ in TITLES])
+    ids = np.array([a for a, *_ in TITLES])
     model = fit_franchise(_catalogue(), ids)
     idx, vals = np.array([0, 3, 6]), np.array([1.0, 0.3, -0.3], dtype=np.float32)
     x = sp.csr_matrix((vals, (np.zeros(3, int), idx)), shape=(1, len(ids)))
     np.testing.assert_allclose(model.score(x)[0], model.score_sparse_row(idx, vals), rtol=1e-6)
     scores = model.score_sparse_row(np.array([0]), np.array([1.0], np.float32))
-    assert set(np.argsort(-scores)[:2].tolist()) == {1, 2} and scores[[3, 4, 5, 6, 7]].max() == 0
+    assert set(np.flatnonzero(scores > 0).tolist()) == {1, 2}
 
 
-def test_no_shared_words_means_no_component():
+def test_no_relation_means_no_component_but_a_relation_object():
     frame = pd.DataFrame([{"anime_id": 1, "name": "Alpha", "english_name": None},
                           {"anime_id": 2, "name": "Beta", "english_name": None}])
-    assert fit_franchise(frame, np.array([1, 2])) is None
-    assert fit_franchise(frame.iloc[:0], np.array([1, 2])) is None
+    model = fit_franchise(frame, np.array([1, 2]))
+    assert model.neighbours.nnz == 0 and len(model.relations.members(0)) == 1
+
+
+def test_discovery_caps_franchises_with_the_earliest_entry_and_leaves_out_rated_ones():
+    rel = fit_franchises(_catalogue())
+    lists = FranchiseLists(rel)
+    scores = np.array([0.1, 0.9, 0.8, 0.5, 0.95, 0.2, 0.3, 0.4], np.float32)
+    allowed = np.ones(8, bool)
+    got = lists.discovery(scores, allowed, 10, 1)
+    # Naruto's best entry (Shippuuden 0.95) ranks it, Naruto (2002) stands for it; Gintama (2006) for Gintama
+    assert [e.row for e in got] == [3, 0, 7, 5]
+    assert got[0].ranked_by == 4 and got[0].franchise_size == 2 and got[1].franchise_size == 3
+    assert got[1].franchise_id == 1
+    rated = lists.discovery(scores, allowed, 10, 1, exclude_rows=np.array([2]))  # rated the Gintama movie
+    assert 0 not in [e.row for e in rated] and 1 not in [e.row for e in rated]
+    plain = lists.discovery(scores, allowed, 10, 0)
+    assert [e.row for e in plain] == [4, 1, 2, 3, 7, 6, 5, 0]
+
+
+def test_continue_lists_the_unrated_entries_in_watch_order_best_franchise_first():
+    rel = fit_franchises(_catalogue())
+    lists = FranchiseLists(rel)
+    scores = np.array([0.0, 0.1, 0.2, 0.0, 0.9, 0.0, 0.0, 0.0], np.float32)
+    allowed = np.ones(8, bool)
+    got = lists.continue_list(scores, allowed, np.array([0, 3, 7]), 10)
+    assert [e.row for e in got] == [4, 2, 1]  # Naruto's next (0.9) first; Gintama: the 2010 movie, then 2011
+    assert lists.continue_list(scores, allowed, np.array([7]), 10) == []
 
 
 @pytest.fixture(scope="module")
@@ -95,4 +114,4 @@ def test_franchise_adds_to_item_item_on_the_real_sample(real_sample):
     franchise = evaluate_strategy(strategies["franchise"], seen, data.test)["ndcg@10"]
     content = evaluate_strategy(strategies["content"], seen, data.test)["ndcg@10"]
     assert both > alone + 0.02, (alone, both)
-    assert franchise > 2 * content, (franchise, content)
+    assert franchise > content, (franchise, content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ ANIME_SCHEMA = pa.schema([
     ("anime_id", pa.int32()), ("anime_index", pa.int32()), ("name", pa.string()),
     ("english_name", pa.string()), ("japanese_name", pa.string()), ("title", pa.string()),
     ("genres", pa.list_(pa.string())), ("type", pa.string()), ("episodes", pa.float64()),
-    ("year", pa.float64()), ("age_rating", pa.string()), ("score", pa.float64()),
+    ("year", pa.float64()), ("aired_from", pa.string()), ("age_rating", pa.string()), ("score", pa.float64()),
     ("members", pa.int64()), ("popularity", pa.int64()), ("synopsis", pa.string()),
 ])
 
@@ -64,6 +65,33 @@ def _year(table: pa.Table) -> np.ndarray:
     return year
 
 
+_MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
+_AIRED = r"^\s*(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?:(?P<day>\d{1,2}),?\s+)?)?(?P<year>(?:19|20)\d\d)"
+
+
+def _aired_from(table: pa.Table) -> pa.Array:
+    """Returns the first air date as ISO text ("1998-04-03"; day or month 01 when unknown; "" unknown).
+
+    Aired is "Apr 3, 1998 to Apr 24, 1999", "Oct, 2010", "1932" or Unknown; Premiered ("Spring
+    1998") gives the year when Aired has none. The franchise watch order sorts on this date.
+    """
+    out = []
+    aired = _text(table, "Aired").to_pylist()
+    premiered = _text(table, "Premiered").to_pylist()
+    pattern = re.compile(_AIRED)
+    season = re.compile(r"(Winter|Spring|Summer|Fall)\s+((?:19|20)\d\d)")
+    for a, p in zip(aired, premiered):
+        m = pattern.match(a or "")
+        if m:
+            month = _MONTHS.get((m.group("mon") or "").lower()[:3], 1)
+            out.append(f"{m.group('year')}-{month:02d}-{int(m.group('day') or 1):02d}")
+            continue
+        s = season.search(p or "")
+        start = {"Winter": 1, "Spring": 4, "Summer": 7, "Fall": 10}
+        out.append(f"{s.group(2)}-{start[s.group(1)]:02d}-01" if s else "")
+    return pa.array(out, pa.string())
+
+
 def _genres(table: pa.Table) -> pa.Array:
     text = pc.utf8_trim(_text(table, "Genres"), " ,")
     lists = pc.split_pattern_regex(text, r"\s*,\s*")
@@ -102,6 +130,7 @@ def clean_anime(anime_csv: Path, synopsis_csv: Path | None) -> pa.Table:
         "type": _text(table, "Type"),
         "episodes": _number(table, "Episodes"),
         "year": _year(table),
+        "aired_from": _aired_from(table),
         "age_rating": _text(table, "Rating"),
         "score": _number(table, "Score"),
         "members": np.nan_to_num(members, nan=0).astype(np.int64),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from animerec_shared.ranking.cold_start import fold_in
 from animerec_shared.ranking.model import content_weights, interaction_weights
 
 from .filters import Filters, meta_mask
-from .output import item, to_meta_space, top_indices
+from .output import franchise_item, shaped_items, to_meta_space
 from .similarity import user_row
 from .state import ServingState
 
@@ -31,30 +32,38 @@ def _names(state: ServingState, strategy: str, cold_start: bool = False) -> tupl
     return [strategy], {strategy: 1.0}
 
 
-def _rank(state: ServingState, comps: dict[str, np.ndarray], weights: dict[str, float], strategy: str,
-          allowed_meta: np.ndarray, n: int, content_all: np.ndarray | None) -> list[dict[str, Any]]:
-    """Returns the ranked items of blended rated-space components (content alone: every anime)."""
+def _scored(state: ServingState, comps: dict[str, np.ndarray], weights: dict[str, float], strategy: str,
+            content_all: np.ndarray | None) -> tuple[np.ndarray, Callable[[int], list[str]]]:
+    """Returns (scores over meta rows, -inf where none; the sources of a meta row)."""
     if strategy == "content" and content_all is not None:
-        top = top_indices(content_all, allowed_meta, n)
-        return [item(state, int(r), "relevance", content_all[r], ["content"]) for r in top]
+        return np.asarray(content_all, dtype=np.float32), lambda r: ["content"]
     if strategy != "hybrid":
-        scores = to_meta_space(state, comps[strategy])
-        top = top_indices(scores, allowed_meta, n)
-        return [item(state, int(r), "relevance", scores[r], [strategy]) for r in top]
+        return to_meta_space(state, comps[strategy]), lambda r: [strategy]
     contrib = {name: zscore(comps[name]) * np.float32(w) for name, w in weights.items() if name in comps}
     total = to_meta_space(state, np.sum(list(contrib.values()), axis=0))
-    top = top_indices(total, allowed_meta, n)
-    out = []
-    for r in top:
+
+    def sources(r: int) -> list[str]:
         i = int(state.meta_index[r])
+        if i < 0:
+            return []
         parts = sorted(((float(c[i]), name) for name, c in contrib.items()), reverse=True)
-        sources = [name for v, name in parts if v > 0] or [parts[0][1]]
-        out.append(item(state, int(r), "relevance", total[r], sources))
+        return [name for v, name in parts if v > 0] or [parts[0][1]]
+
+    return total, sources
+
+
+def continue_items(state: ServingState, scores: np.ndarray, allowed: np.ndarray, own_rows: np.ndarray,
+                   n: int) -> list[dict[str, Any]]:
+    """Returns the next unrated entries of the franchises of own_rows, in watch order, best franchises first."""
+    out = []
+    for e in state.lists.continue_list(scores, allowed, own_rows, n):
+        value = scores[e.row]
+        out.append(franchise_item(state, e, "relevance", float(value) if np.isfinite(value) else 0.0, ["franchise"]))
     return out
 
 
-def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> list[dict[str, Any]]:
-    """Returns the n best anime for a known user under a strategy, filters applied."""
+def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> dict[str, Any]:
+    """Returns {"items": discovery list, "continue": next entries of rated franchises} for a known user."""
     u = user_row(state, user_id)
     model = state.ranking.model
     names, weights = _names(state, strategy)
@@ -63,14 +72,19 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
     comps = model.query_components(names, idx, interaction_weights(ratings, model.params),
                                    content_weights(ratings, model.params), uv, exclude_user=u)
     allowed = meta_mask(state, f)
+    own = state.rated_meta_rows[idx]
+    own = own[own >= 0]
     if f.exclude_rated:
-        rows = state.rated_meta_rows[idx]
-        allowed[rows[rows >= 0]] = False
+        allowed[own] = False
     content_all = None
     if strategy == "content" and model.content is not None:
         profile = _profile(state, state.rated_meta_rows[idx], content_weights(ratings, model.params))
         content_all = model.content.score_profile(profile, rated_only=False)
-    return _rank(state, comps, weights, strategy, allowed, n, content_all)
+    scores, sources = _scored(state, comps, weights, strategy, content_all)
+    cont_allowed = meta_mask(state, f)
+    cont_allowed[own] = False
+    return {"items": shaped_items(state, scores, sources, allowed, n, f, own),
+            "continue": [] if f.mix_franchises else continue_items(state, scores, cont_allowed, own, n)}
 
 
 def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -86,8 +100,12 @@ def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:
 
 
 def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[int], strategy: str, n: int,
-                         f: Filters) -> list[dict[str, Any]]:
-    """Returns the n best anime for someone known only by liked/disliked anime (fold-in + content)."""
+                         f: Filters) -> dict[str, Any]:
+    """Returns {"items", "continue"} for someone known only by liked/disliked anime (fold-in + content).
+
+    Discovery leaves out the franchises of the liked and disliked anime; continue lists the next
+    entries of the liked ones.
+    """
     if not liked:
         raise InvalidInputError("cold start needs at least one liked anime", code="validation_error")
     model = state.ranking.model
@@ -122,4 +140,12 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     allowed = meta_mask(state, f)
     allowed[liked_rows] = False
     allowed[disliked_rows] = False
-    return _rank(state, comps, weights, strategy, allowed, n, content_all)
+    scores, sources = _scored(state, comps, weights, strategy, content_all)
+    own = np.concatenate([liked_rows, disliked_rows])
+    return {"items": shaped_items(state, scores, sources, allowed, n, f, own),
+            "continue": [] if f.mix_franchises else continue_items(state, scores, allowed, liked_rows, n)}
+
+
+def continue_for_user(state: ServingState, user_id: int, n: int, f: Filters) -> list[dict[str, Any]]:
+    """Returns a known user's continue list alone (the hybrid blend orders the franchises)."""
+    return recommend_for_user(state, user_id, "hybrid", n, f.model_copy(update={"mix_franchises": False}))["continue"]

@@ -22,8 +22,10 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
                       strategy: str | None) -> dict[str, Any]:
     """Returns the facts of the contract: because_you_liked, shared_genres, similar_users and metadata.
 
-    because_you_liked names up to three liked anime: first those of the target's franchise (title
-    neighbours), then the closest by embedding, then by content.
+    because_you_liked names up to three liked anime, each with the evidence that makes the reason
+    true: first those of the target's franchise (the relation holds: rules, base, path), then the
+    closest by embedding that some users liked together with the target (shared_users), then by
+    content with genres in common (shared_genres). A candidate without evidence is not named.
     """
     row = meta_row(state, anime_id)
     target_idx = int(state.meta_index[row])
@@ -36,48 +38,60 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
         if not len(liked_idx):
             liked_idx = idx[favourite_indices(ratings)]
         liked_rows = state.rated_meta_rows[liked_idx]
-        query = ue[u]
+        query, rated = ue[u], int(len(idx))
     elif liked:
         from .engine import _meta_rows
 
         liked_rows = _meta_rows(state, liked)
         liked_idx = state.meta_index[liked_rows]
         liked_idx = liked_idx[liked_idx >= 0]
-        query, u = fold_in(ae, liked_idx), -1
+        query, u, rated = fold_in(ae, liked_idx), -1, 0
     else:
         raise InvalidInputError("give user_id or liked", code="validation_error")
     liked_rows = liked_rows[(liked_rows >= 0) & (liked_rows != row)]
     because: list[dict[str, Any]] = []
+    target_genres = state.items_json[row]["genres"]
+
+    def evidence_of(r: int, by: str) -> dict[str, Any] | None:
+        """Returns the evidence that makes "because you liked r" true, None when there is none."""
+        if by == "franchise":
+            return state.lists.relations.evidence(r, row)
+        if by == "embedding":
+            i = int(state.meta_index[r])
+            if i < 0 or target_idx < 0:
+                return None
+            both = int(state.liked_by[:, i].multiply(state.liked_by[:, target_idx]).sum())
+            return {"shared_users": both} if both > 0 else None
+        genres = sorted(set(state.items_json[r]["genres"]) & set(target_genres))
+        return {"shared_genres": genres} if genres else None
 
     def add(rows: np.ndarray, sims: np.ndarray, by: str, limit: int = MAX_BECAUSE) -> None:
-        """Appends liked meta rows, most similar first, skipping anime already named."""
+        """Appends liked meta rows, most similar first, that have evidence, skipping anime already named."""
         named = {b["anime_id"] for b in because}
         for j in np.argsort(-sims, kind="stable"):
             if len(because) >= limit or sims[j] <= 0:
                 break
             meta = state.items_json[int(rows[j])]
-            if meta["anime_id"] not in named:
+            if meta["anime_id"] in named:
+                continue
+            evidence = evidence_of(int(rows[j]), by)
+            if evidence is not None:
                 because.append({"anime_id": meta["anime_id"], "title": meta["title"],
-                                "similarity": round(float(sims[j]), 4), "by": by})
+                                "similarity": round(float(sims[j]), 4), "by": by, "evidence": evidence})
                 named.add(meta["anime_id"])
 
+    same = np.array([r for r in liked_rows if state.lists.relations.same(int(r), row)], dtype=np.int64)
+    if len(same):  # the liked entries of the target's franchise, the closest in the relation first
+        steps = np.array([len(state.lists.relations.path(int(r), row)) for r in same], dtype=np.float64)
+        add(same, 1.0 / np.maximum(steps - 1, 1), "franchise", limit=MAX_FRANCHISE)
     cand = state.meta_index[liked_rows]
     cand = cand[cand >= 0]
-    franchise = state.ranking.model.franchise
-    if target_idx >= 0 and franchise is not None and len(cand):
-        # liked anime whose titles link them to the target, either way round
-        idx, sims = franchise.similar(target_idx)
-        forward = np.zeros(franchise.neighbours.shape[0], np.float32)
-        forward[idx] = sims
-        back = np.asarray(franchise.neighbours[cand, target_idx].toarray()).ravel()
-        add(state.rated_meta_rows[cand], np.maximum(forward[cand], back), "franchise", limit=MAX_FRANCHISE)
     if target_idx >= 0 and len(cand):
         add(state.rated_meta_rows[cand], ae[cand] @ ae[target_idx], "embedding")
     content = state.ranking.model.content
     if len(because) < MAX_BECAUSE and content is not None and len(liked_rows):
         add(liked_rows, np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel(),
             "content")
-    target_genres = state.items_json[row]["genres"]
     liked_genres = Counter(g for r in liked_rows for g in state.items_json[int(r)]["genres"])
     shared = sorted((g for g in target_genres if liked_genres[g]), key=lambda g: -liked_genres[g])
     liked_it, of = 0, 0
@@ -94,4 +108,5 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
     return {"anime_id": meta["anime_id"], "title": meta["title"], "genres": target_genres, "score": meta["score"],
             "members": meta["members"], "popularity_rank": int(state.popularity_rank[row]),
             "model_version": state.version, "strategy": strategy or "hybrid", "because_you_liked": because,
-            "shared_genres": shared, "similar_users": {"liked_it": liked_it, "of": of}}
+            "shared_genres": shared, "similar_users": {"liked_it": liked_it, "of": of}, "rated": rated,
+            "franchise": {"same_franchise_as": [b["anime_id"] for b in because if b["by"] == "franchise"]}}

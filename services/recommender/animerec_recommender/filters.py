@@ -22,6 +22,12 @@ class Filters(BaseModel):
     year_max: int | None = Field(None, ge=1900, le=2100)
     exclude_rated: bool = Field(True, description="drop anime the user already rated (user endpoints)")
     include_adult: bool = Field(False, description="include 'Rx - Hentai' titles")
+    max_per_franchise: int = Field(1, ge=0, le=100, description=(
+        "lists show at most this many entries of one franchise, the earliest standing for it "
+        "(0 = no cap)"))
+    mix_franchises: bool = Field(False, description=(
+        "keep the franchises the user rated or liked in the list (true, with max_per_franchise=0, "
+        "gives the plain ranked list); false moves them to the separate continue list"))
 
     @model_validator(mode="after")
     def _years_ordered(self) -> Filters:
@@ -45,7 +51,7 @@ def _genre_columns(state: ServingState, names: list[str]) -> list[int]:
 
 def meta_mask(state: ServingState, f: Filters) -> np.ndarray:
     """Returns a fresh bool mask over meta rows of the anime that pass the filters (rated exclusion aside)."""
-    key = f.model_copy(update={"exclude_rated": True}).key()
+    key = f.model_copy(update={"exclude_rated": True, "max_per_franchise": 1, "mix_franchises": False}).key()
     cached = state.mask_cache.get(key)
     if cached is None:
         cached = _compute_mask(state, f)

@@ -6,9 +6,14 @@ import json
 import time
 from typing import Any
 
+from collections.abc import Callable
+
 import numpy as np
 from fastapi import Response
 
+from animerec_shared.ranking.lists import Entry
+
+from .filters import Filters
 from .state import ServingState
 
 
@@ -46,3 +51,24 @@ def finish(payload: bytes, model_version: str, started: float) -> Response:
 def dumps(obj: Any) -> bytes:
     """Returns compact JSON bytes."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def shaped_items(state: ServingState, scores: np.ndarray, sources: Callable[[int], list[str]],
+                 allowed: np.ndarray, n: int, f: Filters, own_rows: np.ndarray,
+                 value_key: str = "relevance") -> list[dict[str, Any]]:
+    """Returns the discovery list: own_rows' franchises out unless mixed, max_per_franchise per franchise.
+
+    A franchise shown by a stand-in (its earliest entry) carries the value and sources of its
+    best-scored entry, the one that ranked it.
+    """
+    mixed = f.mix_franchises or not f.exclude_rated  # rated anime may be shown: so may their franchises
+    entries = state.lists.discovery(scores, allowed, n, f.max_per_franchise,
+                                    exclude_rows=None if mixed else own_rows)
+    return [franchise_item(state, e, value_key, float(scores[e.ranked_by]), sources(e.ranked_by)) for e in entries]
+
+
+def franchise_item(state: ServingState, e: Entry, value_key: str, value: float, sources: list[str]) -> dict[str, Any]:
+    """Returns a list item with its franchise: {"id": first entry's anime_id, "size": entries}."""
+    out = item(state, e.row, value_key, value if np.isfinite(value) else 0.0, sources)
+    out["franchise"] = {"id": e.franchise_id, "size": e.franchise_size}
+    return out

@@ -11,6 +11,11 @@ from .filters import Filters
 Strategy = Literal["hybrid", "collaborative", "user_based", "content", "item_item", "popularity"]
 
 
+class FranchiseRef(BaseModel):
+    id: int
+    size: int
+
+
 class AnimeItem(BaseModel):
     """One anime of a list answer; ``similarity`` on similar lists, ``relevance`` on recommendations."""
 
@@ -25,16 +30,51 @@ class AnimeItem(BaseModel):
     members: int
     similarity: float | None = None
     relevance: float | None = None
+    franchise: FranchiseRef | None = Field(None, description=(
+        "its franchise: id (anime_id of the first entry in watch order) and size (entries); a "
+        "discovery item stands for the whole franchise, size - 1 others"))
     sources: list[str] = Field(description=(
         "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, "
         "quality (hybrid: those that pushed it up)"))
 
 
 class AnimeList(BaseModel):
-    items: list[AnimeItem]
+    items: list[AnimeItem] = Field(description=(
+        "recommendations: discovery (franchises you rated or liked left out, max_per_franchise each); "
+        "similar anime: the anime's own franchise left out"))
+    continue_: list[AnimeItem] | None = Field(None, alias="continue", description=(
+        "recommendations only: the next unrated entries of the franchises you rated or liked, in watch "
+        "order, best franchises first ([] with mix_franchises=true)"))
     model_version: str
     took_ms: float
     method: str | None = None
+    strategy: str | None = None
+
+
+class ContinueList(BaseModel):
+    items: list[AnimeItem] = Field(description="the next unrated entries of your franchises, in watch order")
+    model_version: str
+    took_ms: float
+
+
+class FranchiseEntry(BaseModel):
+    anime_id: int
+    title: str
+    type: str | None
+    year: int | None
+    episodes: float | None
+    aired_from: str | None = Field(description="first air date (ISO), the watch order")
+    evidence: dict = Field(description=(
+        "why it is of the franchise: {relation: same_franchise, rules: [title_base | title_prefix | "
+        "shared_stem | japanese_base], base: the shared title base, path: anime ids from the asked anime}"))
+
+
+class FranchiseAnswer(BaseModel):
+    anime_id: int
+    title: str
+    franchise_id: int = Field(description="anime_id of the franchise's first entry in watch order")
+    items: list[FranchiseEntry] = Field(description="the other entries, in watch order; [] for a standalone anime")
+    model_version: str
 
 
 class AnimeDetail(BaseModel):
@@ -120,6 +160,9 @@ class LikedAnime(BaseModel):
     title: str
     similarity: float
     by: Literal["embedding", "content", "franchise"]
+    evidence: dict = Field(description=(
+        "franchise: {relation: same_franchise, rules, base, path}; embedding: {shared_users: users who "
+        "liked both}; content: {shared_genres}"))
 
 
 class SimilarUsersFact(BaseModel):
@@ -139,3 +182,5 @@ class ExplanationFacts(BaseModel):
     because_you_liked: list[LikedAnime]
     shared_genres: list[str]
     similar_users: SimilarUsersFact
+    rated: int = Field(description="ratings the subject gave (0 for a cold-start liked list)")
+    franchise: dict = Field(description="{same_franchise_as: liked anime ids of the target's franchise}")

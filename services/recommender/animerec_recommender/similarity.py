@@ -10,7 +10,7 @@ import numpy as np
 from animerec_shared.errors import AnimeNotFound, UserNotFound
 
 from .filters import Filters, meta_mask
-from .output import item, top_indices
+from .output import item, shaped_items, to_meta_space, top_indices
 from .state import ServingState
 
 COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"
@@ -33,7 +33,11 @@ def user_row(state: ServingState, user_id: int) -> int:
 
 
 def similar_anime(state: ServingState, anime_id: int, method: str, n: int, f: Filters) -> tuple[list[dict], str]:
-    """Returns (items most similar to an anime, the method used); unrated anime fall back to content."""
+    """Returns (items most similar to an anime, the method used); unrated anime fall back to content.
+
+    The anime's own franchise is left out (``GET /anime/{id}/franchise`` lists it) and other
+    franchises show ``max_per_franchise`` entries, unless ``mix_franchises``.
+    """
     row = meta_row(state, anime_id)
     idx = int(state.meta_index[row])
     content = state.ranking.model.content
@@ -41,21 +45,15 @@ def similar_anime(state: ServingState, anime_id: int, method: str, n: int, f: Fi
         method = "content"  # no ratings, no embedding: content still knows it
     if method == "collaborative":  # ranked over rated anime only: the others have no embedding
         ae = state.model.anime_embeddings
-        sims = np.asarray(ae @ ae[idx], dtype=np.float32)
-        rows = state.rated_meta_rows
-        allowed = (rows >= 0) & meta_mask(state, f)[np.maximum(rows, 0)]
-        allowed[idx] = False
-        top = top_indices(sims, allowed, n)
-        return [item(state, int(rows[i]), "similarity", sims[i], [method]) for i in top], method
+        sims = to_meta_space(state, np.asarray(ae @ ae[idx], dtype=np.float32))
+    elif content is None:
+        sims = np.zeros(len(state.meta), np.float32)
     else:
-        if content is None:
-            sims = np.zeros(len(state.meta), np.float32)
-        else:
-            sims = content.similar_rows(row)
+        sims = np.asarray(content.similar_rows(row), dtype=np.float32)
     allowed = meta_mask(state, f)
     allowed[row] = False
-    top = top_indices(sims, allowed, n)
-    return [item(state, int(r), "similarity", sims[r], [method]) for r in top], method
+    items = shaped_items(state, sims, lambda r: [method], allowed, n, f, np.array([row]), value_key="similarity")
+    return items, method
 
 
 def similar_users(state: ServingState, user_id: int, n: int) -> list[dict[str, Any]]:

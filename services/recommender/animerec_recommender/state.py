@@ -13,7 +13,9 @@ import scipy.sparse as sp
 
 from animerec_shared.datasets import ProcessedData, load_processed
 from animerec_shared.model_versions import InvalidModelVersion, ModelVersion, load_model_version
+from animerec_shared.franchise_relations import fit_franchises
 from animerec_shared.ranking import FittedRanking, RankingParams, fit_ranking
+from animerec_shared.ranking.lists import FranchiseLists
 from animerec_shared.storage import Storage
 
 from .search import TitleIndex
@@ -47,6 +49,8 @@ class ServingState:
     titles: TitleIndex
     items_json: list[dict[str, Any]]   # the static part of each item, per meta row
     popularity_rank: np.ndarray        # meta row -> rank by members (1 = most members)
+    lists: FranchiseLists              # franchise relation over meta rows (discovery, continue)
+    liked_by: sp.csc_matrix            # [n_users, n_items] 1 where a user's rating is "liked"
     loaded_at: float
     mask_cache: dict[str, np.ndarray] = field(default_factory=dict)  # filters digest -> meta mask
 
@@ -127,6 +131,10 @@ def build_state(storage: Storage, version: str, params: RankingParams,
     gr = [(i, gpos[g]) for i, gs in enumerate(meta["genres"]) for g in gs]
     genre_matrix = sp.csr_matrix((np.ones(len(gr), bool), ([a for a, _ in gr], [b for _, b in gr])),
                                  shape=(len(meta), len(genres)))
+    franchise = ranking.model.franchise
+    relations = franchise.relations if franchise is not None else None
+    if relations is None or not np.array_equal(relations.anime_ids, meta["anime_id"].to_numpy(np.int64)):
+        relations = fit_franchises(meta)
     members = meta["members"].to_numpy(np.int64)
     order = np.argsort(-members, kind="stable")
     popularity_rank = np.empty(len(meta), np.int64)
@@ -140,6 +148,8 @@ def build_state(storage: Storage, version: str, params: RankingParams,
         types=meta["type"].fillna("").str.lower().to_numpy(), members=members,
         years=meta["year"].to_numpy(np.float64), adult=(meta["age_rating"] == ADULT_RATING).to_numpy(),
         titles=TitleIndex(meta), items_json=_static_items(meta), popularity_rank=popularity_rank,
+        lists=FranchiseLists(relations),
+        liked_by=(ratings >= ranking.model.params.liked_rating).astype(np.int8).tocsc(),
         loaded_at=time.time())
     log.info("loaded model version %s (processed %s) in %.1fs; weights %s", version, pid,
              time.perf_counter() - start, ranking.weights)

@@ -30,9 +30,14 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
-    lines = [f"  {'strategy':<14} {'NDCG@10':>8} {'Recall@10':>10} {'HR@10':>7}"]
+    """Plain single list (comparable with peers), then the lists as served: discovery NDCG@10 and
+    the continue list's HR@10 ("-" where a strategy has none, e.g. the simulated cold starts)."""
+    lines = [f"  {'strategy':<14} {'NDCG@10':>8} {'Recall@10':>10} {'HR@10':>7} {'disc.NDCG@10':>13} "
+             f"{'cont.HR@10':>11}"]
     for name, m in metrics.items():
-        lines.append(f"  {name:<14} {m['ndcg@10']:>8.4f} {m['recall@10']:>10.4f} {m['hr@10']:>7.4f}")
+        disc, cont = m.get("discovery_ndcg@10"), m.get("continue_hr@10")
+        lines.append(f"  {name:<14} {m['ndcg@10']:>8.4f} {m['recall@10']:>10.4f} {m['hr@10']:>7.4f} "
+                     f"{'-' if disc is None else f'{disc:.4f}':>13} {'-' if cont is None else f'{cont:.4f}':>11}")
     return "\n".join(lines)
 
 

@@ -23,6 +23,9 @@ from animerec_shared.storage import Storage
 from .versions import latest_version_of
 
 METRIC_KEYS = ("ndcg@10", "recall@10", "hr@10")
+# The lists as served (franchise-aware): discovery and continue (see animerec_shared.evaluation).
+LIST_KEYS = ("discovery_ndcg@10", "discovery_recall@10", "discovery_hr@10", "discovery_users",
+             "continue_hr@10", "continue_users")
 
 
 class ProcessedNotFound(NotFoundError):
@@ -40,32 +43,38 @@ def load_dataset(storage: Storage, processed_id: str | None = None) -> tuple[str
 
 
 def _scores(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: m[k] for k in (*METRIC_KEYS, "users") if k in m}
+    return {k: m[k] for k in (*METRIC_KEYS, "users", *LIST_KEYS) if k in m}
 
 
 def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np.ndarray, *,
                         seed_emb: tuple[np.ndarray, np.ndarray] | None = None,
                         config: dict[str, Any] | None = None,
                         tuned: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Returns {strategy: {"ndcg@10", "recall@10", "hr@10", "users"}} on the test holdout.
+    """Returns {strategy: {"ndcg@10", "recall@10", "hr@10", "users", discovery/continue}} on the test holdout.
+
+    The plain single list (comparable with peers) and, when the catalogue has franchises, the
+    lists as served: the discovery list and the continue list's hit rate (``LIST_KEYS``).
 
     When ``tuned`` is a dict, it receives the hybrid's parameters tuned on val (weights, EASE
     lambda, val report), so that the recommender can serve them without tuning again.
     """
     seen = data.matrix(data.train_part)
-    run = lambda fn: _scores(evaluation.evaluate_strategy(fn, seen, data.test))  # noqa: E731
+    served = ranking.evaluation_strategies(data, user_emb, anime_emb, config)
+    fitted = getattr(served.get("hybrid"), "fitted", None)
+    franchise = fitted.model.franchise if fitted is not None else None
+    run = lambda fn: _scores(evaluation.evaluate_strategy(fn, seen, data.test, franchise=franchise))  # noqa: E731
     out = {"popularity": run(evaluation.popularity_scores(seen)),
            "collaborative": run(evaluation.embedding_scores(user_emb, anime_emb))}
     if seed_emb is not None:
         out["seed"] = run(evaluation.embedding_scores(*seed_emb))
     cold: dict[str, dict[str, Any]] = {}
-    for name, fn in ranking.evaluation_strategies(data, user_emb, anime_emb, config).items():
+    for name, fn in served.items():
         if name == "hybrid" and tuned is not None:
             tuned.update(getattr(fn, "params", {}))
         if name not in out:
             out[name] = run(fn)
-        if name == "hybrid" and getattr(fn, "fitted", None) is not None:
-            cold = ranking.cold_start_metrics(fn.fitted, data)
+        if name == "hybrid" and fitted is not None:
+            cold = ranking.cold_start_metrics(fitted, data)
     out.update({name: _scores(m) for name, m in cold.items()})  # simulated cold starts, last
     return out
 

@@ -49,7 +49,7 @@ def _content(data: ProcessedData, params: RankingParams) -> ContentModel | None:
 def _franchise(data: ProcessedData, params: RankingParams) -> FranchiseModel | None:
     if data.anime is None or not len(data.anime):
         return None
-    return fit_franchise(data.anime, data.anime_ids, params.franchise_neighbours)
+    return fit_franchise(data.anime, data.anime_ids)
 
 
 def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, ite
     if ckey not in reuse:
         reuse[ckey] = _content(data, params)
     content = reuse[ckey]
-    fkey = ("franchise", params.franchise_neighbours)
+    fkey = ("franchise",)
     if fkey not in reuse:
         reuse[fkey] = _franchise(data, params)
     franchise = reuse[fkey]

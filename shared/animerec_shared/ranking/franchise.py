@@ -1,14 +1,12 @@
-"""Franchise component: anime whose titles share rare words with the anime a user liked.
+"""Franchise component: the other entries of the franchises a user rated.
 
 MyAnimeList users rate whole franchises (seasons, films, OVAs, specials), and a random holdout
-of someone's ratings keeps hiding the other entries of franchises they rated. Title words
-that are rare across the catalogue ("Gintama", "Monogatari", "Haikyuu") find those entries
-even when too few users rated them for the item-item or embedding models to link them.
+of someone's ratings keeps hiding the other entries of franchises they rated: the relation of
+``animerec_shared.franchise_relations`` (strict title evidence, never one shared word) finds
+them even when too few users rated them for the item-item or embedding models to link them.
 
-Each rated anime keeps its ``neighbours`` nearest anime by the cosine of word TF-IDF vectors
-of its romaji and English titles (words in more than ``MAX_DF`` of titles, such as "season",
-"movie" or "no", carry no franchise and are dropped). A user's score for anime j is
-log(1 + sum_i w_i S[i, j]) over their rated anime i with the item-item input weights w.
+A user's score for anime j is log(1 + sum_i w_i S[i, j]) over their rated anime i, with the
+item-item input weights w and S[i, j] = 1 when i and j (i != j) are of one franchise.
 """
 
 from __future__ import annotations
@@ -18,19 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ..text import normalise_title
+from ..franchise_relations import Franchises, fit_franchises
 from .sparse import weighted_row_sum
-
-MAX_DF = 0.05
 
 
 @dataclass
 class FranchiseModel:
-    """Top title neighbours of every rated anime: S [n_items, n_items], float32, zero diagonal."""
+    """The relation over the whole catalogue and its rated-space co-membership matrix."""
 
-    neighbours: sp.csr_matrix
+    relations: Franchises            # over the catalogue frame (row order of the metadata frame)
+    rated_rows: np.ndarray           # anime_index -> catalogue row (-1 when the anime has no metadata)
+    neighbours: sp.csr_matrix        # S [n_items, n_items], float32, 1 when of one franchise, zero diagonal
 
     def score(self, x: sp.csr_matrix) -> np.ndarray:
         """Returns float32 scores [n_rows, n_items] of weighted interaction rows x."""
@@ -40,12 +37,19 @@ class FranchiseModel:
         """Returns float32 scores [n_items] of one query given (anime indices, input weights)."""
         return _squash(weighted_row_sum(self.neighbours, idx, vals))
 
-    def similar(self, anime_index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Returns (anime indices, similarities) of one anime's title neighbours, best first."""
-        a, b = self.neighbours.indptr[anime_index], self.neighbours.indptr[anime_index + 1]
-        idx, sims = self.neighbours.indices[a:b], self.neighbours.data[a:b]
-        order = np.argsort(-sims, kind="stable")
-        return idx[order], sims[order]
+    def labels(self) -> np.ndarray:
+        """Returns the franchise label of each rated anime (a unique negative one without metadata)."""
+        out = -1 - np.arange(len(self.rated_rows), dtype=np.int64)
+        ok = self.rated_rows >= 0
+        out[ok] = self.relations.label[self.rated_rows[ok]]
+        return out
+
+    def order(self) -> np.ndarray:
+        """Returns the watch-order key of each rated anime (NaN when unknown)."""
+        out = np.full(len(self.rated_rows), np.nan)
+        ok = self.rated_rows >= 0
+        out[ok] = self.relations.order[self.rated_rows[ok]]
+        return out
 
 
 def _squash(s: np.ndarray) -> np.ndarray:
@@ -53,43 +57,37 @@ def _squash(s: np.ndarray) -> np.ndarray:
     return (np.sign(s) * np.log1p(np.abs(s))).astype(np.float32)
 
 
-def title_documents(anime: pd.DataFrame, anime_ids: np.ndarray) -> list[str]:
-    """Returns the folded romaji + English titles of each anime id ("" when it has no metadata)."""
-    meta = anime.drop_duplicates("anime_id").set_index("anime_id").reindex(np.asarray(anime_ids, np.int64))
-
-    def fold(col: str) -> pd.Series:
-        if col not in meta:
-            return pd.Series("", index=meta.index)
-        return meta[col].fillna("").astype(str).map(normalise_title)
-
-    name, english = fold("name"), fold("english_name")
-    return [n if n == e or not e else f"{n} {e}".strip() for n, e in zip(name, english)]
-
-
-def top_k_rows(s: sp.spmatrix, k: int) -> sp.csr_matrix:
-    """Returns s with only the k largest entries of each row kept (ties: lower column first)."""
-    coo = s.tocoo()
-    order = np.lexsort((coo.col, -coo.data, coo.row))
-    r, c, v = coo.row[order], coo.col[order], coo.data[order]
-    rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
-    keep = rank < k
-    return sp.csr_matrix((v[keep], (r[keep], c[keep])), shape=s.shape, dtype=np.float32)
+def co_membership(labels: np.ndarray) -> sp.csr_matrix:
+    """Returns S [n, n] float32 with 1 where two different positions share a label."""
+    n = len(labels)
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    rows, cols = [], []
+    for s, k in zip(starts[sizes > 1], sizes[sizes > 1]):
+        members = order[s:s + k]
+        rows.append(np.repeat(members, k))
+        cols.append(np.tile(members, k))
+    if not rows:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    keep = r != c
+    return sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (r[keep], c[keep])), shape=(n, n))
 
 
-def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray, neighbours: int = 10) -> FranchiseModel | None:
-    """Returns the franchise model over the rated anime (anime_ids, in anime_index order).
+def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray,
+                  relations: Franchises | None = None) -> FranchiseModel:
+    """Returns the franchise model of the rated anime (anime_ids, in anime_index order).
 
-    None when no two titles share a usable word (for example a catalogue of one anime).
+    ``anime`` is the whole catalogue (the relation covers unrated entries too, for the franchise
+    endpoint and the continue list). Its ``neighbours`` are empty when no two rated anime are of
+    one franchise (the component then is not available, the relation still is).
     """
-    docs = title_documents(anime, anime_ids)
-    try:
-        x = TfidfVectorizer(max_df=MAX_DF if len(docs) >= 100 else 1.0, sublinear_tf=True,
-                            dtype=np.float32).fit_transform(docs)
-    except ValueError:  # empty vocabulary
-        return None
-    s = (x @ x.T).tocsr()
-    s.setdiag(0.0)
-    s.eliminate_zeros()
-    if s.nnz == 0:
-        return None
-    return FranchiseModel(neighbours=top_k_rows(s, neighbours))
+    relations = relations if relations is not None else fit_franchises(anime.reset_index(drop=True))
+    row_of = {int(a): i for i, a in enumerate(relations.anime_ids)}
+    rated_rows = np.array([row_of.get(int(a), -1) for a in anime_ids], dtype=np.int64)
+    model = FranchiseModel(relations=relations, rated_rows=rated_rows,
+                           neighbours=sp.csr_matrix((len(anime_ids), len(anime_ids)), dtype=np.float32))
+    model.neighbours = co_membership(model.labels())
+    return model

@@ -56,7 +56,7 @@ class RankingModel:
         names = ["item_item", "popularity", "quality"]
         if self.content is not None:
             names.append("content")
-        if self.franchise is not None:
+        if self.franchise is not None and self.franchise.neighbours.nnz:
             names.append("franchise")
         if self.user_vectors is not None and self.item_vectors is not None:
             names += ["collaborative", "user_based"]
@@ -133,7 +133,7 @@ def fit_model(ratings: pd.DataFrame, n_users: int, n_items: int, anime: pd.DataF
     if content is None and anime is not None and len(anime):
         content = fit_content(anime, anime_ids, params.content_genre_weight, params.content_max_features)
     if franchise is None and anime is not None and len(anime):
-        franchise = fit_franchise(anime, anime_ids, params.franchise_neighbours)
+        franchise = fit_franchise(anime, anime_ids)
     return RankingModel(
         params=params, n_users=n_users, n_items=n_items, inputs=inputs,
         content_inputs=rows_matrix(ratings, cw, shape), ease=ease, content=content, franchise=franchise,

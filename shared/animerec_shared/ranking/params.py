@@ -34,7 +34,6 @@ class RankingParams:
     similar_users: int = 30          # neighbours of the user-based strategy
     content_genre_weight: float = 0.5
     content_max_features: int = 30000
-    franchise_neighbours: int = 10   # title neighbours kept per anime by the franchise component
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     # Blend of the hybrid cold start (POST /recommendations), tuned on val with simulated queries
     # of ``cold_start_liked`` liked anime each (see cold_start.py).

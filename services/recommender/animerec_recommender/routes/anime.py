@@ -13,7 +13,7 @@ from ..deps import CacheDep, StateDep
 from ..fastpath import remember
 from ..filters import Filters, meta_mask
 from ..output import dumps, finish, item
-from ..schemas import AnimeDetail, AnimeList
+from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..similarity import meta_row, similar_anime
 from ..state import ServingState
 
@@ -88,4 +88,30 @@ async def get_similar_anime(request: Request, anime_id: AnimeId, state: StateDep
     if payload is None:
         payload = await offload(_similar, state, cache, key, anime_id, method, n, filters)
     remember(request, state.version, payload)
+    return finish(payload, state.version, start)
+
+
+def franchise_of(state: ServingState, anime_id: int) -> dict:
+    """Returns the other entries of an anime's franchise in watch order, each with its evidence."""
+    row = meta_row(state, anime_id)
+    rel = state.lists.relations
+    out = []
+    for r in rel.members(row):
+        r = int(r)
+        if r == row:
+            continue
+        m = state.meta.iloc[r]
+        static = state.items_json[r]
+        out.append({"anime_id": static["anime_id"], "title": static["title"], "type": static["type"],
+                    "year": static["year"], "episodes": _clean(float(m["episodes"])),
+                    "aired_from": str(m.get("aired_from", "") or "") or None, "evidence": rel.evidence(row, r)})
+    return {"anime_id": int(anime_id), "title": state.items_json[row]["title"],
+            "franchise_id": state.lists.franchise_id(row), "items": out}
+
+
+@router.get("/anime/{anime_id}/franchise", response_model=FranchiseAnswer,
+            summary="The other entries of an anime's franchise, in watch order, with the evidence of each link")
+async def get_franchise(anime_id: AnimeId, state: StateDep) -> Response:
+    start = time.perf_counter()
+    payload = await offload(lambda: dumps(franchise_of(state, anime_id)))
     return finish(payload, state.version, start)

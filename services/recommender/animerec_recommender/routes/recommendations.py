@@ -25,8 +25,8 @@ def _cold_start(state: ServingState, cache: CacheDep, key: str, body: ColdStartR
     payload = None if local is not None else cache.get("cold_start", key)
     if payload is None:
         filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
-        payload = dumps({"items": recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n,
-                                                       filters), "strategy": body.strategy})
+        payload = dumps({**recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n, filters),
+                         "strategy": body.strategy})
         if local is not None:
             cache.misses.labels("cold_start").inc()
             cache.set_local(key, payload)

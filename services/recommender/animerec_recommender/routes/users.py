@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from ..offload import offload
 
 from ..deps import CacheDep, StateDep
-from ..engine import recommend_for_user
+from ..engine import continue_for_user, recommend_for_user
 from ..fastpath import remember
 from ..filters import Filters
 from ..output import dumps, finish
-from ..schemas import AnimeList, Preferences, Strategy, UserList
+from ..schemas import AnimeList, ContinueList, Preferences, Strategy, UserList
 from ..similarity import preferences, similar_users
 from ..state import ServingState
 
@@ -52,7 +52,7 @@ async def get_preferences(user_id: UserId, state: StateDep,
 
 
 def _recommend(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> dict:
-    return {"items": recommend_for_user(state, user_id, strategy, n, f), "strategy": strategy}
+    return {**recommend_for_user(state, user_id, strategy, n, f), "strategy": strategy}
 
 
 @router.get("/users/{user_id}/recommendations", response_model=AnimeList, summary="Recommendations for a user")
@@ -67,4 +67,17 @@ async def get_recommendations(request: Request, user_id: UserId, state: StateDep
         payload = await offload(_cached, cache, "user_recs", key,
                                           lambda: _recommend(state, user_id, strategy, n, filters))
     remember(request, state.version, payload)
+    return finish(payload, state.version, start)
+
+
+@router.get("/users/{user_id}/continue", response_model=ContinueList,
+            summary="Continue watching: the next unrated entries of the franchises a user rated")
+async def get_continue(user_id: UserId, state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
+                       n: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
+    start = time.perf_counter()
+    key = cache.key("user_continue", state.version, user_id, n, filters.key())
+    payload = cache.get_local("user_continue", key)
+    if payload is None:
+        payload = await offload(_cached, cache, "user_continue", key,
+                                lambda: {"items": continue_for_user(state, user_id, n, filters)})
     return finish(payload, state.version, start)

@@ -1,0 +1,145 @@
+"""Franchise-aware lists, as served and as evaluated: discovery and "continue".
+
+Both work over catalogue rows (the metadata frame's order; the recommender's "meta rows") with
+a score per row (``-inf`` where the ranking gives none) and a mask of the rows that may be shown.
+
+* **Discovery** (``items``): franchises the person already rated or liked do not appear; any other
+  franchise shows at most ``max_per_franchise`` entries, the earliest main ones in watch order
+  standing for it (see ``Franchises.main_first``), at the rank of its best-scored entry, with the
+  number of its other entries.
+  ``max_per_franchise=0`` gives the plain ranked list.
+* **Continue**: for the franchises the person rated, the entries they have not rated, in watch
+  order (main entries first, then extras such as recaps and specials); franchises whose best
+  entry scores highest come first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..franchise_relations import Franchises
+
+# How many ranked candidates discovery looks at per wanted item before it stops looking.
+CANDIDATES_PER_ITEM = 40
+
+
+@dataclass
+class Entry:
+    """One shown row and the size of its franchise (1 for a standalone anime)."""
+
+    row: int
+    franchise_size: int
+    franchise_id: int            # anime_id of the franchise's first entry in watch order
+    ranked_by: int = -1          # the row whose score placed it (a stand-in's best-scored entry)
+
+    def __post_init__(self) -> None:
+        if self.ranked_by < 0:
+            self.ranked_by = self.row
+
+
+@dataclass
+class FranchiseLists:
+    """List shaping over one catalogue's franchise relation."""
+
+    relations: Franchises
+    _first_id: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> np.ndarray:
+        return self.relations.label
+
+    def sizes(self) -> np.ndarray:
+        return self.relations.size
+
+    def franchise_id(self, row: int) -> int:
+        """Returns the anime_id of the first entry (watch order) of a row's franchise."""
+        lab = int(self.label[row])
+        if lab not in self._first_id:
+            self._first_id[lab] = int(self.relations.anime_ids[self.relations.members(row)[0]])
+        return self._first_id[lab]
+
+    def entry(self, row: int) -> Entry:
+        return Entry(row=int(row), franchise_size=len(self.relations.members(int(row))),
+                     franchise_id=self.franchise_id(int(row)))
+
+    def discovery(self, scores: np.ndarray, allowed: np.ndarray, n: int, max_per_franchise: int = 1,
+                  exclude_rows: np.ndarray | None = None) -> list[Entry]:
+        """Returns the discovery list: at most n entries, best first.
+
+        ``exclude_rows`` are the rows the person rated or liked: their franchises are left out.
+        ``max_per_franchise=0`` keeps every franchise and every entry (the plain list).
+        """
+        ok = allowed & np.isfinite(scores)
+        excluded = set(self.label[np.asarray(exclude_rows, dtype=np.int64)].tolist()) \
+            if exclude_rows is not None and len(exclude_rows) else set()
+        if max_per_franchise <= 0:
+            if excluded:
+                ok = ok & ~np.isin(self.label, list(excluded))
+            return [self.entry(r) for r in _top(scores, ok, n)]
+        shown: dict[int, int] = {}
+        taken: set[int] = set()
+        out: list[Entry] = []
+        budget = max(n * CANDIDATES_PER_ITEM, 200)
+        for r in _top(scores, ok, budget):
+            lab = int(self.label[r])
+            if lab in excluded or shown.get(lab, 0) >= max_per_franchise:
+                continue
+            members = self.relations.members(int(r))
+            if len(members) == 1:
+                stand_in = int(r)
+            else:  # the earliest main entry (then the earliest extra) that may be shown
+                stand_in = next((int(m) for m in self.relations.main_first(members) if ok[m] and int(m) not in taken),
+                                int(r))
+            taken.add(stand_in)
+            shown[lab] = shown.get(lab, 0) + 1
+            out.append(Entry(row=stand_in, franchise_size=len(members), franchise_id=self.franchise_id(stand_in),
+                             ranked_by=int(r)))
+            if len(out) >= n:
+                break
+        return out
+
+    def continue_list(self, scores: np.ndarray, allowed: np.ndarray, rated_rows: np.ndarray,
+                      n: int) -> list[Entry]:
+        """Returns the next entries of the franchises of ``rated_rows`` not rated yet, in watch order.
+
+        Rows need not have a score (entries nobody rated still belong to the franchise); franchises
+        are ordered by the best score among their allowed unrated entries (unscored last).
+        """
+        rated = np.asarray(rated_rows, dtype=np.int64)
+        if not len(rated) or n <= 0:
+            return []
+        rated_set = set(rated.tolist())
+        groups: list[tuple[float, int, list[int]]] = []
+        for lab in dict.fromkeys(self.label[rated].tolist()):
+            first = int(rated[self.label[rated] == lab][0])
+            members = self.relations.members(first)
+            if len(members) < 2:
+                continue
+            todo = [int(m) for m in self.relations.main_first(members) if int(m) not in rated_set and allowed[m]]
+            if not todo:
+                continue
+            best = float(np.max(scores[todo]))
+            groups.append((best if np.isfinite(best) else -np.inf, int(lab), todo))
+        groups.sort(key=lambda g: (-g[0], g[1]))
+        out: list[Entry] = []
+        for _, _, todo in groups:
+            for r in todo:
+                out.append(self.entry(r))
+                if len(out) >= n:
+                    return out
+        return out
+
+
+def _top(scores: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
+    """Returns the rows of the n best finite, allowed scores, best first (ties: lower row first)."""
+    cand = np.flatnonzero(ok)
+    if not len(cand):
+        return cand
+    s = scores[cand]
+    if len(cand) > n:
+        part = np.argpartition(-s, n - 1)[:n]
+        cand, s = cand[part], s[part]
+    order = np.lexsort((cand, -s))
+    return cand[order]
