@@ -95,6 +95,14 @@ def test_relation_claims_only_about_same_franchise_titles(catalogue, answer, ok)
     assert (unverified_claims(answer, FMA_V2, catalogue) == []) is ok
 
 
+def test_words_inside_a_fact_title_are_no_relation_claim():
+    """A liked title such as "Attack on Titan Season 2" says "Season 2" without claiming anything."""
+    facts = copy.deepcopy(FMA)
+    facts["because_you_liked"][0]["title"] = "Attack on Titan Season 2"
+    assert unverified_claims('Since you rated "Attack on Titan Season 2" highly, try it.', facts, None) == []
+    assert unverified_claims("It is the next season of Attack on Titan Season 2.", facts, None)
+
+
 def test_relation_claims_without_catalogue_and_rating_claims_in_cold_start():
     assert unverified_claims("It is the sequel of Steins;Gate.", FMA_V2, None)
     assert unverified_claims("It is the sequel of Fullmetal Alchemist.", FMA_V2, None) == []

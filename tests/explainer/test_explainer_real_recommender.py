@@ -53,7 +53,7 @@ def real_recommender(tmp_path_factory, real_data):
 def _user_with_median_history(processed: Path) -> tuple[int, set[int]]:
     users = pd.read_parquet(processed / "users.parquet").sort_values("n_ratings")
     user = users.iloc[len(users) // 2]
-    rated = pd.concat([pd.read_parquet(processed / f"ratings_{s}.parquet") for s in ("train", "val")])
+    rated = pd.concat([pd.read_parquet(processed / f"ratings_{s}.parquet") for s in ("train", "val", "test")])
     rated_idx = rated.loc[rated["user_index"] == user["user_index"], "anime_index"]
     ids = pd.read_parquet(processed / "rated_anime.parquet").set_index("anime_index")["anime_id"]
     return int(user["user_id"]), {int(a) for a in ids.loc[rated_idx]}
@@ -119,7 +119,7 @@ def test_llm_answer_checked_against_real_catalogue(real_recommender, explainer, 
     assert wait_catalogue(url)["titles"] == len(anime)
     body = {"user_id": user_id, "anime_id": facts["anime_id"]}
     good = httpx.post(f"{url}/explanations", json=body, timeout=30).json()
-    assert good["source"] == "llm", good
+    assert good["source"] == "llm", (good["fallback_reason"], good["text"], fake_openai.requests[-1:])
     synopsis = anime.set_index("anime_id").loc[facts["anime_id"], "synopsis"]
     user_message = fake_openai.requests[0]["body"]["messages"][1]["content"]
     sent = json.loads(user_message.split("<facts>\n", 1)[1].rsplit("\n</facts>", 1)[0])

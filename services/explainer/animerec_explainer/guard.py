@@ -229,9 +229,13 @@ def unverified_claims(answer: str, facts: dict[str, Any], catalogue: TitleCatalo
         for aid in names_by_id:
             names_by_id[aid].extend(catalogue.names_of.get(aid, []))
     names_by_id = {aid: [n.strip() for n in names if n.strip()] for aid, names in names_by_id.items()}
+    # a title among the facts may itself say "Season 2": its words are no claim
+    allowed = sorted({n for names in names_by_id.values() for n in names}, key=len, reverse=True)
+    titles = re.compile("|".join(re.escape(unicodedata.normalize("NFKC", n)) for n in allowed), re.IGNORECASE) \
+        if allowed else None
     for match in _SENTENCE.finditer(text):
         sentence = match.group(0)
-        claims = [m.group(0) for m in _RELATION.finditer(sentence)]
+        claims = [m.group(0) for m in _RELATION.finditer(titles.sub(" ", sentence) if titles else sentence)]
         if not claims:
             continue
         if not franchise:
