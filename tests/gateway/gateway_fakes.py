@@ -28,6 +28,9 @@ CATALOGUE = {
     16498: {"title": "Attack on Titan", "genres": ["Action", "Drama", "Fantasy"], "type": "TV", "score": 8.48},
     199: {"title": "Spirited Away", "genres": ["Adventure", "Supernatural", "Drama"], "type": "Movie", "score": 8.83},
 }
+# franchise id (its first entry in watch order) and size, as the recommender lists them; others: size 1
+FRANCHISES = {121: (121, 2), 5114: (121, 2), 9253: (9253, 3), 16498: (16498, 4)}
+FRANCHISE_OF_WATCHED = [5114]  # a known user's continue list: they rated Fullmetal Alchemist (121)
 MISSING_USER = 404
 SLOW_USER = 999
 BROKEN_USER = 500
@@ -49,13 +52,18 @@ class World:
 
     def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
         meta = CATALOGUE[anime_id]
+        franchise, size = FRANCHISES.get(anime_id, (anime_id, 1))
         return {"anime_id": anime_id, **meta, "name": meta["title"], "english_title": None, "year": 2009,
                 "members": 1000, "similarity": None, "relevance": None, field: value,
+                "franchise": {"id": franchise, "size": size},
                 "sources": ["franchise", "item_item"] if field == "relevance" else ["collaborative"]}
 
-    def listing(self, ids: list[int], field: str = "similarity") -> dict[str, Any]:
-        return {"items": [self.item(a, round(0.9 - 0.1 * i, 3), field) for i, a in enumerate(ids)],
-                "model_version": self.served, "took_ms": 0.1}
+    def listing(self, ids: list[int], field: str = "similarity", cont: list[int] | None = None) -> dict[str, Any]:
+        """Returns a list answer; with cont, a recommendation answer with that `continue` list."""
+        out: dict[str, Any] = {"items": [self.item(a, round(0.9 - 0.1 * i, 3), field) for i, a in enumerate(ids)]}
+        if cont is not None:
+            out["continue"] = [self.item(a, round(0.8 - 0.1 * i, 3), field) for i, a in enumerate(cont)]
+        return {**out, "model_version": self.served, "took_ms": 0.1}
 
 
 def _record(world: World, request: Request) -> None:
@@ -96,12 +104,34 @@ def fake_recommender(world: World) -> FastAPI:
             raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
         return world.listing([a for a in CATALOGUE if a != anime_id][:n])
 
+    @app.get("/anime/{anime_id}/franchise")
+    async def franchise(request: Request, anime_id: int) -> dict[str, Any]:
+        _record(world, request)
+        if anime_id not in CATALOGUE:
+            raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
+        franchise_id = FRANCHISES.get(anime_id, (anime_id, 1))[0]
+        others = [a for a in CATALOGUE if a != anime_id and FRANCHISES.get(a, (a, 1))[0] == franchise_id]
+        items = [{"anime_id": a, "title": CATALOGUE[a]["title"], "type": CATALOGUE[a]["type"], "year": 2003,
+                  "episodes": 51.0, "aired_from": "2003-10-04",
+                  "evidence": {"relation": "same_franchise", "rules": ["title_prefix"], "base": "fullmetal alchemist",
+                               "path": [anime_id, a]}} for a in others]
+        return {"anime_id": anime_id, "title": CATALOGUE[anime_id]["title"], "franchise_id": franchise_id,
+                "items": items, "model_version": world.served, "took_ms": 0.1}
+
     @app.get("/users/{user_id}/recommendations")
     async def recommendations(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
         _record(world, request)
         if user_id == MISSING_USER:
             raise UserNotFound(f"user {user_id} is unknown; use POST /recommendations for cold start")
-        return world.listing([9253, 1535, 199][:n], "relevance")
+        mixed = request.query_params.get("mix_franchises") == "true"
+        return world.listing([9253, 1535, 199][:n], "relevance", [] if mixed else FRANCHISE_OF_WATCHED[:n])
+
+    @app.get("/users/{user_id}/continue")
+    async def continue_watching(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+        _record(world, request)
+        if user_id == MISSING_USER:
+            raise UserNotFound(f"user {user_id} is unknown")
+        return world.listing(FRANCHISE_OF_WATCHED[:n], "relevance")
 
     @app.get("/users/{user_id}/similar")
     async def similar_users(request: Request, user_id: int, n: int = 10) -> Any:
@@ -124,7 +154,10 @@ def fake_recommender(world: World) -> FastAPI:
         _record(world, request)
         body = await request.json()
         world.bodies.append(body)
-        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance")
+        liked_franchises = {FRANCHISES.get(a, (a, 1))[0] for a in body["liked"]}
+        cont = [] if body.get("mix_franchises") else [
+            a for a in CATALOGUE if a not in body["liked"] and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
+        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance", cont)
 
     @app.post("/admin/reload")
     async def reload(request: Request) -> dict[str, Any]:

@@ -81,6 +81,84 @@ def test_user_routes_and_cold_start_answer(stack, client):
     assert bad.status_code == 422
 
 
+def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, client):
+    recs = client.get("/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 2})
+    assert recs.status_code == 200
+    assert stack.world.params[-1] == {"n": "3", "strategy": "hybrid", "exclude_rated": "true", "include_adult": "false",
+                                      "max_per_franchise": "2"}
+    body = recs.json()
+    assert [i["anime_id"] for i in body["continue"]] == [5114]  # passed through: discovery and continue apart
+    assert body["items"][0]["franchise"] == {"id": 9253, "size": 3}
+    mixed = client.get("/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 0,
+                                                                 "mix_franchises": "true"})
+    assert mixed.status_code == 200 and mixed.json()["continue"] == []
+    assert stack.world.params[-1]["max_per_franchise"] == "0" and stack.world.params[-1]["mix_franchises"] == "true"
+    similar = client.get("/api/v1/anime/5114/similar", params={"n": 2, "mix_franchises": "false"})
+    assert similar.status_code == 200
+    assert stack.world.params[-1] == {"n": "2", "method": "collaborative", "include_adult": "false",
+                                      "mix_franchises": "false"}
+    client.get("/api/v1/anime/5114/similar", params={"n": 4})
+    assert "max_per_franchise" not in stack.world.params[-1] and "mix_franchises" not in stack.world.params[-1]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users/7/recommendations", "/api/v1/anime/5114/similar"])
+@pytest.mark.parametrize("query", [{"max_per_franchise": -1}, {"max_per_franchise": 101},
+                                   {"max_per_franchise": "one"}, {"mix_franchises": "maybe"}])
+def test_bad_franchise_options_are_422_before_upstream(stack, client, path, query):
+    before = len(stack.world.request_ids)
+    r = client.get(path, params=query)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert len(stack.world.request_ids) == before
+
+
+def test_cold_start_body_takes_the_franchise_options(stack, client):
+    r = client.post("/api/v1/recommendations", json={"liked": [5114], "n": 2, "max_per_franchise": 3,
+                                                     "mix_franchises": False})
+    assert r.status_code == 200 and [i["anime_id"] for i in r.json()["continue"]] == [121]
+    assert stack.world.bodies[-1] == {"liked": [5114], "disliked": [], "n": 2, "strategy": "hybrid",
+                                      "include_adult": False, "max_per_franchise": 3, "mix_franchises": False}
+    before = len(stack.world.request_ids)
+    for bad in ({"max_per_franchise": -1}, {"max_per_franchise": 101}, {"mix_franchises": "maybe"}):
+        r = client.post("/api/v1/recommendations", json={"liked": [5114], **bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", bad
+    assert len(stack.world.request_ids) == before
+
+
+def test_continue_watching_proxied(stack, client):
+    r = client.get("/api/v1/users/7/continue", params=[("n", 5), ("genre", "Action"), ("type", "TV")],
+                   headers={"X-Request-ID": "rid-continue-1"})
+    assert r.status_code == 200
+    assert [i["anime_id"] for i in r.json()["items"]] == [5114] and r.json()["model_version"] == "v1"
+    assert r.json()["items"][0]["franchise"] == {"id": 121, "size": 2}
+    assert stack.world.request_ids[-1] == "rid-continue-1"
+    assert stack.world.params[-1] == {"n": "5", "genre": "Action", "type": "TV", "include_adult": "false"}
+    missing = client.get(f"/api/v1/users/{MISSING_USER}/continue")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
+    before = len(stack.world.request_ids)
+    for params, user in (({"n": 0}, 7), ({"n": 101}, 7), ({}, -1), ({}, 10_000_000_001),
+                         ({"year_min": 2010, "year_max": 2000}, 7)):
+        r = client.get(f"/api/v1/users/{user}/continue", params=params)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (params, user)
+    assert len(stack.world.request_ids) == before
+
+
+def test_franchise_of_an_anime_proxied(stack, client):
+    r = client.get("/api/v1/anime/5114/franchise")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["franchise_id"] == 121 and [i["anime_id"] for i in body["items"]] == [121]
+    assert body["items"][0]["evidence"]["relation"] == "same_franchise"
+    assert stack.world.params[-1] == {}
+    standalone = client.get("/api/v1/anime/199/franchise")
+    assert standalone.status_code == 200 and standalone.json()["items"] == []
+    missing = client.get("/api/v1/anime/77777/franchise")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "anime_not_found"
+    before = len(stack.world.request_ids)
+    for bad in (0, 10_000_001):  # the bounds of the other anime routes
+        assert client.get(f"/api/v1/anime/{bad}/franchise").status_code == 422
+    assert len(stack.world.request_ids) == before
+
+
 def test_explanations_single_and_batch(client):
     one = client.post("/api/v1/explanations", json={"user_id": 7, "anime_id": 9253})
     assert one.status_code == 200 and one.json()["text"].startswith("Steins;Gate")
@@ -138,6 +216,27 @@ def test_openapi_lists_public_routes_with_bounds(client):
     assert paths["/api/v1/admin/training-runs"]["post"]["security"] == [{"AdminToken": []}]
     assert "security" not in paths["/api/v1/anime"]["get"]
     assert not any(p.startswith("/api/v1/{") for p in paths)  # no catch-all
+
+
+def test_openapi_documents_the_franchise_routes_and_options(client):
+    spec = client.get("/openapi.json").json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    for path, model in (("/api/v1/users/{user_id}/continue", "ContinueList"),
+                        ("/api/v1/anime/{anime_id}/franchise", "FranchiseAnswer")):
+        op = paths[path]["get"]
+        assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(model)
+        assert {"404", "422", "429", "503", "504"} <= set(op["responses"]), path
+    for path in ("/api/v1/users/{user_id}/recommendations", "/api/v1/anime/{anime_id}/similar"):
+        params = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        bounds = params["max_per_franchise"]["schema"]["anyOf"][0]
+        assert (bounds["minimum"], bounds["maximum"]) == (0, 100)
+        assert params["mix_franchises"]["schema"]["anyOf"][0]["type"] == "boolean"
+    search = {p["name"] for p in paths["/api/v1/anime"]["get"]["parameters"]}
+    assert "max_per_franchise" not in search  # search does not group by franchise
+    anime_id = next(p for p in paths["/api/v1/anime/{anime_id}/franchise"]["get"]["parameters"])
+    assert (anime_id["schema"]["minimum"], anime_id["schema"]["maximum"]) == (1, 10_000_000)
+    assert "continue" in schemas["AnimeList"]["properties"] and "franchise" in schemas["AnimeItem"]["properties"]
+    assert {"max_per_franchise", "mix_franchises"} <= set(schemas["ColdStartRequest"]["properties"])
 
 
 def test_docs_served_without_cdn(client):

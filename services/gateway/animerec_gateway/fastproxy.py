@@ -9,7 +9,10 @@ anything they do not handle, so answers and errors stay those of the routes:
   and exact raw query string, the upstream query parameters it validated and built ("query
   plan"). A later request with the same query string and a path id inside the route's bounds is
   sent upstream with that plan directly. Unknown query strings take the normal route (and are
-  recorded when it answers 200).
+  recorded when it answers 200). A plan holds every parameter the route validated (the franchise
+  options max_per_franchise / mix_franchises included), so a query string with a new or invalid
+  value never matches one. The continue-watching and franchise routes are not hot (the page gets
+  the continue list inside the recommendations answer) and always take the normal route.
 - POST /api/v1/recommendations (cold start): the body is validated with the route's own pydantic
   model; valid bodies are forwarded as the route would forward them, invalid ones (and bodies
   that are not JSON) take the normal route, which answers its usual 400/422.

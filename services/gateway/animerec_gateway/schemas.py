@@ -30,6 +30,13 @@ class ErrorBody(BaseModel):
     error: _Error
 
 
+class FranchiseRef(BaseModel):
+    """The franchise of a list item."""
+
+    id: int = Field(description="anime_id of the franchise's first entry in watch order")
+    size: int = Field(description="entries in the franchise (1: standalone)")
+
+
 class AnimeItem(_Open):
     """One anime in a list answer (more fields may follow)."""
 
@@ -44,6 +51,8 @@ class AnimeItem(_Open):
     members: int | None = None
     similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
     relevance: float | None = Field(None, description="ranking score (recommendation lists)")
+    franchise: FranchiseRef | None = Field(None, description=(
+        "its franchise; a discovery item stands for the whole franchise (size - 1 other entries)"))
     sources: list[str] | None = Field(None, description=(
         "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, quality"))
 
@@ -51,7 +60,47 @@ class AnimeItem(_Open):
 class AnimeList(_Open):
     """A list answer of the recommender."""
 
-    items: list[AnimeItem]
+    items: list[AnimeItem] = Field(description=(
+        "recommendations: discovery (the franchises rated or liked left out, `max_per_franchise` entries of "
+        "each other one); similar anime: the anime's own franchise left out; search: best match first"))
+    continue_: list[AnimeItem] | None = Field(None, alias="continue", description=(
+        "recommendations only: the next unrated entries of the franchises rated or liked, in watch order, "
+        "best franchises first ([] with mix_franchises=true)"))
+    model_version: str | None = None
+    took_ms: float | None = None
+    strategy: str | None = Field(None, description="recommendations: the strategy used")
+    method: str | None = Field(None, description="similar anime: the method used")
+
+
+class ContinueList(_Open):
+    """Continue watching: the next unrated entries of a user's franchises."""
+
+    items: list[AnimeItem] = Field(description="in watch order, best franchises first")
+    model_version: str | None = None
+    took_ms: float | None = None
+
+
+class FranchiseEntry(_Open):
+    """Another entry of an anime's franchise, with the evidence linking it."""
+
+    anime_id: int
+    title: str
+    type: str | None = None
+    year: int | None = None
+    episodes: float | None = None
+    aired_from: str | None = Field(None, description="first air date (ISO): the watch order")
+    evidence: dict[str, Any] = Field(description=(
+        "why it is of the franchise: {relation: same_franchise, rules: [title_base | title_prefix | shared_stem "
+        "| japanese_base], base: the shared title base, path: anime ids from the asked anime}"))
+
+
+class FranchiseAnswer(_Open):
+    """The other entries of an anime's franchise, in watch order."""
+
+    anime_id: int
+    title: str | None = None
+    franchise_id: int = Field(description="anime_id of the franchise's first entry in watch order")
+    items: list[FranchiseEntry] = Field(description="the other entries in watch order; [] for a standalone anime")
     model_version: str | None = None
     took_ms: float | None = None
 
@@ -87,7 +136,8 @@ class ColdStartRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
-                     {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]}]})
+                     {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]},
+                     {"liked": [5114], "n": 10, "max_per_franchise": 2}]})
 
     liked: list[int] = Field(..., min_length=1, max_length=500, description="anime ids the person liked")
     disliked: list[int] = Field(default_factory=list, max_length=500)
@@ -101,6 +151,11 @@ class ColdStartRequest(BaseModel):
     year_max: int | None = Field(None, ge=1900, le=2100)
     exclude_rated: bool | None = Field(None, description="drop the liked/disliked anime (default true)")
     include_adult: bool = False
+    max_per_franchise: int | None = Field(None, ge=0, le=100, description=(
+        "show at most this many entries of one franchise, the earliest standing for it (default 1; 0 = no cap)"))
+    mix_franchises: bool | None = Field(None, description=(
+        "keep the liked anime's franchises in the list instead of the separate `continue` list (default false; "
+        "true with max_per_franchise=0 = the plain ranked list)"))
 
     @model_validator(mode="after")
     def _positive_ids(self) -> ColdStartRequest:

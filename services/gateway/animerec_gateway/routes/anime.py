@@ -1,4 +1,4 @@
-"""Public anime routes: search, lookup, similar anime (recommender)."""
+"""Public anime routes: search, lookup, similar anime, franchise (recommender)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..deps import RecommenderDep
 from ..fastproxy import record_plan
-from ..schemas import AnimeDetail, AnimeList
+from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..upstreams import relay
-from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, clean
+from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, FranchiseFilters, clean
 
 router = APIRouter(prefix="/api/v1/anime", tags=["anime"], responses=UPSTREAM_ERRORS)
 
@@ -48,12 +48,22 @@ async def similar_anime(
     recommender: RecommenderDep,
     anime_id: AnimeId,
     filters: Filters,
+    franchises: FranchiseFilters,
     n: Annotated[int, Query(ge=1, le=100, description="how many anime")] = 10,
     method: Annotated[Literal["collaborative", "content"], Query(
         description="collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)")
     ] = "collaborative",
 ) -> Response:
-    """Returns the anime most similar to `anime_id`, filtered."""
-    params = clean({"n": n, "method": method, **filters.params})
+    """Returns the anime most similar to `anime_id`, filtered; its own franchise is left out (see
+    GET /api/v1/anime/{anime_id}/franchise) and other franchises show `max_per_franchise` entries."""
+    params = clean({"n": n, "method": method, **filters.params, **franchises.params})
     record_plan(request, params)
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))
+
+
+@router.get("/{anime_id}/franchise", summary="The other entries of an anime's franchise, in watch order",
+            response_model=FranchiseAnswer, responses=NOT_FOUND)
+async def anime_franchise(recommender: RecommenderDep, anime_id: AnimeId) -> Response:
+    """Returns the franchise id and the other entries in watch order, each with the evidence of its link
+    (`[]` for a standalone anime)."""
+    return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/franchise"))

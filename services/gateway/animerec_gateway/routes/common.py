@@ -50,6 +50,24 @@ async def list_filters(
 Filters = Annotated[ListFilters, Depends(list_filters)]
 
 
+async def franchise_filters(
+    max_per_franchise: Annotated[int | None, Query(ge=0, le=100, description=(
+        "show at most this many entries of one franchise, the earliest standing for it (recommender default 1; "
+        "0 = no cap)"), examples=[1])] = None,
+    mix_franchises: Annotated[bool | None, Query(description=(
+        "keep the franchises the user rated or liked (similar anime: the anime's own franchise) in the list; "
+        "recommendations then answer an empty `continue` list (recommender default false; true with "
+        "max_per_franchise=0 = the plain ranked list)"))
+    ] = None,
+) -> ListFilters:
+    """Returns the franchise options of a recommendation or similar-anime list (unset: the recommender's default)."""
+    return ListFilters({"max_per_franchise": max_per_franchise, "mix_franchises": mix_franchises})
+
+
+# Recommendation and similar-anime lists only: search, and the continue list, do not group by franchise.
+FranchiseFilters = Annotated[ListFilters, Depends(franchise_filters)]
+
+
 def clean(params: dict[str, Any]) -> dict[str, Any]:
     """Returns the query parameters without the unset ones, booleans as true/false."""
     out: dict[str, Any] = {}
