@@ -60,6 +60,38 @@ def test_lane_keeps_the_routes_validation(stack):
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
 
 
+def test_lane_plans_carry_the_franchise_options_and_keep_their_validation(stack):
+    route = "/api/v1/users/{user_id}/recommendations"
+    query = {"n": 2, "max_per_franchise": 3, "mix_franchises": "true"}
+    with httpx.Client(base_url=stack.url, timeout=10) as c:
+        first = c.get("/api/v1/users/7/recommendations", params=query)
+        first_params = stack.world.params[-1]
+        before = lane_count(c, route)
+        second = c.get("/api/v1/users/8/recommendations", params=query)
+        assert lane_count(c, route) == before + 1
+        assert stack.world.params[-1] == first_params == {"n": "2", "strategy": "hybrid", "exclude_rated": "true",
+                                                          "include_adult": "false", "max_per_franchise": "3",
+                                                          "mix_franchises": "true"}
+        bad = [c.get("/api/v1/users/7/recommendations", params={"n": 2, "max_per_franchise": -1}),
+               c.get("/api/v1/users/7/recommendations", params={"n": 2, "mix_franchises": "maybe"}),
+               c.get("/api/v1/anime/5114/similar", params={"n": 2, "max_per_franchise": -1}),
+               c.get("/api/v1/anime/5114/similar", params={"n": 2, "mix_franchises": "maybe"})]
+        assert lane_count(c, route) == before + 1
+    assert first.status_code == second.status_code == 200 and second.json()["continue"] == []
+    assert [r.status_code for r in bad] == [422] * 4
+    assert all(r.json()["error"]["code"] == "validation_error" for r in bad)
+
+
+def test_continue_and_franchise_routes_take_the_normal_route(stack):
+    with httpx.Client(base_url=stack.url, timeout=10) as c:
+        rs = [c.get(path, params={"n": 2} if "continue" in path else None)
+              for path in ("/api/v1/users/7/continue", "/api/v1/anime/5114/franchise") for _ in range(2)]
+        text = c.get("/metrics").text
+    assert [r.status_code for r in rs] == [200] * 4
+    assert 'gateway_fast_lane_requests_total{route="/api/v1/users/{user_id}/continue"}' not in text
+    assert 'gateway_fast_lane_requests_total{route="/api/v1/anime/{anime_id}/franchise"}' not in text
+
+
 def test_lane_relays_upstream_errors_in_the_error_schema(stack):
     route = "/api/v1/users/{user_id}/recommendations"
     with httpx.Client(base_url=stack.url, timeout=10) as c:
@@ -92,6 +124,8 @@ def test_cold_start_lane_forwards_valid_bodies_and_leaves_invalid_ones_to_the_ro
         assert lane_count(c, route) == before + 1
         bad = [c.post("/api/v1/recommendations", json={"liked": []}),
                c.post("/api/v1/recommendations", json={"liked": [1], "n": 0}),
+               c.post("/api/v1/recommendations", json={"liked": [1], "max_per_franchise": -1}),
+               c.post("/api/v1/recommendations", json={"liked": [1], "mix_franchises": "maybe"}),
                c.post("/api/v1/recommendations", json={"liked": [1], "surprise": True}),
                c.post("/api/v1/recommendations", json={"liked": [-3]})]
         not_json = c.post("/api/v1/recommendations", content=b"{nope", headers={"Content-Type": "application/json"})
@@ -100,9 +134,15 @@ def test_cold_start_lane_forwards_valid_bodies_and_leaves_invalid_ones_to_the_ro
     assert stack.world.bodies[-1] == stack.world.bodies[-2] == {"liked": [5114, 9253], "disliked": [], "n": 2,
                                                                 "strategy": "hybrid", "genre": ["Drama"],
                                                                 "include_adult": False}
-    assert [r.status_code for r in bad] == [422, 422, 422, 422]
+    assert [r.status_code for r in bad] == [422] * 6
     assert all(r.json()["error"]["code"] == "validation_error" for r in bad)
     assert not_json.status_code in (400, 422) and "error" in not_json.json()
+    with httpx.Client(base_url=stack.url, timeout=10) as c:
+        before = lane_count(c, route)
+        capped = c.post("/api/v1/recommendations", json={**body, "max_per_franchise": 0, "mix_franchises": True})
+        assert lane_count(c, route) == before + 1
+    assert capped.status_code == 200 and capped.json()["continue"] == []
+    assert stack.world.bodies[-1] == {**stack.world.bodies[-2], "max_per_franchise": 0, "mix_franchises": True}
 
 
 def test_lane_answers_503_when_the_recommender_is_down():
