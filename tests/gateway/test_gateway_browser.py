@@ -96,6 +96,49 @@ def test_user_recommendations_with_filters_and_genre_chart(page, stack):
     assert stack.world.bodies[-1] == {"user_id": 7, "anime_id": 1535, "strategy": "hybrid"}
 
 
+def test_continue_watching_section_and_franchise_counts(page, stack):
+    expect(page.locator("#continue-panel")).to_be_hidden()
+    page.fill("#user-id", "7")
+    page.click("#user-button")
+    page.locator("#results .card").first.wait_for()
+    panel = page.locator("#continue-panel")
+    expect(panel).to_be_visible()
+    assert panel.locator("h2").inner_text() == "Continue watching"
+    expect(page.locator("#status")).to_contain_text("3 anime · 1 to continue")
+    # Discovery cards: a franchise's stand-in says how many other entries it has; standalones say nothing.
+    discovery = page.locator("#results .card")
+    assert discovery.locator("h3").all_inner_texts() == ["Steins;Gate", "Death Note", "Spirited Away"]
+    assert discovery.nth(0).locator(".franchise").inner_text() == "+2 more in this franchise"
+    assert discovery.nth(1).locator(".franchise").count() == 0 and discovery.nth(2).locator(".franchise").count() == 0
+    # Continue cards: apart from discovery, the same card markup and buttons.
+    cont = page.locator("#continue .card")
+    assert cont.count() == 1 and cont.first.get_attribute("data-anime-id") == "5114"
+    assert cont.first.locator("h3").inner_text() == "Fullmetal Alchemist: Brotherhood"
+    assert "score 9.19" in cont.first.locator(".numbers").inner_text()
+    assert cont.first.locator(".sources").inner_text() == "why: same franchise · watched together"
+    assert cont.first.locator(".franchise").count() == 0
+    cont.first.locator("button.why").click()
+    expect(cont.first.locator(".explanation")).to_contain_text("Fullmetal Alchemist: Brotherhood shares")
+    assert stack.world.bodies[-1] == {"user_id": 7, "anime_id": 5114, "strategy": "hybrid"}
+    # A similar-anime list has no continue list: the section goes away.
+    cont.first.locator("button.similar").click()
+    expect(page.locator("#status")).to_contain_text("Similar to Fullmetal Alchemist: Brotherhood")
+    expect(panel).to_be_hidden()
+    assert page.locator("#continue .card").count() == 0
+
+
+def test_cold_start_continue_list_from_a_liked_franchise(page, stack):
+    page.fill("#search-input", "fullmetal alchemist: brotherhood")
+    page.click("#search-button")
+    page.locator("#search-results li[data-anime-id='5114'] button.add-fav").click()
+    page.click("#fav-recommend")
+    expect(page.locator("#continue-panel")).to_be_visible()
+    assert page.locator("#continue .card h3").all_inner_texts() == ["Fullmetal Alchemist"]
+    page.locator("#continue .card button.why").click()
+    expect(page.locator("#continue .card .explanation")).to_contain_text("Fullmetal Alchemist shares")
+    assert stack.world.bodies[-1] == {"liked": [5114], "anime_id": 121}
+
+
 def test_favourites_give_cold_start_recommendations(page, stack):
     page.fill("#search-input", "a")
     page.click("#search-button")
@@ -108,6 +151,7 @@ def test_favourites_give_cold_start_recommendations(page, stack):
     assert 9253 not in ids and 1535 not in ids and len(ids) == 4
     body = next(b for b in reversed(stack.world.bodies) if "liked" in b and "anime_id" not in b)
     assert body == {"liked": [9253, 1535], "disliked": [], "n": 12, "strategy": "hybrid", "include_adult": False}
+    expect(page.locator("#continue-panel")).to_be_hidden()  # no franchise of theirs has more entries
 
 
 def test_unknown_user_shows_the_cold_start_hint(page):

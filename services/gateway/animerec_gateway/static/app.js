@@ -87,35 +87,51 @@ function fmt(x, digits) {
 }
 
 // subject: {user_id} or {liked}; strategy: the strategy that produced the list, if any.
+// answer.items is the discovery list; answer.continue (recommendations only) goes to its own section.
 function renderCards(heading, answer, subject, strategy) {
   const box = $("results");
   box.replaceChildren();
   const items = (answer && answer.items) || [];
+  const next = (answer && Array.isArray(answer.continue)) ? answer.continue : [];
   const version = answer && answer.model_version ? ` · model ${answer.model_version}` : "";
-  setStatus(`${heading}: ${items.length} anime${version}`);
-  for (const item of items) {
-    const match = item.similarity ?? item.relevance;
-    const card = el("article", { class: "card", "data-anime-id": String(item.anime_id) },
-      el("h3", {}, titleOf(item)),
-      item.name && item.name !== titleOf(item) ? el("p", { class: "alt" }, item.name) : null,
-      el("div", { class: "genres" }, ...genresOf(item).map((g) => el("span", {}, g))),
-      el("div", { class: "numbers" },
-        el("span", { class: "score" }, `score ${fmt(item.score, 2)}`),
-        match !== undefined && match !== null ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
-        item.type ? el("span", {}, item.type) : null),
-      sourcesLine(item));
-    const actions = el("div", { class: "actions" });
-    if (subject) {
-      const why = el("button", { type: "button", class: "why" }, "why?");
-      why.addEventListener("click", () => explain(card, item.anime_id, subject, strategy, why));
-      actions.append(why);
-    }
-    const similar = el("button", { type: "button", class: "secondary similar" }, "similar");
-    similar.addEventListener("click", () => showSimilar(item.anime_id, titleOf(item)));
-    actions.append(similar);
-    card.append(actions);
-    box.append(card);
+  const more = next.length ? ` · ${next.length} to continue` : "";
+  setStatus(`${heading}: ${items.length} anime${more}${version}`);
+  for (const item of items) box.append(card(item, subject, strategy, true));
+  const cont = $("continue");
+  cont.replaceChildren(...next.map((item) => card(item, subject, strategy, false)));
+  $("continue-panel").hidden = next.length === 0;
+}
+
+// One card; discovery cards also say how many other entries their franchise has.
+function card(item, subject, strategy, discovery) {
+  const match = item.similarity ?? item.relevance;
+  const node = el("article", { class: "card", "data-anime-id": String(item.anime_id) },
+    el("h3", {}, titleOf(item)),
+    item.name && item.name !== titleOf(item) ? el("p", { class: "alt" }, item.name) : null,
+    el("div", { class: "genres" }, ...genresOf(item).map((g) => el("span", {}, g))),
+    el("div", { class: "numbers" },
+      el("span", { class: "score" }, `score ${fmt(item.score, 2)}`),
+      match !== undefined && match !== null ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
+      item.type ? el("span", {}, item.type) : null),
+    sourcesLine(item),
+    discovery ? franchiseLine(item) : null);
+  const actions = el("div", { class: "actions" });
+  if (subject) {
+    const why = el("button", { type: "button", class: "why" }, "why?");
+    why.addEventListener("click", () => explain(node, item.anime_id, subject, strategy, why));
+    actions.append(why);
   }
+  const similar = el("button", { type: "button", class: "secondary similar" }, "similar");
+  similar.addEventListener("click", () => showSimilar(item.anime_id, titleOf(item)));
+  actions.append(similar);
+  node.append(actions);
+  return node;
+}
+
+function franchiseLine(item) {
+  const size = Number(item.franchise && item.franchise.size);
+  if (!Number.isInteger(size) || size < 2) return null;
+  return el("p", { class: "franchise" }, `+${size - 1} more in this franchise`);
 }
 
 function sourcesLine(item) {
