@@ -6,7 +6,11 @@ of someone's ratings keeps hiding the other entries of franchises they rated: th
 them even when too few users rated them for the item-item or embedding models to link them.
 
 A user's score for anime j is log(1 + sum_i w_i S[i, j]) over their rated anime i, with the
-item-item input weights w and S[i, j] = 1 when i and j (i != j) are of one franchise.
+item-item input weights w and S[i, j] = share(j) when i and j (i != j) are of one franchise:
+j's MAL members over those of its franchise's most followed entry, so the next season comes
+before the 40th picture drama. Chosen on val (real sample, no embeddings, NDCG@50 of the tuned
+blend: 0.3015 with share, 0.2939 with its square root, 0.2991 with its square, 0.2832 with 1;
+a one-off script, not a repo command).
 """
 
 from __future__ import annotations
@@ -57,8 +61,8 @@ def _squash(s: np.ndarray) -> np.ndarray:
     return (np.sign(s) * np.log1p(np.abs(s))).astype(np.float32)
 
 
-def co_membership(labels: np.ndarray) -> sp.csr_matrix:
-    """Returns S [n, n] float32 with 1 where two different positions share a label."""
+def co_membership(labels: np.ndarray, weights: np.ndarray | None = None) -> sp.csr_matrix:
+    """Returns S [n, n] float32 with weights[j] (default 1) where positions i != j share a label."""
     n = len(labels)
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
@@ -73,7 +77,20 @@ def co_membership(labels: np.ndarray) -> sp.csr_matrix:
         return sp.csr_matrix((n, n), dtype=np.float32)
     r, c = np.concatenate(rows), np.concatenate(cols)
     keep = r != c
-    return sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (r[keep], c[keep])), shape=(n, n))
+    values = np.ones(int(keep.sum()), np.float32) if weights is None else np.asarray(weights, np.float32)[c[keep]]
+    return sp.csr_matrix((values, (r[keep], c[keep])), shape=(n, n))
+
+
+def popularity_share(relations: Franchises, rows: np.ndarray) -> np.ndarray:
+    """Returns each catalogue row's members over the most followed entry of its franchise (1 unknown)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if relations.popularity is None:
+        return np.ones(len(rows))
+    pop = relations.popularity
+    top = np.zeros(int(relations.label.max()) + 1 if len(pop) else 0)
+    np.maximum.at(top, relations.label, pop)
+    best = top[relations.label[rows]]
+    return np.where(best > 0, pop[rows] / np.maximum(best, 1e-9), 1.0)
 
 
 def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray,
@@ -89,5 +106,6 @@ def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray,
     rated_rows = np.array([row_of.get(int(a), -1) for a in anime_ids], dtype=np.int64)
     model = FranchiseModel(relations=relations, rated_rows=rated_rows,
                            neighbours=sp.csr_matrix((len(anime_ids), len(anime_ids)), dtype=np.float32))
-    model.neighbours = co_membership(model.labels())
+    share = np.where(rated_rows >= 0, popularity_share(relations, np.maximum(rated_rows, 0)), 1.0)
+    model.neighbours = co_membership(model.labels(), share)
     return model
