@@ -158,11 +158,19 @@ class Franchises:
         entry: Attack on Titan's Season 2 comes before its recap film and OVAs, which aired first.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        if self.popularity is None or len(rows) < 2:
-            return rows
-        pop = self.popularity[self.members(int(rows[0]))].max() if len(rows) else 0.0
-        main = self.popularity[rows] >= MAIN_SHARE * pop
+        main = self._is_main(rows)
         return np.concatenate([rows[main], rows[~main]])
+
+    def main_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Returns the main entries among rows (all of them without popularity figures)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows[self._is_main(rows)]
+
+    def _is_main(self, rows: np.ndarray) -> np.ndarray:
+        if self.popularity is None or len(rows) < 2:
+            return np.ones(len(rows), bool)
+        top = self.popularity[self.members(int(rows[0]))].max()
+        return self.popularity[rows] >= MAIN_SHARE * top
 
     def same(self, a: int, b: int) -> bool:
         return a != b and self.label[a] == self.label[b]

@@ -9,8 +9,8 @@ a score per row (``-inf`` where the ranking gives none) and a mask of the rows t
   number of its other entries.
   ``max_per_franchise=0`` gives the plain ranked list.
 * **Continue**: for the franchises the person rated, the entries they have not rated, in watch
-  order (main entries first, then extras such as recaps and specials); franchises whose best
-  entry scores highest come first.
+  order; the main entries of all those franchises come first, then the extras (recaps, picture
+  dramas, specials), each pass ordered by the franchise's best-scored entry.
 """
 
 from __future__ import annotations
@@ -111,24 +111,29 @@ class FranchiseLists:
         if not len(rated) or n <= 0:
             return []
         rated_set = set(rated.tolist())
-        groups: list[tuple[float, int, list[int]]] = []
+        groups: list[tuple[float, int, list[int], set[int]]] = []
         for lab in dict.fromkeys(self.label[rated].tolist()):
             first = int(rated[self.label[rated] == lab][0])
             members = self.relations.members(first)
             if len(members) < 2:
                 continue
-            todo = [int(m) for m in self.relations.main_first(members) if int(m) not in rated_set and allowed[m]]
+            ordered = self.relations.main_first(members)
+            main = set(self.relations.main_rows(members).tolist())
+            todo = [int(m) for m in ordered if int(m) not in rated_set and allowed[m]]
             if not todo:
                 continue
             best = float(np.max(scores[todo]))
-            groups.append((best if np.isfinite(best) else -np.inf, int(lab), todo))
+            groups.append((best if np.isfinite(best) else -np.inf, int(lab), todo, main))
         groups.sort(key=lambda g: (-g[0], g[1]))
         out: list[Entry] = []
-        for _, _, todo in groups:
-            for r in todo:
-                out.append(self.entry(r))
-                if len(out) >= n:
-                    return out
+        # the main entries of every franchise first (best franchise first), then the extras
+        for extras in (False, True):
+            for _, _, todo, main in groups:
+                for r in todo:
+                    if (r in main) != extras:
+                        out.append(self.entry(r))
+                        if len(out) >= n:
+                            return out
         return out
 
 
