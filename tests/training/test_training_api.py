@@ -101,6 +101,7 @@ def test_killed_training_process_leaves_no_version_and_current_unchanged_when_si
     body = _wait(client, run_id, lambda b: (b["epoch"] or 0) >= 1)
     assert body["state"] == "running" and body["epochs"] == 200
     assert 0 < body["progress"] < 1 and "val_ndcg@10" in body["metrics"] and "loss" in body["metrics"]
+    assert body["phase"] == "training" and 0 < body["phase_progress"] < 1 and body["eta_s"] > 0
     assert client.get("/healthz").status_code == 200  # the API answers while the child trains
 
     status = json.loads((service["runs"] / f"{run_id}.json").read_text())
@@ -120,6 +121,7 @@ def test_training_run_succeeds_and_promotes_when_better_than_current(service):
     body = _wait(client, r.json()["id"], lambda b: b["state"] in ("succeeded", "failed"))
     assert body["state"] == "succeeded", body
     assert body["epoch"] == 3 and body["progress"] == 1.0 and body["promoted"] is True
+    assert body["phase"] == "done" and body["eta_s"] == 0.0
     version = body["version"]
     assert storage.get_current("models") == version
     listing = client.get("/models").json()

@@ -14,10 +14,12 @@ import pytest
 from animerec_shared.model_versions import load_model_version
 
 
-def _animerec(args: list[str], env: dict[str, str], timeout: float = 400) -> dict:
+def _animerec(args: list[str], env: dict[str, str], timeout: float = 400, log: list[str] | None = None) -> dict:
     proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *args], env=env, capture_output=True,
                           text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    if log is not None:
+        log.append(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -28,8 +30,14 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     storage_dir = tmp_path / "storage"
     env = {**os.environ, "STORAGE_URL": storage_dir.as_uri(), "LOG_JSON": "false"}
     env.pop("COMET_API_KEY", None)
-    out = _animerec(["pipeline", "--source", str(source), "--min-ratings", "20", "--epochs", "2", "--json"], env)
+    log: list[str] = []
+    out = _animerec(["pipeline", "--source", str(source), "--min-ratings", "20", "--epochs", "2", "--json"], env,
+                    log=log)
     version = out["version"]
+    # every model trained reports each epoch: the val-blind copy for the blend, then the final fit
+    for line in ("val-blind copy epoch 1/2:", "val-blind copy epoch 2/2:", "epoch 1/2:", "epoch 2/2:",
+                 "evaluating on the test holdout"):
+        assert line in log[0], (line, log[0][-2000:])
     assert out["promoted"] is True and out["current"] == version
     for strategy in ("popularity", "collaborative"):
         assert set(out["metrics"][strategy]) >= {"ndcg@10", "recall@10", "hr@10"}

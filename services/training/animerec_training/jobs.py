@@ -107,7 +107,7 @@ class RunManager:
             status = {**status, "state": "failed",
                       "error": status.get("error") or f"training process exited (code {code}) before finishing"}
         keys = ("state", "epoch", "epochs", "progress", "metrics", "version", "promoted", "promotion", "error",
-                "model", "phase")
+                "model", "phase", "phase_progress", "eta_s", "blind_epoch")
         return {"id": run_id, **{k: status.get(k) for k in keys}}
 
     def shutdown(self) -> None:

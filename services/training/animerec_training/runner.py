@@ -23,7 +23,7 @@ from . import versions
 from .config import Settings
 from .evaluate import evaluate_model, load_dataset, tune_blend
 from .runtime import configure_tensorflow
-from .status import StatusFile
+from .status import RunProgress, StatusFile
 from .tracking import Tracker
 
 
@@ -68,26 +68,42 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                                 "seed": settings.training_seed, "n_users": data.n_users, "n_items": data.n_items,
                                 "train_ratings": len(data.train), "tensorflow": tf.__version__})
 
+        tune_blend_first = bool(settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
+                                and params.get("fit_on") == "train_part")
+        n_epochs = int(params["epochs"])
+        plan = RunProgress(status, {**({"val-blind copy": n_epochs} if tune_blend_first else {}),
+                                    "training": n_epochs})
+
+        def shown_logs(logs: dict[str, Any]) -> dict[str, float]:
+            return {k: round(float(v), 5) for k, v in logs.items() if isinstance(v, (int, float))}
+
         def on_epoch(epoch: int, logs: dict[str, Any]) -> None:
             tracker.log_epoch(epoch, logs)
-            shown = {k: round(float(v), 5) for k, v in logs.items() if isinstance(v, (int, float))}
-            status.update(epoch=epoch + 1, progress=round((epoch + 1) / params["epochs"], 4), metrics=shown)
-            progress(f"epoch {epoch + 1}/{params['epochs']}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+            shown = shown_logs(logs)
+            plan.step("training", epoch + 1, epoch=epoch + 1, metrics=shown)
+            progress(f"epoch {epoch + 1}/{n_epochs}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+
+        def on_blind_epoch(epoch: int, logs: dict[str, Any]) -> None:
+            shown = shown_logs(logs)
+            plan.step("val-blind copy", epoch + 1, blind_epoch=epoch + 1)
+            progress(f"val-blind copy epoch {epoch + 1}/{n_epochs}: "
+                     + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
         blend = None
-        if (settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
-                and params.get("fit_on") == "train_part"):
-            status.update(phase="tuning hybrid on val")
+        if tune_blend_first:
+            plan.start("val-blind copy")
             progress("hybrid blend: training a val-blind copy (fit on train only) and tuning the blend on val")
             blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
-                                   settings.training_seed, None)
+                                   settings.training_seed, on_blind_epoch)
+            status.update(phase="tuning hybrid on val")
             blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
                      "tuned_with": "val-blind copy of the model (fit on train only)",
                      "blind_epochs": len(blind.history.get("loss", []))}
             progress(f"hybrid blend tuned on val: weights {blend.get('weights')}")
-            status.update(phase="training")
+        plan.start("training")
         trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch)
-        status.update(phase="evaluating", progress=1.0)
+        plan.start("evaluating")
+        progress("evaluating on the test holdout (plain, discovery and continue lists; cold start)")
         metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend)
         tracker.log_metrics({f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()},
                             prefix="test")
@@ -103,6 +119,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         for ckpt in trained.checkpoints:
             tracker.log_asset(ckpt, f"checkpoints/{ckpt.name}")
         experiment_key = tracker.key
+        plan.step("evaluating", 1, phase_detail="publishing")
         status.update(phase="publishing")
         archive = tracker.end()
         if archive is not None:
@@ -120,7 +137,8 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                                save_model=lambda p: versions.copy_file(model_file, p))
     promotion = _maybe_promote(storage, version, promote, metrics, processed_id)
     promoted = promotion["promoted"]
-    status.update(state="succeeded", phase="done", version=version, promoted=promoted, promotion=promotion,
+    status.update(state="succeeded", phase="done", progress=1.0, phase_progress=1.0, eta_s=0.0,
+                  version=version, promoted=promoted, promotion=promotion,
                   metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]})
     progress(f"published models/{version}: NDCG@10 {metrics['ndcg@10']} (popularity "
              f"{metrics['strategies']['popularity']['ndcg@10']}); {promotion['decision']}")

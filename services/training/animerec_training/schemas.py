@@ -30,7 +30,9 @@ class TrainingRunPublic(BaseModel):
     state: str
     epoch: int | None = 0
     epochs: int | None = None
-    progress: float | None = 0.0
+    progress: float | None = Field(0.0, description=(
+        "fraction of the whole run done: every epoch of the val-blind copy and of the final fit, then "
+        "evaluation and publishing"))
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str | None = None
     promoted: bool | None = False
@@ -38,7 +40,11 @@ class TrainingRunPublic(BaseModel):
     promotion: dict[str, Any] | None = None
     error: str | None = None
     model: str | None = None
-    phase: str | None = None
+    phase: str | None = Field(None, description=(
+        "loading data, val-blind copy, tuning hybrid on val, training, evaluating, publishing, done"))
+    phase_progress: float | None = Field(None, description="fraction of the current phase done")
+    eta_s: float | None = Field(None, description="seconds left, from the time per unit of work so far")
+    blind_epoch: int | None = Field(None, description="epochs of the val-blind copy done (the blend's model)")
 
 
 class ModelPublic(BaseModel):

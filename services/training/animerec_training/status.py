@@ -46,3 +46,40 @@ class StatusFile:
         with os.fdopen(fd, "w") as f:
             json.dump(self.state, f, default=str)
         os.replace(tmp, self.path)
+
+
+class RunProgress:
+    """The run's progress over all its phases: the fraction of planned work done and an ETA.
+
+    Work units: one per epoch of every model trained (the val-blind copy for the blend, then the
+    final fit) and ``evaluation_units`` for evaluation and publishing. The ETA is the time per
+    unit so far times the units left; the status shows the phase, the phase's own fraction,
+    ``progress`` (0..1 over the whole run) and ``eta_s``.
+    """
+
+    def __init__(self, status: StatusFile, phases: dict[str, int], evaluation_units: int = 1):
+        self.status = status
+        self.phases = {**phases, "evaluating": evaluation_units}
+        self.total = max(sum(self.phases.values()), 1)
+        self.started = time.time()
+        self.done_before: dict[str, int] = {}
+        acc = 0
+        for name, units in self.phases.items():
+            self.done_before[name] = acc
+            acc += units
+
+    def start(self, phase: str) -> None:
+        """Marks the start of a phase (its fraction 0)."""
+        self.step(phase, 0)
+
+    def step(self, phase: str, done: int, **fields: Any) -> None:
+        """Reports ``done`` units of ``phase`` finished; extra fields go to the status as they are."""
+        units = self.phases.get(phase, 1)
+        overall = (self.done_before.get(phase, 0) + min(done, units)) / self.total
+        elapsed = time.time() - self.started
+        eta = round(elapsed / overall * (1 - overall), 1) if overall > 0 else None
+        self.status.update(phase=phase, phase_progress=round(min(done, units) / max(units, 1), 4),
+                           progress=round(overall, 4), eta_s=eta, **fields)
+
+    def finish(self) -> None:
+        self.status.update(progress=1.0, phase_progress=1.0, eta_s=0.0)
