@@ -45,6 +45,21 @@ class FranchiseLists:
 
     relations: Franchises
     _first_id: dict[int, int] = field(default_factory=dict)
+    _groups: dict[int, tuple[list[int], set[int]]] = field(default_factory=dict)
+    _size: np.ndarray | None = None
+
+    def _sizes(self) -> np.ndarray:
+        if self._size is None:
+            self._size = self.relations.size
+        return self._size
+
+    def _group(self, label: int, row: int) -> tuple[list[int], set[int]]:
+        """Returns (a franchise's rows, main entries first, in watch order; its main rows), cached."""
+        if label not in self._groups:
+            members = self.relations.members(row)
+            self._groups[label] = ([int(m) for m in self.relations.main_first(members)],
+                                   set(self.relations.main_rows(members).tolist()))
+        return self._groups[label]
 
     @property
     def label(self) -> np.ndarray:
@@ -86,15 +101,14 @@ class FranchiseLists:
             lab = int(self.label[r])
             if lab in excluded or shown.get(lab, 0) >= max_per_franchise:
                 continue
-            members = self.relations.members(int(r))
-            if len(members) == 1:
+            ordered, _ = self._group(lab, int(r))
+            if len(ordered) == 1:
                 stand_in = int(r)
             else:  # the earliest main entry (then the earliest extra) that may be shown
-                stand_in = next((int(m) for m in self.relations.main_first(members) if ok[m] and int(m) not in taken),
-                                int(r))
+                stand_in = next((m for m in ordered if ok[m] and m not in taken), int(r))
             taken.add(stand_in)
             shown[lab] = shown.get(lab, 0) + 1
-            out.append(Entry(row=stand_in, franchise_size=len(members), franchise_id=self.franchise_id(stand_in),
+            out.append(Entry(row=stand_in, franchise_size=len(ordered), franchise_id=self.franchise_id(stand_in),
                              ranked_by=int(r)))
             if len(out) >= n:
                 break
@@ -111,19 +125,24 @@ class FranchiseLists:
         if not len(rated) or n <= 0:
             return []
         rated_set = set(rated.tolist())
-        groups: list[tuple[float, int, list[int], set[int]]] = []
-        for lab in dict.fromkeys(self.label[rated].tolist()):
-            first = int(rated[self.label[rated] == lab][0])
-            members = self.relations.members(first)
-            if len(members) < 2:
-                continue
-            ordered = self.relations.main_first(members)
-            main = set(self.relations.main_rows(members).tolist())
-            todo = [int(m) for m in ordered if int(m) not in rated_set and allowed[m]]
-            if not todo:
-                continue
-            best = float(np.max(scores[todo]))
-            groups.append((best if np.isfinite(best) else -np.inf, int(lab), todo, main))
+        labels = self.label[rated]
+        multi = self._sizes()[rated] >= 2
+        first: dict[int, int] = {}
+        for lab, row in zip(labels[multi].tolist(), rated[multi].tolist()):
+            first.setdefault(lab, row)
+        todos: list[tuple[int, list[int], set[int]]] = []
+        for lab, row in first.items():
+            ordered, main = self._group(lab, row)
+            todo = [m for m in ordered if m not in rated_set and allowed[m]]
+            if todo:
+                todos.append((int(lab), todo, main))
+        if not todos:
+            return []
+        flat = np.fromiter((m for _, todo, _ in todos for m in todo), dtype=np.int64)
+        owner = np.repeat(np.arange(len(todos)), [len(todo) for _, todo, _ in todos])
+        best = np.full(len(todos), -np.inf)
+        np.maximum.at(best, owner, np.where(np.isfinite(scores[flat]), scores[flat], -np.inf))
+        groups = [(float(b), lab, todo, main) for b, (lab, todo, main) in zip(best, todos)]
         groups.sort(key=lambda g: (-g[0], g[1]))
         out: list[Entry] = []
         # the main entries of every franchise first (best franchise first), then the extras
