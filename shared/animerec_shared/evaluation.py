@@ -94,16 +94,15 @@ class _Shaped:
         self.labels = franchise.labels()              # anime_index -> franchise label
         n_cat = len(franchise.relations.anime_ids)
         self.index_of = np.full(n_cat, -1, np.int64)  # catalogue row -> anime_index
-        ok = self.rows >= 0
-        self.index_of[self.rows[ok]] = np.flatnonzero(ok)
+        self.has_row = self.rows >= 0
+        self.index_of[self.rows[self.has_row]] = np.flatnonzero(self.has_row)
         self.n_cat, self.k, self.cap = n_cat, k, max_per_franchise
         self.discovery: list[tuple[float, float, float]] = []
         self.continued: list[float] = []
 
     def add(self, scores: np.ndarray, seen: np.ndarray, relevant: np.ndarray, discounts: np.ndarray) -> None:
-        ok = self.rows >= 0
         cat = np.full(self.n_cat, -np.inf)
-        cat[self.rows[ok]] = scores[ok]
+        cat[self.rows[self.has_row]] = scores[self.has_row]
         own = self.rows[seen]
         own = own[own >= 0]
         allowed = np.ones(self.n_cat, bool)

@@ -10,11 +10,8 @@ rules over any catalogue (the user's own ``anime.csv`` gets them too), precision
   OVA, special and number markers taken off its end and "gekijouban"/"zoku"-style markers off
   its start: "Shingeki no Kyojin Season 2" and "Shingeki no Kyojin: Kuinaki Sentaku" both have
   the base "shingeki no kyojin"; "Steins;Gate 0" has "steins gate".
-* ``title_base``: two anime whose romaji or English titles have the same base. A base of one
-  word ("Gintama", "Monster") is not enough alone: the Japanese titles must agree too.
-* ``japanese_base``: the same over the Japanese titles (cut at a space or a bracket, markers such
-  as 劇場版, 第2期, 2nd season dropped); alone it needs a base of at least
-  ``MIN_JAPANESE_ALONE`` characters.
+* The rules (``title_base``, ``title_prefix``, ``shared_stem``, ``japanese_base``) are listed
+  in ``fit_franchises``; Japanese titles only ever support a Latin-title rule.
 
 So a single shared word is never enough ("Death Parade" and "Death Note" have different bases;
 "Monster Musume no Iru Nichijou" is not "Monster"). A franchise is a connected part of this
@@ -26,12 +23,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from .text import normalise_title
 
@@ -122,9 +121,6 @@ class Evidence:
     rules: tuple[str, ...]
     base: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"rules": list(self.rules), "base": self.base}
-
 
 @dataclass
 class Franchises:
@@ -138,7 +134,7 @@ class Franchises:
     adjacency: sp.csr_matrix | None = None
     _members: dict[int, np.ndarray] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def size(self) -> np.ndarray:
         """Returns the number of entries of each row's franchise."""
         return np.bincount(self.label, minlength=len(self.label))[self.label]
@@ -179,19 +175,10 @@ class Franchises:
         """Returns the rows of a shortest relation path from a to b ([] when not related)."""
         if not self.same(a, b) or self.adjacency is None:
             return []
-        prev = {a: -1}
-        frontier = [a]
-        while frontier and b not in prev:
-            nxt = []
-            for r in frontier:
-                for s in self.adjacency.indices[self.adjacency.indptr[r]:self.adjacency.indptr[r + 1]]:
-                    if int(s) not in prev:
-                        prev[int(s)] = r
-                        nxt.append(int(s))
-            frontier = nxt
+        _, prev = breadth_first_order(self.adjacency, a, directed=False, return_predecessors=True)
         out, r = [], b
-        while r != -1:
-            out.append(r)
+        while r >= 0:
+            out.append(int(r))
             r = prev[r]
         return out[::-1]
 
@@ -241,14 +228,26 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _add(pairs: dict[tuple[int, int], dict[str, str]], rows: list[int], rule: str, base: str,
-         max_group: int) -> None:
+def _rows_by_key(keys_per_row: list[Iterable[str]]) -> dict[str, list[int]]:
+    """Returns {key: the rows that have it} (empty keys skipped)."""
+    out: dict[str, list[int]] = {}
+    for row, keys in enumerate(keys_per_row):
+        for key in keys:
+            if key:
+                out.setdefault(key, []).append(row)
+    return out
+
+
+def _add(pairs: dict[tuple[int, int], dict[str, str]], rows: Iterable[int], rule: str, base: str,
+         max_group: int, linked: Callable[[int, int], bool] | None = None) -> None:
+    """Records ``rule`` (with ``base``) for every pair of rows (that ``linked`` accepts)."""
     rows = sorted(set(rows))
     if len(rows) < 2 or len(rows) > max_group:
         return
     for i, a in enumerate(rows):
         for b in rows[i + 1:]:
-            pairs.setdefault((a, b), {}).setdefault(rule, base)
+            if linked is None or linked(a, b):
+                pairs.setdefault((a, b), {}).setdefault(rule, base)
 
 
 def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: int = 12) -> Franchises:
@@ -258,11 +257,13 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
     Rules (each names itself in the evidence):
 
     * ``title_base``: equal romaji/English bases; a one-word base also needs equal Japanese bases.
-    * ``title_prefix``: one anime's base, of two or more content words (not "no", "the", ...), is
-      the whole-word start of the other's title ("Tokyo Ghoul" -> "Tokyo Ghoul √A").
+    * ``title_prefix``: one anime's whole title (no subtitle; see ``latin_whole``) is the
+      whole-word start of the other's title ("Tokyo Ghoul" -> "Tokyo Ghoul √A"); with one content
+      word (not "no", "the", ...) the Japanese bases must agree too.
     * ``shared_stem``: both titles start with the same two or more content words, which start
       at most ``max_stem_titles`` titles of the catalogue, and the Japanese titles share their
-      first three or more characters ("Suzumiya Haruhi no Yuuutsu" / "... no Shoushitsu").
+      first ``MIN_JAPANESE_STEM`` or more characters ("Suzumiya Haruhi no Yuuutsu" / "... no
+      Shoushitsu").
     * ``japanese_base``: equal Japanese bases; supporting evidence only, never enough alone
       (series labels such as 世界名作劇場 would link unrelated works).
 
@@ -282,17 +283,9 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
     jp_full = ["" if t == "unknown" else t for t in jp_full]
     japanese = [japanese_base(t) for t in col("japanese_name")]
     pairs: dict[tuple[int, int], dict[str, str]] = {}
-    by_base: dict[str, list[int]] = {}
-    for row, names in enumerate(bases):
-        for base in names:
-            by_base.setdefault(base, []).append(row)
-    for base, rows in by_base.items():
+    for base, rows in _rows_by_key(bases).items():
         _add(pairs, rows, RULE_TITLE, base, max_group)
-    by_jp: dict[str, list[int]] = {}
-    for row, base in enumerate(japanese):
-        if base:
-            by_jp.setdefault(base, []).append(row)
-    for base, rows in by_jp.items():
+    for base, rows in _rows_by_key([[b] for b in japanese]).items():
         _add(pairs, rows, RULE_JAPANESE, base, max_group)
     by_prefix: dict[tuple[str, ...], set[int]] = {}
     for row, titles in enumerate(folded):
@@ -301,21 +294,14 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
             for k in range(1, len(words)):
                 if _content_words(words[:k]) >= 1:
                     by_prefix.setdefault(words[:k], set()).add(row)
-    by_whole: dict[str, list[int]] = {}
-    for row, titles in enumerate(latin_titles):
-        for whole in {latin_whole(t) for t in titles} - {""}:
-            by_whole.setdefault(whole, []).append(row)
-    for base, rows in by_whole.items():
+    for base, rows in _rows_by_key([sorted({latin_whole(t) for t in titles}) for titles in latin_titles]).items():
         words = tuple(base.split())
         if words in by_prefix and _letters(base) >= 3:  # one content word: Japanese bases must agree
             _add(pairs, rows + list(by_prefix[words]), RULE_PREFIX, base, max_group)
     for words, rows_set in by_prefix.items():
-        if 2 <= len(rows_set) <= max_stem_titles and _content_words(words) >= 2:
-            rows = sorted(rows_set)
-            for i, a in enumerate(rows):
-                for b in rows[i + 1:]:
-                    if _common_prefix(jp_full[a], jp_full[b]) >= MIN_JAPANESE_STEM:
-                        pairs.setdefault((a, b), {}).setdefault(RULE_STEM, " ".join(words))
+        if _content_words(words) >= 2:
+            _add(pairs, rows_set, RULE_STEM, " ".join(words), max_stem_titles,
+                 linked=lambda a, b: _common_prefix(jp_full[a], jp_full[b]) >= MIN_JAPANESE_STEM)
     edges: dict[tuple[int, int], Evidence] = {}
     for (a, b), rules in pairs.items():
         title = rules.get(RULE_TITLE, "")

@@ -55,11 +55,8 @@ def _scored(state: ServingState, comps: dict[str, np.ndarray], weights: dict[str
 def continue_items(state: ServingState, scores: np.ndarray, allowed: np.ndarray, own_rows: np.ndarray,
                    n: int) -> list[dict[str, Any]]:
     """Returns the next unrated entries of the franchises of own_rows, in watch order, best franchises first."""
-    out = []
-    for e in state.lists.continue_list(scores, allowed, own_rows, n):
-        value = scores[e.row]
-        out.append(franchise_item(state, e, "relevance", float(value) if np.isfinite(value) else 0.0, ["franchise"]))
-    return out
+    return [franchise_item(state, e, "relevance", float(scores[e.row]), ["franchise"])
+            for e in state.lists.continue_list(scores, allowed, own_rows, n)]
 
 
 def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> dict[str, Any]:
@@ -81,7 +78,7 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
         profile = _profile(state, state.rated_meta_rows[idx], content_weights(ratings, model.params))
         content_all = model.content.score_profile(profile, rated_only=False)
     scores, sources = _scored(state, comps, weights, strategy, content_all)
-    cont_allowed = meta_mask(state, f)
+    cont_allowed = allowed.copy()  # continue never shows what the user rated, exclude_rated or not
     cont_allowed[own] = False
     return {"items": shaped_items(state, scores, sources, allowed, n, f, own),
             "continue": [] if f.mix_franchises else continue_items(state, scores, cont_allowed, own, n)}

@@ -55,7 +55,7 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
     def evidence_of(r: int, by: str) -> dict[str, Any] | None:
         """Returns the evidence that makes "because you liked r" true, None when there is none."""
         if by == "franchise":
-            return state.lists.relations.evidence(r, row)
+            return in_franchise.get(r)
         if by == "embedding":
             i = int(state.meta_index[r])
             if i < 0 or target_idx < 0:
@@ -80,10 +80,12 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
                                 "similarity": round(float(sims[j]), 4), "by": by, "evidence": evidence})
                 named.add(meta["anime_id"])
 
-    same = np.array([r for r in liked_rows if state.lists.relations.same(int(r), row)], dtype=np.int64)
-    if len(same):  # the liked entries of the target's franchise, the closest in the relation first
-        steps = np.array([len(state.lists.relations.path(int(r), row)) for r in same], dtype=np.float64)
-        add(same, 1.0 / np.maximum(steps - 1, 1), "franchise", limit=MAX_FRANCHISE)
+    relations = state.lists.relations
+    in_franchise = {int(r): relations.evidence(int(r), row) for r in liked_rows if relations.same(int(r), row)}
+    if in_franchise:  # the liked entries of the target's franchise, the closest in the relation first
+        same = np.array(list(in_franchise), dtype=np.int64)
+        steps = np.array([len(e["path"]) - 1 for e in in_franchise.values()], dtype=np.float64)
+        add(same, 1.0 / np.maximum(steps, 1), "franchise", limit=MAX_FRANCHISE)
     cand = state.meta_index[liked_rows]
     cand = cand[cand >= 0]
     if target_idx >= 0 and len(cand):

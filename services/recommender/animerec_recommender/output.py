@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from fastapi import Response
@@ -15,17 +14,6 @@ from animerec_shared.ranking.lists import Entry
 
 from .filters import Filters
 from .state import ServingState
-
-
-def top_indices(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-    """Returns up to n indices of the highest finite scores among allowed positions, best first."""
-    s = np.where(allowed, scores, -np.inf)
-    finite = int(np.isfinite(s).sum())
-    n = min(n, finite)
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-s, n - 1)[:n] if n < len(s) else np.arange(len(s))
-    return part[np.argsort(-s[part], kind="stable")]
 
 
 def to_meta_space(state: ServingState, rated_scores: np.ndarray) -> np.ndarray:

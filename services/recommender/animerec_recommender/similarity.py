@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from animerec_shared.errors import AnimeNotFound, UserNotFound
+from animerec_shared.ranking.lists import top_rows
 
 from .filters import Filters, meta_mask
-from .output import item, shaped_items, to_meta_space, top_indices
+from .output import item, shaped_items, to_meta_space
 from .state import ServingState
 
 COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"
@@ -63,7 +64,7 @@ def similar_users(state: ServingState, user_id: int, n: int) -> list[dict[str, A
     sims = np.asarray(ue @ ue[u], dtype=np.float32)
     allowed = np.ones(len(sims), dtype=bool)
     allowed[u] = False
-    top = top_indices(sims, allowed, n)
+    top = top_rows(sims, allowed, n)
     counts = np.diff(state.ratings.indptr)
     return [{"user_id": int(state.user_ids[v]), "similarity": round(float(sims[v]), 6),
              "n_ratings": int(counts[v])} for v in top]

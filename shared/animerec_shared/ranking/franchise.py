@@ -31,7 +31,7 @@ class FranchiseModel:
 
     relations: Franchises            # over the catalogue frame (row order of the metadata frame)
     rated_rows: np.ndarray           # anime_index -> catalogue row (-1 when the anime has no metadata)
-    neighbours: sp.csr_matrix        # S [n_items, n_items], float32, 1 when of one franchise, zero diagonal
+    neighbours: sp.csr_matrix        # S [n_items, n_items] float32: share(j) when of one franchise, zero diagonal
 
     def score(self, x: sp.csr_matrix) -> np.ndarray:
         """Returns float32 scores [n_rows, n_items] of weighted interaction rows x."""
@@ -46,13 +46,6 @@ class FranchiseModel:
         out = -1 - np.arange(len(self.rated_rows), dtype=np.int64)
         ok = self.rated_rows >= 0
         out[ok] = self.relations.label[self.rated_rows[ok]]
-        return out
-
-    def order(self) -> np.ndarray:
-        """Returns the watch-order key of each rated anime (NaN when unknown)."""
-        out = np.full(len(self.rated_rows), np.nan)
-        ok = self.rated_rows >= 0
-        out[ok] = self.relations.order[self.rated_rows[ok]]
         return out
 
 

@@ -46,12 +46,6 @@ class FranchiseLists:
     relations: Franchises
     _first_id: dict[int, int] = field(default_factory=dict)
     _groups: dict[int, tuple[list[int], set[int]]] = field(default_factory=dict)
-    _size: np.ndarray | None = None
-
-    def _sizes(self) -> np.ndarray:
-        if self._size is None:
-            self._size = self.relations.size
-        return self._size
 
     def _group(self, label: int, row: int) -> tuple[list[int], set[int]]:
         """Returns (a franchise's rows, main entries first, in watch order; its main rows), cached."""
@@ -64,9 +58,6 @@ class FranchiseLists:
     @property
     def label(self) -> np.ndarray:
         return self.relations.label
-
-    def sizes(self) -> np.ndarray:
-        return self.relations.size
 
     def franchise_id(self, row: int) -> int:
         """Returns the anime_id of the first entry (watch order) of a row's franchise."""
@@ -92,12 +83,12 @@ class FranchiseLists:
         if max_per_franchise <= 0:
             if excluded:
                 ok = ok & ~np.isin(self.label, list(excluded))
-            return [self.entry(r) for r in _top(scores, ok, n)]
+            return [self.entry(r) for r in top_rows(scores, ok, n)]
         shown: dict[int, int] = {}
         taken: set[int] = set()
         out: list[Entry] = []
         budget = max(n * CANDIDATES_PER_ITEM, 200)
-        for r in _top(scores, ok, budget):
+        for r in top_rows(scores, ok, budget):
             lab = int(self.label[r])
             if lab in excluded or shown.get(lab, 0) >= max_per_franchise:
                 continue
@@ -126,7 +117,7 @@ class FranchiseLists:
             return []
         rated_set = set(rated.tolist())
         labels = self.label[rated]
-        multi = self._sizes()[rated] >= 2
+        multi = self.relations.size[rated] >= 2
         first: dict[int, int] = {}
         for lab, row in zip(labels[multi].tolist(), rated[multi].tolist()):
             first.setdefault(lab, row)
@@ -156,11 +147,11 @@ class FranchiseLists:
         return out
 
 
-def _top(scores: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
+def top_rows(scores: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
     """Returns the rows of the n best finite, allowed scores, best first (ties: lower row first)."""
-    cand = np.flatnonzero(ok)
-    if not len(cand):
-        return cand
+    cand = np.flatnonzero(ok & np.isfinite(scores))
+    if not len(cand) or n <= 0:
+        return cand[:0]
     s = scores[cand]
     if len(cand) > n:
         part = np.argpartition(-s, n - 1)[:n]
