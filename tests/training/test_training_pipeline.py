@@ -59,7 +59,7 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
 
 
 def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_storage(any_storage):
-    from animerec_training.versions import ModelNotFound, list_models, promote, should_promote, write_version
+    from animerec_training.versions import ModelNotFound, list_models, promote, promotion_decision, write_version
 
     rng = np.random.default_rng(1)
     u = rng.normal(size=(5, 128)).astype(np.float32)
@@ -85,10 +85,10 @@ def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_stor
     assert any_storage.read_bytes("models/v2/training_curves.png")[:4] == b"\x89PNG"
 
     assert promote(any_storage, "v1") == {"current": "v1", "previous": None}
-    assert not should_promote("if_better", {"ndcg@10": 0.2}, {"ndcg@10": 0.3})
-    assert should_promote("if_better", {"ndcg@10": 0.31}, {"ndcg@10": 0.3})
-    assert should_promote("always", {"ndcg@10": 0.0}, {"ndcg@10": 0.3})
-    assert not should_promote("never", {"ndcg@10": 0.9}, None)
+    assert not promotion_decision("if_better", {"ndcg@10": 0.2}, {"ndcg@10": 0.3})["promote"]
+    assert promotion_decision("if_better", {"ndcg@10": 0.31}, {"ndcg@10": 0.3})["promote"]
+    assert promotion_decision("always", {"ndcg@10": 0.0}, {"ndcg@10": 0.3})["promote"]
+    assert not promotion_decision("never", {"ndcg@10": 0.9}, None)["promote"]
     assert promote(any_storage, "v2") == {"current": "v2", "previous": "v1"}
     listing = list_models(any_storage)
     assert listing["current"] == "v2"
@@ -100,7 +100,7 @@ def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_stor
 
 
 def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model_figure():
-    from animerec_training.versions import promotion_decision, should_promote
+    from animerec_training.versions import promotion_decision
 
     def metrics(collaborative: float, hybrid: float | None, cold_start: float | None) -> dict:
         rows = {"collaborative": collaborative, "hybrid": hybrid, "cold_start": cold_start}
@@ -112,20 +112,22 @@ def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model
     assert got["promote"] is False and got["compared"] == {"hybrid ndcg@10": [0.4935, 0.4951],
                                                            "cold_start ndcg@10": [0.12, 0.12]}
     assert got["decision"] == "not promoted: worse than the current version: hybrid ndcg@10 0.4935 < 0.4951"
-    assert not should_promote("if_better", metrics(0.4, 0.5, 0.11), metrics(0.3, 0.49, 0.12))  # cold start worse
-    assert should_promote("if_better", metrics(0.2, 0.4951, 0.12), metrics(0.3, 0.4951, 0.12))  # ties promote
+    # cold start worse
+    assert not promotion_decision("if_better", metrics(0.4, 0.5, 0.11), metrics(0.3, 0.49, 0.12))["promote"]
+    # ties promote
+    assert promotion_decision("if_better", metrics(0.2, 0.4951, 0.12), metrics(0.3, 0.4951, 0.12))["promote"]
     # A row a version lacks (an old version): its own figure stands in, and the record says so.
     got = promotion_decision("if_better", metrics(0.3, 0.5, 0.46), metrics(0.45, None, None))
     assert got["promote"] is True and got["compared"] == {"hybrid ndcg@10": [0.5, 0.45],
                                                           "cold_start ndcg@10": [0.46, 0.45]}
     assert got["notes"] == ["current version: no hybrid row: its own (collaborative) ndcg@10 stands in",
                             "current version: no cold_start row: its own (collaborative) ndcg@10 stands in"]
-    assert not should_promote("if_better", metrics(0.3, 0.5, 0.46), metrics(0.47, None, None))
+    assert not promotion_decision("if_better", metrics(0.3, 0.5, 0.46), metrics(0.47, None, None))["promote"]
     # Another processed dataset: another test split, figures not comparable.
     got = promotion_decision("if_better", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9),
                              new_processed_id="p2", current_processed_id="p1")
     assert got["promote"] is True and got["compared"] == {}
     assert got["decision"] == "promoted, not comparable: different processed dataset (new p2, current p1)"
-    assert should_promote("if_better", metrics(0.1, 0.1, 0.1), None)
+    assert promotion_decision("if_better", metrics(0.1, 0.1, 0.1), None)["promote"]
     assert promotion_decision("never", metrics(0.9, 0.9, 0.9), metrics(0.1, 0.1, 0.1))["promote"] is False
     assert promotion_decision("always", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9))["promote"] is True

@@ -119,7 +119,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         for ckpt in trained.checkpoints:
             tracker.log_asset(ckpt, f"checkpoints/{ckpt.name}")
         experiment_key = tracker.key
-        plan.step("evaluating", 1, phase_detail="publishing")
+        plan.step("evaluating", 1)
         status.update(phase="publishing")
         archive = tracker.end()
         if archive is not None:

@@ -167,13 +167,6 @@ def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics
             "decision": "promoted: " + " and ".join(pairs) + " not worse than the current version's"}
 
 
-def should_promote(policy: str, new_metrics: dict[str, Any], current_metrics: dict[str, Any] | None, *,
-                   new_processed_id: str | None = None, current_processed_id: str | None = None) -> bool:
-    """Returns whether a new version replaces the current one under never/if_better/always (see promotion_decision)."""
-    return bool(promotion_decision(policy, new_metrics, current_metrics, new_processed_id=new_processed_id,
-                                   current_processed_id=current_processed_id)["promote"])
-
-
 def latest_version_of(storage: Storage, model: str, processed_id: str | None) -> str | None:
     """Returns the newest published version of a model trained on the given processed dataset."""
     for version in reversed(storage.list_published("models")):

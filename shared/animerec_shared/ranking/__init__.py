@@ -3,7 +3,8 @@
 Components (each a score over the rated anime): ``item_item`` (EASE on rating-weighted
 interactions), ``collaborative`` (user embedding . anime embeddings), ``content`` (TF-IDF of genres
 and synopsis against the user's taste profile), ``franchise`` (the other entries of the
-franchises the user rated, by the strict relation of ``franchise_relations``), ``user_based`` (favourites of similar users),
+franchises the user rated, by the strict relation of ``franchise_relations``), ``user_based``
+(favourites of similar users),
 ``popularity`` and ``quality`` priors; ``hybrid`` blends their per-user z-scores with weights
 tuned on the val split (see fitting.py).
 """
