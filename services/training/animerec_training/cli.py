@@ -6,6 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from animerec_shared.errors import AnimeRecError
 from animerec_shared.storage import open_storage
 
 from .config import Settings
+from .progress_bar import RunBar
 
 MODELS = ("two_tower", "seed")
 POLICIES = ("never", "if_better", "always")
@@ -56,8 +58,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.fit_on:
         params["fit_on"] = args.fit_on
     status = StatusFile(Path(args.status_file) if args.status_file else None, id=args.run_id)
-    summary = run_training(settings, model=args.model, epochs=args.epochs, processed_id=args.processed_id,
-                           promote=args.promote, params=params, status=status)
+    with RunBar(False if args.json or args.status_file else None) as bar:
+        summary = run_training(settings, model=args.model, epochs=args.epochs, processed_id=args.processed_id,
+                               promote=args.promote, params=params, status=status, on_progress=bar.update)
     if args.json:
         print_summary(summary)
     else:
@@ -69,7 +72,9 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_version
 
-    summary = evaluate_version(open_storage(Settings().storage_url), args.version)
+    progress("evaluating on the test holdout (plain, discovery and continue lists; cold start)")
+    with RunBar(False if args.json else None) as bar:
+        summary = evaluate_version(open_storage(Settings().storage_url), args.version, on_progress=bar.evaluation)
     if args.json:
         print_summary(summary)
     else:
@@ -96,18 +101,23 @@ def run_step(argv: list[str]) -> dict[str, Any]:
 def _pipeline(args: argparse.Namespace) -> int:
     from .runner import run_training
 
-    raw = run_step(["ingest", "--source", str(Path(args.source).resolve())])
-    processed = run_step(["process", "--raw-dataset", raw["id"],
-                          *(["--min-ratings", str(args.min_ratings)] if args.min_ratings else [])])
-    summary = run_training(Settings(), model=args.model, epochs=args.epochs, processed_id=processed["id"],
-                           promote=args.promote)
+    started = time.perf_counter()
+    with RunBar(False if args.json else None) as bar:
+        bar.update("ingest", 0.0, 0.0, None)
+        raw = run_step(["ingest", "--source", str(Path(args.source).resolve())])
+        bar.update("process", 0.0, 0.0, None)
+        processed = run_step(["process", "--raw-dataset", raw["id"],
+                              *(["--min-ratings", str(args.min_ratings)] if args.min_ratings else [])])
+        summary = run_training(Settings(), model=args.model, epochs=args.epochs, processed_id=processed["id"],
+                               promote=args.promote, on_progress=bar.update)
+    seconds = round(time.perf_counter() - started, 1)
     summary = {**summary, "raw_dataset": raw["id"], "processed_id": processed["id"],
-               "ratings": processed.get("ratings"), "users": processed.get("users")}
+               "ratings": processed.get("ratings"), "users": processed.get("users"), "pipeline_seconds": seconds}
     if args.json:
         print_summary(summary)
     else:
         print(f"raw {raw['id']} -> processed {processed['id']} -> model {summary['version']} "
-              f"(promoted: {summary['promoted']}, current: {summary['current']})\n"
+              f"(promoted: {summary['promoted']}, current: {summary['current']}) in {seconds} s\n"
               f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +24,32 @@ from . import versions
 from .config import Settings
 from .evaluate import evaluate_model, load_dataset, tune_blend
 from .runtime import configure_tensorflow
-from .status import RunProgress, StatusFile
+from .status import PHASE_UNITS, RunProgress, StatusFile
+
+ProgressHook = Callable[[str, float, float, "float | None"], None]
 from .tracking import Tracker
 
 
 def run_training(settings: Settings, *, model: str | None = None, epochs: int | None = None,
                  processed_id: str | None = None, promote: str | None = None,
-                 params: dict[str, Any] | None = None, status: StatusFile | None = None) -> dict[str, Any]:
+                 params: dict[str, Any] | None = None, status: StatusFile | None = None,
+                 on_progress: ProgressHook | None = None) -> dict[str, Any]:
     """Returns the run summary {"version", "model", "metrics", "promoted", ...} after publishing a version.
 
     Raises whatever failed; the status file then says "failed" with the error.
+    ``on_progress(phase, phase_fraction, progress, eta_s)`` is told every progress change.
     """
     status = status or StatusFile(None)
     try:
         return _run(settings, model or settings.training_default_model, epochs, processed_id,
-                    promote or settings.training_default_promote, params or {}, status)
+                    promote or settings.training_default_promote, params or {}, status, on_progress)
     except BaseException as exc:
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         raise
 
 
 def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: str | None, promote: str,
-         overrides: dict[str, Any], status: StatusFile) -> dict[str, Any]:
+         overrides: dict[str, Any], status: StatusFile, on_progress: ProgressHook | None) -> dict[str, Any]:
     storage = open_storage(settings.storage_url)
     status.update(state="running", model=model_name, phase="loading data")
     processed_id, data = load_dataset(storage, processed_id)
@@ -71,8 +76,10 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         tune_blend_first = bool(settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
                                 and params.get("fit_on") == "train_part")
         n_epochs = int(params["epochs"])
-        plan = RunProgress(status, {**({"val-blind copy": n_epochs} if tune_blend_first else {}),
-                                    "training": n_epochs})
+        tuning = {"val-blind copy": n_epochs, "tuning hybrid on val": PHASE_UNITS["tuning hybrid on val"]}
+        final_epochs = int(params.get("final_epochs") or 1) if tune_blend_first else n_epochs
+        plan = RunProgress(status, {**(tuning if tune_blend_first else {}), "training": final_epochs},
+                           on_update=on_progress)
 
         def shown_logs(logs: dict[str, Any]) -> dict[str, float]:
             return {k: round(float(v), 5) for k, v in logs.items() if isinstance(v, (int, float))}
@@ -83,28 +90,45 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             plan.step("training", epoch + 1, epoch=epoch + 1, metrics=shown)
             progress(f"epoch {epoch + 1}/{n_epochs}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
+        blind_curve: list[float] = []
+        patience = int(params.get("early_stopping_patience", 0))
+
         def on_blind_epoch(epoch: int, logs: dict[str, Any]) -> None:
             shown = shown_logs(logs)
+            blind_curve.append(float(logs.get("val_ndcg@10", 0.0)))
+            best_so_far = registry.best_epoch({"val_ndcg@10": blind_curve}) or epoch + 1
+            # Early stopping ends the copy at most `patience` epochs after its best (an ETA estimate).
+            plan.replan("val-blind copy", min(n_epochs, max(epoch + 1, best_so_far + patience)))
             plan.step("val-blind copy", epoch + 1, blind_epoch=epoch + 1)
             progress(f"val-blind copy epoch {epoch + 1}/{n_epochs}: "
                      + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
-        blend = None
+        blend, start_from = None, None
         if tune_blend_first:
             plan.start("val-blind copy")
-            progress("hybrid blend: training a val-blind copy (fit on train only) and tuning the blend on val")
+            progress("hybrid blend: training a val-blind copy (fit on train only, early stopping on val NDCG@10) "
+                     "and tuning the blend on val")
             blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
                                    settings.training_seed, on_blind_epoch)
-            status.update(phase="tuning hybrid on val")
+            best = blind.extra.get("best_epoch") or registry.best_epoch(blind.history)
+            plan.start("tuning hybrid on val")
             blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
                      "tuned_with": "val-blind copy of the model (fit on train only)",
-                     "blind_epochs": len(blind.history.get("loss", []))}
+                     "blind_epochs": len(blind.history.get("loss", [])), "blind_best_epoch": best}
+            plan.step("tuning hybrid on val", PHASE_UNITS["tuning hybrid on val"])
             progress(f"hybrid blend tuned on val: weights {blend.get('weights')}")
+            # The final model continues the copy (its best epoch's weights) on train + val.
+            start_from = blind
+            params["epochs"] = n_epochs = final_epochs
+            plan.replan("training", n_epochs)
+            status.update(epochs=n_epochs)
+            progress(f"final fit: the val-blind copy (best val NDCG@10 at epoch {best}) continues on train + val "
+                     f"for {n_epochs} epochs")
         plan.start("training")
-        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch)
+        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch, start_from)
         plan.start("evaluating")
         progress("evaluating on the test holdout (plain, discovery and continue lists; cold start)")
-        metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend)
+        metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend, plan.evaluation_step)
         tracker.log_metrics({f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()},
                             prefix="test")
         if metrics.get("val_bce") is not None:
@@ -119,7 +143,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         for ckpt in trained.checkpoints:
             tracker.log_asset(ckpt, f"checkpoints/{ckpt.name}")
         experiment_key = tracker.key
-        plan.step("evaluating", 1)
+        plan.evaluation_step("cold start", 1.0)
         status.update(phase="publishing")
         archive = tracker.end()
         if archive is not None:
@@ -150,14 +174,15 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
 
 
 def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any,
-                   blend: dict[str, Any] | None = None) -> dict[str, Any]:
+                   blend: dict[str, Any] | None = None,
+                   on_progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
     saw_val = trained.params.get("fit_on") == "train_part"
     # Tuning must not judge embeddings on the val ratings they were trained on: either the blend
     # was tuned with a val-blind copy (served as is), or the ranking core folds user vectors in
     # from train. The same function evaluates a stored version (`animerec evaluate`).
     strategies, tuned = evaluate_model(storage, processed_id, data, trained.user_embeddings,
                                        trained.anime_embeddings, model=model_name, embeddings_saw_val=saw_val,
-                                       blend=blend)
+                                       blend=blend, on_progress=on_progress)
     own = strategies["collaborative"]
     hist = trained.history
     last = lambda key: hist[key][-1] if hist.get(key) else None  # noqa: E731

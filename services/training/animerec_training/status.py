@@ -7,9 +7,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 TERMINAL = ("succeeded", "failed")
+# What the phases other than training cost, in epochs of the final fit (5M-row bench, 2 cores).
+PHASE_UNITS = {"tuning hybrid on val": 3.0, "evaluating": 4.0}
+# Share of the evaluation taken by each of its steps (same bench): fit, known users, cold start.
+EVALUATION_STEPS = {"fitting": (0.0, 0.3), "known users": (0.3, 0.85), "cold start": (0.85, 1.0)}
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
@@ -52,34 +57,47 @@ class RunProgress:
     """The run's progress over all its phases: the fraction of planned work done and an ETA.
 
     Work units: one per epoch of every model trained (the val-blind copy for the blend, then the
-    final fit) and ``evaluation_units`` for evaluation and publishing. The ETA is the time per
-    unit so far times the units left; the status shows the phase, the phase's own fraction,
-    ``progress`` (0..1 over the whole run) and ``eta_s``.
+    final fit), and for the other phases their cost in epochs as measured on the 5M-row bench
+    (``PHASE_UNITS``). The ETA is the time per unit so far times the units left; the status shows
+    the phase, the phase's own fraction, ``progress`` (0..1 over the whole run) and ``eta_s``.
+    ``on_update(phase, phase_fraction, progress, eta_s)`` is told every change (the CLI's bar).
     """
 
-    def __init__(self, status: StatusFile, phases: dict[str, int], evaluation_units: int = 1):
+    def __init__(self, status: StatusFile, phases: dict[str, float],
+                 evaluation_units: float = PHASE_UNITS["evaluating"],
+                 on_update: Callable[[str, float, float, float | None], None] | None = None):
         self.status = status
         self.phases = {**phases, "evaluating": evaluation_units}
-        self.total = max(sum(self.phases.values()), 1)
+        self.on_update = on_update
         self.started = time.time()
-        self.done_before: dict[str, int] = {}
-        acc = 0
-        for name, units in self.phases.items():
-            self.done_before[name] = acc
-            acc += units
+        self.done: dict[str, float] = {}
+
+    def evaluation_step(self, step: str, fraction: float) -> None:
+        """Reports a step of the evaluation (``EVALUATION_STEPS``) ``fraction`` done."""
+        low, high = EVALUATION_STEPS.get(step, (0.0, 1.0))
+        self.step("evaluating", self.phases["evaluating"] * (low + (high - low) * fraction), evaluation_step=step)
+
+    def replan(self, phase: str, units: float) -> None:
+        """Changes the planned units of a phase not started yet (e.g. the final fit's epochs)."""
+        self.phases[phase] = units
 
     def start(self, phase: str) -> None:
-        """Marks the start of a phase (its fraction 0)."""
+        """Marks the start of a phase (its fraction 0); the phases before it count as done."""
+        for name in self.phases:
+            if name == phase:
+                break
+            self.done[name] = self.phases[name]
         self.step(phase, 0)
 
-    def step(self, phase: str, done: int, **fields: Any) -> None:
+    def step(self, phase: str, done: float, **fields: Any) -> None:
         """Reports ``done`` units of ``phase`` finished; extra fields go to the status as they are."""
         units = self.phases.get(phase, 1)
-        overall = (self.done_before.get(phase, 0) + min(done, units)) / self.total
+        self.done[phase] = min(done, units)
+        total = max(sum(self.phases.values()), 1e-9)
+        overall = min(sum(self.done.get(name, 0.0) for name in self.phases) / total, 1.0)
         elapsed = time.time() - self.started
         eta = round(elapsed / overall * (1 - overall), 1) if overall > 0 else None
-        self.status.update(phase=phase, phase_progress=round(min(done, units) / max(units, 1), 4),
-                           progress=round(overall, 4), eta_s=eta, **fields)
-
-    def finish(self) -> None:
-        self.status.update(progress=1.0, phase_progress=1.0, eta_s=0.0)
+        fraction = round(min(done, units) / max(units, 1e-9), 4)
+        self.status.update(phase=phase, phase_progress=fraction, progress=round(overall, 4), eta_s=eta, **fields)
+        if self.on_update is not None:
+            self.on_update(phase, fraction, overall, eta)

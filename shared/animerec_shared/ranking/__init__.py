@@ -11,6 +11,7 @@ tuned on the val split (see fitting.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,14 @@ from .model import RankingModel
 from .params import COMPONENTS, DEFAULT_WEIGHTS, RankingParams
 
 __all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "FittedRanking", "RankingModel", "RankingParams", "blend",
-           "cold_start_metrics", "evaluation_strategies", "fit_ranking", "strategies_of", "zscore"]
+           "cold_start_metrics", "evaluation_strategies", "fit_ranking", "hybrid_params", "scores_of",
+           "strategies_of", "zscore"]
+
+
+def hybrid_params(fitted: FittedRanking) -> dict[str, Any]:
+    """Returns the hybrid's tuning report with the weights it serves (non-zero, available components)."""
+    available = fitted.model.available()
+    return {**fitted.report, "weights": {n: w for n, w in fitted.weights.items() if w and n in available}}
 
 
 def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
@@ -33,18 +41,35 @@ def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
     out: dict[str, ScoreFn] = {}
     for name in model.available():
         out[name] = (lambda n: lambda rows: model.component(n, rows))(name)
-    weights = {n: w for n, w in fitted.weights.items() if w and n in model.available()}
+    weights = hybrid_params(fitted)["weights"]
 
     def hybrid(rows: np.ndarray) -> np.ndarray:
         return blend({n: model.component(n, rows) for n in weights}, weights)
 
-    hybrid.params = {**fitted.report, "weights": weights}  # type: ignore[attr-defined]
+    hybrid.params = hybrid_params(fitted)  # type: ignore[attr-defined]
     hybrid.fitted = fitted  # type: ignore[attr-defined]
     out["hybrid"] = hybrid
     return out
 
 
-def cold_start_metrics(fitted: FittedRanking, data: ProcessedData) -> dict[str, dict[str, float]]:
+def scores_of(fitted: FittedRanking) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """Returns a function of a block of users: {strategy: scores} of every component and the hybrid.
+
+    Each component is computed once per block and the hybrid is blended from those arrays, so
+    that an evaluation of all strategies (``evaluation.evaluate_strategies``) costs one pass.
+    """
+    model = fitted.model
+    weights = hybrid_params(fitted)["weights"]
+
+    def block(rows: np.ndarray) -> dict[str, np.ndarray]:
+        comps = {n: model.component(n, rows) for n in model.available()}
+        return {**comps, "hybrid": blend(comps, weights)}
+
+    return block
+
+
+def cold_start_metrics(fitted: FittedRanking, data: ProcessedData,
+                       on_batch: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
     """Returns the simulated cold-start evaluation on the test holdout (see cold_start.py).
 
     Rows: ``cold_popular`` (popularity), ``cold_hybrid`` (the blend tuned for known users) and
@@ -53,7 +78,7 @@ def cold_start_metrics(fitted: FittedRanking, data: ProcessedData) -> dict[str, 
     p = fitted.params
     got = evaluate_cold_start(fitted.model, data.train_part, data.test,
                               {"cold_hybrid": p.weights, "cold_start": p.cold_start_weights},
-                              p.cold_start_liked, p.liked_rating, p.seed)
+                              p.cold_start_liked, p.liked_rating, p.seed, on_batch=on_batch)
     return {("cold_popular" if k == "popularity" else k): v for k, v in got.items()}
 
 

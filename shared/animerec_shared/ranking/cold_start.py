@@ -8,7 +8,7 @@ query and their liked val anime are the relevant ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -95,28 +95,32 @@ def tune_cold_start(model: RankingModel, ratings: pd.DataFrame, relevant: Mappin
 
 def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.DataFrame,
                         blends: Mapping[str, Mapping[str, float]], n_liked: int, liked_rating: int,
-                        seed: int, k: int = 10) -> dict[str, dict[str, float]]:
+                        seed: int, k: int = 10,
+                        on_batch: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
     """Returns {blend name: {"ndcg@k", "recall@k", "hr@k", "users"}} of simulated cold starts.
 
     The protocol of evaluation.py with one change: each test user is known only by n_liked random
     anime they liked in ``ratings`` (the train part); only those are masked; relevant = their
     held-out anime rated >= 8. ``popularity`` on the same queries comes first for comparison.
     """
-    from ..evaluation import evaluate_strategy, relevant_items
+    from ..evaluation import evaluate_strategies, relevant_items
 
     held_out_liked = relevant_items(test)
     queries, rel = simulated_queries(ratings, held_out_liked, liked_rating, n_liked, len(held_out_liked), seed)
     if not queries:
         return {}
     names = sorted(({n for w in blends.values() for n, v in w.items() if v} | {"popularity"}) & set(model.available()))
-    comps = query_scores(model, names, queries)
+    used = {label: {n: float(w) for n, w in weights.items() if w and n in names} for label, weights in blends.items()}
+
+    def scores(rows: np.ndarray) -> dict[str, np.ndarray]:  # one block of queries at a time: memory stays flat
+        comps = query_scores(model, names, [queries[r] for r in rows])
+        out = {"popularity": comps["popularity"]}
+        for label, w in used.items():
+            if w:
+                out[label] = sum(comps[n] * v for n, v in w.items())
+        return out
+
     seen = query_mask(queries, model.n_items)
     held_out = pd.DataFrame({"user_index": np.repeat(np.arange(len(rel)), [len(r) for r in rel]),
                              "anime_index": np.concatenate(rel), "rating": 10})
-    out = {"popularity": evaluate_strategy(lambda rows: comps["popularity"][rows], seen, held_out, k=k)}
-    for label, weights in blends.items():
-        used = {n: float(w) for n, w in weights.items() if w and n in comps}
-        if used:
-            score = lambda rows, used=used: sum(comps[n][rows] * w for n, w in used.items())  # noqa: E731
-            out[label] = evaluate_strategy(score, seen, held_out, k=k)
-    return out
+    return evaluate_strategies(scores, seen, held_out, k=k, on_batch=on_batch)

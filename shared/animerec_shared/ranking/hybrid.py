@@ -41,11 +41,15 @@ def ndcg_at_k(scores: np.ndarray, seen: sp.csr_matrix, relevant: list[np.ndarray
     order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     disc = 1.0 / np.log2(np.arange(2, k + 2))
-    total = 0.0
-    for j, rel in enumerate(relevant):
-        hits = np.isin(top[j], rel)
-        total += float((hits * disc).sum() / disc[: min(len(rel), k)].sum())
-    return total / max(len(relevant), 1)
+    lengths = np.array([len(rel) for rel in relevant], dtype=np.int64)
+    if not len(lengths):
+        return 0.0
+    is_relevant = sp.csr_matrix((np.ones(int(lengths.sum()), bool), (np.repeat(np.arange(len(relevant)), lengths),
+                                                                      np.concatenate(relevant))),
+                                shape=s.shape, dtype=bool)
+    hits = np.take_along_axis(is_relevant.toarray(), top, axis=1)
+    ideal = np.cumsum(disc)[np.minimum(lengths, k) - 1]
+    return float(((hits * disc).sum(axis=1) / ideal).sum()) / len(relevant)
 
 
 def val_users(val: pd.DataFrame, liked_rating: int, limit: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -75,10 +79,13 @@ def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, rele
     z = {n: s if _is_z(s) else zscore(s) for n, s in z.items()}
 
     def score(w: Mapping[str, float]) -> float:
-        parts = [z[n] * np.float32(v) for n, v in w.items() if v and n in z]
+        parts = [(z[n], np.float32(v)) for n, v in w.items() if v and n in z]
         if not parts:
             return -1.0
-        return ndcg_at_k(np.sum(parts, axis=0), seen, relevant, k)
+        total = parts[0][0] * parts[0][1]
+        for part, v in parts[1:]:  # in place: one [users, anime] buffer per trial
+            total += part * v
+        return ndcg_at_k(total, seen, relevant, k)
 
     if start is None:
         singles = {n: score({n: 1.0}) for n in z}

@@ -8,10 +8,26 @@ import scipy.sparse as sp
 
 
 def favourites_matrix(ratings: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:
-    """Returns a binary users x anime matrix of each user's top-quartile anime (>= own 75th percentile)."""
-    q = ratings.groupby("user_index")["rating"].transform(lambda r: r.quantile(0.75))
-    fav = ratings[ratings["rating"] >= q]
-    return sp.csr_matrix((np.ones(len(fav), np.float32), (fav["user_index"].to_numpy(), fav["anime_index"].to_numpy())),
+    """Returns a binary users x anime matrix of each user's top-quartile anime (>= own 75th percentile).
+
+    The percentile interpolates linearly between a user's sorted ratings, as pandas' and numpy's
+    default ``quantile`` does (computed for all users at once: a groupby took 6 s at 2.5M ratings).
+    """
+    users = ratings["user_index"].to_numpy()
+    r = ratings["rating"].to_numpy().astype(np.float64)
+    order = np.lexsort((r, users))
+    sorted_r = r[order]
+    counts = np.bincount(users, minlength=n_users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = 0.75 * np.maximum(counts - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(counts - 1, 0))
+    has = counts > 0
+    q = np.full(n_users, np.inf)
+    a, b = sorted_r[(starts + lo)[has]], sorted_r[(starts + hi)[has]]
+    q[has] = a + (pos - lo)[has] * (b - a)
+    fav = r >= q[users]
+    return sp.csr_matrix((np.ones(int(fav.sum()), np.float32), (users[fav], ratings["anime_index"].to_numpy()[fav])),
                          shape=(n_users, n_items))
 
 

@@ -60,6 +60,17 @@ class Trained:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class RelativeEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping whose ``min_delta`` is a fraction of the best value so far (val NDCG differs
+    by an order of magnitude between datasets, so an absolute delta fits none)."""
+
+    def _is_improvement(self, monitor_value: Any, reference_value: Any) -> bool:
+        if reference_value is None or not np.isfinite(reference_value):
+            return True
+        margin = abs(float(reference_value)) * self.min_delta  # negative in "min" mode (Keras flips the sign)
+        return bool(self.monitor_op(monitor_value - margin, reference_value))
+
+
 class RankingCallback(keras.callbacks.Callback):
     """Adds val NDCG@10/Recall@10/HR@10 (val split, train items masked) to each epoch's logs."""
 
@@ -80,15 +91,25 @@ class RankingCallback(keras.callbacks.Callback):
             self.on_epoch(epoch, dict(logs))
 
 
+def best_epoch(history: dict[str, list[float]]) -> int | None:
+    """Returns the 1-based epoch with the best val NDCG@10 (the first of ties), None without one."""
+    curve = history.get("val_ndcg@10") or []
+    return int(np.argmax(curve)) + 1 if curve else None
+
+
 def train(name: str, data: ProcessedData, params: dict[str, Any], workdir: Path, seed_value: int,
-          on_epoch: Callable[[int, dict], None] | None = None) -> Trained:
-    """Returns the trained model of the given name (params: defaults overridden by the caller)."""
+          on_epoch: Callable[[int, dict], None] | None = None, start_from: Trained | None = None) -> Trained:
+    """Returns the trained model of the given name (params: defaults overridden by the caller).
+
+    ``start_from`` (a two-tower Trained) continues that model's weights and optimizer state
+    instead of a fresh model: the final fit on train + val after the val-blind copy.
+    """
     full = {**default_params(name), **{k: v for k, v in params.items() if v is not None}}
     ckpt_dir = workdir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     if name == "seed":
         return _train_seed(data, full, ckpt_dir, seed_value, on_epoch)
-    return _train_two_tower(data, full, ckpt_dir, seed_value, on_epoch)
+    return _train_two_tower(data, full, ckpt_dir, seed_value, on_epoch, start_from)
 
 
 def _history(h: keras.callbacks.History) -> dict[str, list[float]]:
@@ -114,13 +135,18 @@ def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_val
 
 
 def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
-                     on_epoch: Callable[[int, dict], None] | None) -> Trained:
+                     on_epoch: Callable[[int, dict], None] | None, start_from: Trained | None = None) -> Trained:
     fit_frame = data.train_part if p["fit_on"] == "train_part" else data.train
     users = fit_frame["user_index"].to_numpy()
     items = fit_frame["anime_index"].to_numpy()
     weights = two_tower.rating_weights(fit_frame["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
     steps = -(-len(users) // int(p["batch_size"]))
-    model = two_tower.build(data.n_users, data.n_items, np.bincount(items, minlength=data.n_items), p, steps)
+    counts = np.bincount(items, minlength=data.n_items)
+    if start_from is not None:
+        model = start_from.model
+        model.set_item_frequencies(counts)  # logQ of the rows this fit sees
+    else:
+        model = two_tower.build(data.n_users, data.n_items, counts, p, steps)
     train_ds = two_tower.pairs_dataset(users, items, weights, p["batch_size"], seed_value)
     val_w = two_tower.rating_weights(data.val["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
     val_ds = two_tower.pairs_dataset(data.val["user_index"].to_numpy(), data.val["anime_index"].to_numpy(),
@@ -130,14 +156,18 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
         RankingCallback(data, lambda m: m.embeddings(), on_epoch),
         keras.callbacks.ModelCheckpoint(str(ckpt), save_weights_only=True),
     ]
+    stopper = None
     if p["fit_on"] == "train":  # val is held out from fitting: stop on its ranking quality
-        cbs.append(keras.callbacks.EarlyStopping(monitor="val_ndcg@10", mode="max", restore_best_weights=True,
-                                                 patience=p["early_stopping_patience"]))
+        stopper = RelativeEarlyStopping(monitor="val_ndcg@10", mode="max", restore_best_weights=True,
+                                         patience=p["early_stopping_patience"],
+                                         min_delta=p["early_stopping_min_delta"])
+        cbs.append(stopper)
     t0 = time.perf_counter()
     hist = _fit(model, train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
     seconds = time.perf_counter() - t0
     history = _history(hist)
     u, a = model.embeddings()
     rows = len(fit_frame) * len(history.get("loss", []))
+    extra = {"best_epoch": stopper.best_epoch + 1} if stopper is not None and history.get("loss") else {}
     return Trained(model, u, a, history, p, seconds, rows / max(seconds, 1e-9),
-                   [c for c in ckpt_dir.iterdir() if c.is_file()])
+                   [c for c in ckpt_dir.iterdir() if c.is_file()], extra)
