@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -254,3 +255,28 @@ def test_production_scrapes_metrics_of_the_server_pods(render, svc):
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_distributed_training_job_gives_each_worker_pod_its_tf_config(render):
+    assert not of_kind(render("training"), "Job")  # off by default
+    objs = render("training", "production", overrides={"distributedTraining": {"enabled": True, "workers": 3}})
+    job = one(objs, "Job")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] == 3
+    pod = spec["template"]["spec"]
+    headless = next(s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") == "None")
+    assert pod["subdomain"] == headless["metadata"]["name"]
+    assert headless["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    server = next(s for s in of_kind(objs, "Service") if s is not headless)  # the API keeps off the workers
+    assert not server["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    worker = pod["containers"][0]
+    assert {"name": "TRAINING_STRATEGY", "value": "multi_worker"} in worker["env"]
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == 1  # production: on the GPU pool
+    # The TF_CONFIG the shell builds for worker 1 is valid JSON naming every worker's DNS name.
+    script = worker["command"][2]
+    exported = script.split('export TF_CONFIG="', 1)[1].split('"\n', 1)[0].split('" &&', 1)[0]
+    tf_config = json.loads(exported.replace('\\"', '"').replace("${JOB_COMPLETION_INDEX}", "1"))
+    name = headless["metadata"]["name"]
+    assert tf_config == {"cluster": {"worker": [f"{name}-{i}.{name}:12345" for i in range(3)]},
+                         "task": {"type": "worker", "index": 1}}
+    assert script.rstrip().endswith("exec animerec train --promote if_better --json")

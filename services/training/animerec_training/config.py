@@ -21,6 +21,10 @@ class Settings(BaseServiceSettings):
     training_threads: int = 2
     training_seed: int = 42
     training_deterministic: bool = True
+    # tf.distribute strategy of the two-tower fit: default (one device), mirrored (every GPU, or
+    # TRAINING_CPU_REPLICAS logical CPU devices), multi_worker (the workers of TF_CONFIG).
+    training_strategy: Literal["default", "mirrored", "multi_worker"] = "default"
+    training_cpu_replicas: int = 2
     training_default_promote: PromotePolicy = "if_better"
     # Tune the hybrid blend on val with a val-blind copy of the model (fit on train only) when the
     # served model fits on train + val: its own embeddings have seen val and would bias the blend.

@@ -23,7 +23,7 @@ from animerec_shared.storage import Storage, open_storage
 from . import versions
 from .config import Settings
 from .evaluate import evaluate_model, load_dataset, tune_blend
-from .runtime import configure_tensorflow
+from .runtime import configure_tensorflow, distribution_strategy, is_chief
 from .status import PHASE_UNITS, RunProgress, StatusFile
 
 ProgressHook = Callable[[str, float, float, "float | None"], None]
@@ -52,7 +52,9 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
          overrides: dict[str, Any], status: StatusFile, on_progress: ProgressHook | None) -> dict[str, Any]:
     storage = open_storage(settings.storage_url)
     status.update(state="running", model=model_name, phase="loading data")
+    started = time.perf_counter()
     processed_id, data = load_dataset(storage, processed_id)
+    load_seconds = round(time.perf_counter() - started, 2)
     version = new_version_id()
     with tempfile.TemporaryDirectory(prefix="animerec-train-") as tmp:
         work = Path(tmp)
@@ -60,7 +62,9 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         tracker = Tracker(api_key=settings.comet_api_key, project=settings.comet_project_name,
                           workspace=settings.comet_workspace, name=version, offline_dir=work / "comet")
         tf = configure_tensorflow(settings.training_threads, settings.training_seed,
-                                  settings.training_deterministic)
+                                  settings.training_deterministic,
+                                  settings.training_cpu_replicas if settings.training_strategy == "mirrored" else 1)
+        strategy = distribution_strategy(settings.training_strategy)
         from .models import registry  # imports TensorFlow/Keras: only ever inside the training process
 
         params = {**registry.default_params(model_name), **overrides}
@@ -71,7 +75,9 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                  f"{len(data.train):,} train ratings) for up to {params['epochs']} epochs -> {version}")
         tracker.log_parameters({**params, "model": model_name, "processed_id": processed_id,
                                 "seed": settings.training_seed, "n_users": data.n_users, "n_items": data.n_items,
-                                "train_ratings": len(data.train), "tensorflow": tf.__version__})
+                                "train_ratings": len(data.train), "tensorflow": tf.__version__,
+                                "strategy": settings.training_strategy,
+                                "replicas": strategy.num_replicas_in_sync})
 
         tune_blend_first = bool(settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
                                 and params.get("fit_on") == "train_part")
@@ -109,7 +115,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             progress("hybrid blend: training a val-blind copy (fit on train only, early stopping on val NDCG@10) "
                      "and tuning the blend on val")
             blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
-                                   settings.training_seed, on_blind_epoch)
+                                   settings.training_seed, on_blind_epoch, strategy=strategy)
             best = blind.extra.get("best_epoch") or registry.best_epoch(blind.history)
             plan.start("tuning hybrid on val")
             blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
@@ -125,7 +131,12 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             progress(f"final fit: the val-blind copy (best val NDCG@10 at epoch {best}) continues on train + val "
                      f"for {n_epochs} epochs")
         plan.start("training")
-        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch, start_from)
+        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch, start_from,
+                                 strategy)
+        if not is_chief():  # a multi-worker cluster's other workers: the chief evaluates and publishes
+            status.update(state="succeeded", phase="done", progress=1.0, eta_s=0.0)
+            return {"version": None, "model": model_name, "processed_id": processed_id, "chief": False,
+                    "epochs_run": len(trained.history.get("loss", []))}
         plan.start("evaluating")
         progress("evaluating on the test holdout (plain, discovery and continue lists; cold start)")
         metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend, plan.evaluation_step)
@@ -144,6 +155,8 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             tracker.log_asset(ckpt, f"checkpoints/{ckpt.name}")
         experiment_key = tracker.key
         plan.evaluation_step("cold start", 1.0)
+        phase_seconds = {"loading data": load_seconds, **plan.finish()}
+        publish_started = time.perf_counter()
         status.update(phase="publishing")
         archive = tracker.end()
         if archive is not None:
@@ -161,6 +174,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                                save_model=lambda p: versions.copy_file(model_file, p))
     promotion = _maybe_promote(storage, version, promote, metrics, processed_id)
     promoted = promotion["promoted"]
+    phase_seconds["publishing"] = round(time.perf_counter() - publish_started, 2)
     status.update(state="succeeded", phase="done", progress=1.0, phase_progress=1.0, eta_s=0.0,
                   version=version, promoted=promoted, promotion=promotion,
                   metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]})
@@ -170,6 +184,9 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             "metrics": metrics["strategies"], "val_bce": metrics.get("val_bce"), "mean_bce": metrics["mean_bce"],
             "promoted": promoted, "promotion": promotion, "current": storage.get_current("models"),
             "epochs_run": config["epochs_run"], "train_seconds": round(trained.train_seconds, 2),
+            "strategy": settings.training_strategy, "replicas": int(strategy.num_replicas_in_sync),
+            "phase_seconds": phase_seconds, "run_seconds": round(time.perf_counter() - started, 1),
+            "blind_copy": {k: blend[k] for k in ("blind_epochs", "blind_best_epoch")} if blend else None,
             "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}
 
 

@@ -71,6 +71,22 @@ class RunProgress:
         self.on_update = on_update
         self.started = time.time()
         self.done: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}  # wall seconds of each phase so far (the run's profile)
+        self._current: tuple[str, float] | None = None
+
+    def _enter(self, phase: str | None) -> None:
+        now = time.perf_counter()
+        if self._current is not None and self._current[0] != phase:
+            name, since = self._current
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + now - since, 2)
+            self._current = None
+        if phase is not None and self._current is None:
+            self._current = (phase, now)
+
+    def finish(self) -> dict[str, float]:
+        """Ends the current phase; returns the wall seconds of each phase."""
+        self._enter(None)
+        return dict(self.seconds)
 
     def evaluation_step(self, step: str, fraction: float) -> None:
         """Reports a step of the evaluation (``EVALUATION_STEPS``) ``fraction`` done."""
@@ -92,6 +108,7 @@ class RunProgress:
     def step(self, phase: str, done: float, **fields: Any) -> None:
         """Reports ``done`` units of ``phase`` finished; extra fields go to the status as they are."""
         units = self.phases.get(phase, 1)
+        self._enter(phase)
         self.done[phase] = min(done, units)
         total = max(sum(self.phases.values()), 1e-9)
         overall = min(sum(self.done.get(name, 0.0) for name in self.phases) / total, 1.0)

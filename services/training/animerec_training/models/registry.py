@@ -5,6 +5,7 @@ TensorFlow is imported by this module; import it only inside a training process.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable
@@ -98,18 +99,21 @@ def best_epoch(history: dict[str, list[float]]) -> int | None:
 
 
 def train(name: str, data: ProcessedData, params: dict[str, Any], workdir: Path, seed_value: int,
-          on_epoch: Callable[[int, dict], None] | None = None, start_from: Trained | None = None) -> Trained:
+          on_epoch: Callable[[int, dict], None] | None = None, start_from: Trained | None = None,
+          strategy: Any = None) -> Trained:
     """Returns the trained model of the given name (params: defaults overridden by the caller).
 
     ``start_from`` (a two-tower Trained) continues that model's weights and optimizer state
     instead of a fresh model: the final fit on train + val after the val-blind copy.
+    ``strategy`` (a ``tf.distribute`` strategy, see runtime.distribution_strategy) places the
+    two-tower model's variables; the seed recipe always trains on one device.
     """
     full = {**default_params(name), **{k: v for k, v in params.items() if v is not None}}
     ckpt_dir = workdir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     if name == "seed":
         return _train_seed(data, full, ckpt_dir, seed_value, on_epoch)
-    return _train_two_tower(data, full, ckpt_dir, seed_value, on_epoch, start_from)
+    return _train_two_tower(data, full, ckpt_dir, seed_value, on_epoch, start_from, strategy)
 
 
 def _history(h: keras.callbacks.History) -> dict[str, list[float]]:
@@ -135,7 +139,8 @@ def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_val
 
 
 def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
-                     on_epoch: Callable[[int, dict], None] | None, start_from: Trained | None = None) -> Trained:
+                     on_epoch: Callable[[int, dict], None] | None, start_from: Trained | None = None,
+                     strategy: Any = None) -> Trained:
     fit_frame = data.train_part if p["fit_on"] == "train_part" else data.train
     users = fit_frame["user_index"].to_numpy()
     items = fit_frame["anime_index"].to_numpy()
@@ -146,7 +151,8 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
         model = start_from.model
         model.set_item_frequencies(counts)  # logQ of the rows this fit sees
     else:
-        model = two_tower.build(data.n_users, data.n_items, counts, p, steps)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = two_tower.build(data.n_users, data.n_items, counts, p, steps)
     train_ds = two_tower.pairs_dataset(users, items, weights, p["batch_size"], seed_value)
     val_w = two_tower.rating_weights(data.val["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
     val_ds = two_tower.pairs_dataset(data.val["user_index"].to_numpy(), data.val["anime_index"].to_numpy(),
