@@ -128,3 +128,18 @@ def test_early_stopping_stops_on_a_plateau_and_keeps_the_best_weights():
     assert len(hist.history["loss"]) == 4 and stopper.best_epoch + 1 == 2
     np.testing.assert_array_equal(model.get_weights()[0], curve.weights[1])
     assert not np.array_equal(curve.weights[1], curve.weights[3])
+
+
+def test_two_tower_fit_lowers_the_loss_and_pulls_planted_pairs_together():
+    rng = np.random.default_rng(8)
+    users = np.repeat(np.arange(50), 6)
+    items = (users % 10) * 3 + rng.integers(0, 3, len(users))  # each user likes 3 of 30 anime
+    params = {**two_tower.DEFAULTS, "batch_size": 64, "steps_per_execution": 4}
+    model = two_tower.build(50, 30, np.bincount(items, minlength=30), params)
+    hist = model.fit(two_tower.pairs_dataset(users, items, np.ones(len(users), np.float32), 64, 1),
+                     epochs=6, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    u, a = model.embeddings()
+    scores = u @ a.T
+    liked = scores[np.arange(50)[:, None], (np.arange(50) % 10)[:, None] * 3 + np.arange(3)]
+    assert liked.mean() > scores.mean() + 0.1

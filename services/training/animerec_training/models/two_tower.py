@@ -109,8 +109,8 @@ class TwoTower(keras.Model):
             loss = self.batch_loss(data)
             # Under a tf.distribute strategy each replica has a slice of the batch and the gradients
             # are summed across replicas: scale so that the sum is the gradient of the mean.
-            replicas = tf.cast(self.distribute_strategy.num_replicas_in_sync, loss.dtype)
-        grads = tape.gradient(loss / replicas, self.trainable_variables)
+            scaled = loss / tf.cast(self.distribute_strategy.num_replicas_in_sync, loss.dtype)
+        grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
