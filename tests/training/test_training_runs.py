@@ -30,10 +30,26 @@ def trained(tmp_path_factory):
     pid = processed_fixture.publish_processed(storage, folder)
     settings = Settings(storage_url=storage.url, training_runs_dir=str(root / "runs"), comet_api_key=None,
                         training_threads=2)
-    default = run_training(settings, epochs=8, promote="if_better")
+    events: list[tuple[str, float, float, float | None]] = []
+    default = run_training(settings, epochs=8, promote="if_better", on_progress=lambda *e: events.append(e))
     seed = run_training(settings, model="seed", epochs=2, promote="if_better")
     return {"storage": storage, "settings": settings, "processed_id": pid, "favourites": favourites,
-            "default": default, "seed": seed}
+            "default": default, "seed": seed, "events": events}
+
+
+def test_run_progress_moves_through_the_phases_in_order_with_an_eta(trained):
+    events = trained["events"]
+    phases = list(dict.fromkeys(e[0] for e in events))
+    assert phases == ["val-blind copy", "tuning hybrid on val", "training", "evaluating"]
+    overall = [e[2] for e in events]
+    assert overall == sorted(overall) and overall[0] == 0.0 and overall[-1] == 1.0
+    assert all(0.0 <= e[1] <= 1.0 for e in events) and all(e[3] is not None for e in events[1:])
+    summary = trained["default"]
+    assert list(summary["phase_seconds"]) == ["loading data", *phases, "publishing"]
+    assert all(v >= 0 for v in summary["phase_seconds"].values())
+    blind = summary["blind_copy"]
+    assert 1 <= blind["blind_best_epoch"] <= blind["blind_epochs"] <= 8
+    assert summary["epochs_run"] == 2  # the final fit continues the copy for final_epochs
 
 
 def test_training_run_publishes_complete_version_when_default_model_trains(trained):
@@ -51,7 +67,8 @@ def test_training_run_publishes_complete_version_when_default_model_trains(train
     assert mv.user_ids[0] == 1000 and mv.anime_ids[0] == 10
     assert mv.config["model"] == "two_tower" and mv.config["processed_id"] == trained["processed_id"]
     assert mv.config["params"]["embedding_dim"] == 128 and mv.config["seed"] == 42
-    assert len(mv.config["history"]["val_ndcg@10"]) == 8
+    assert len(mv.config["history"]["val_ndcg@10"]) == 2  # the final fit continues the val-blind copy
+    assert len(mv.config["blind_history"]["val_ndcg@10"]) == summary["blind_copy"]["blind_epochs"]
     assert mv.metrics["ndcg@10"] == summary["metrics"]["collaborative"]["ndcg@10"]
     assert set(mv.metrics["strategies"]) >= {"popularity", "collaborative"}
     png = storage.read_bytes(f"models/{version}/training_curves.png")
@@ -122,9 +139,11 @@ def test_comet_offline_archive_holds_logged_metrics_when_api_key_is_unset(traine
         members = zf.namelist()
     metrics = [m["payload"]["metric"] for m in messages if m["type"] == "metric_msg"]
     per_epoch = {(m["metricName"], m["epoch"]) for m in metrics}
-    for epoch in range(1, 9):
+    for epoch in range(1, 3):
         assert ("loss", epoch) in per_epoch and ("val_loss", epoch) in per_epoch
         assert ("val_ndcg@10", epoch) in per_epoch
+    for epoch in range(1, summary["blind_copy"]["blind_epochs"] + 1):  # the val-blind copy's epochs too
+        assert ("blind_loss", epoch) in per_epoch and ("blind_val_ndcg@10", epoch) in per_epoch
     names_logged = {m["metricName"] for m in metrics}
     assert "test_collaborative_ndcg@10" in names_logged
     params = {m["payload"]["param"]["paramName"] for m in messages if m["type"] == "parameter_msg"}

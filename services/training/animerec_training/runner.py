@@ -100,6 +100,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         patience = int(params.get("early_stopping_patience", 0))
 
         def on_blind_epoch(epoch: int, logs: dict[str, Any]) -> None:
+            tracker.log_epoch(epoch, logs, prefix="blind_")
             shown = shown_logs(logs)
             blind_curve.append(float(logs.get("val_ndcg@10", 0.0)))
             best_so_far = registry.best_epoch({"val_ndcg@10": blind_curve}) or epoch + 1
@@ -166,6 +167,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                   "seed": settings.training_seed, "deterministic": settings.training_deterministic,
                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": version,
                   "epochs_run": len(trained.history.get("loss", [])), "history": trained.history,
+                  "blind_history": blind.history if start_from is not None else None,
                   "comet": {"online": tracker.online, "key": experiment_key,
                             "archive": f"experiments/{version}/{archive.name}" if archive else None}}
         versions.write_version(storage, version, user_embeddings=trained.user_embeddings,

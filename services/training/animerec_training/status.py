@@ -73,6 +73,7 @@ class RunProgress:
         self.done: dict[str, float] = {}
         self.seconds: dict[str, float] = {}  # wall seconds of each phase so far (the run's profile)
         self._current: tuple[str, float] | None = None
+        self._overall = 0.0
 
     def _enter(self, phase: str | None) -> None:
         now = time.perf_counter()
@@ -111,7 +112,9 @@ class RunProgress:
         self._enter(phase)
         self.done[phase] = min(done, units)
         total = max(sum(self.phases.values()), 1e-9)
-        overall = min(sum(self.done.get(name, 0.0) for name in self.phases) / total, 1.0)
+        # never backwards, although a replan (early stopping's estimate) may grow the total
+        overall = max(self._overall, min(sum(self.done.get(name, 0.0) for name in self.phases) / total, 1.0))
+        self._overall = overall
         elapsed = time.time() - self.started
         eta = round(elapsed / overall * (1 - overall), 1) if overall > 0 else None
         fraction = round(min(done, units) / max(units, 1e-9), 4)

@@ -51,9 +51,9 @@ class Tracker:
         """Logs hyper-parameters and run settings."""
         self.experiment.log_parameters(params)
 
-    def log_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
-        """Logs one epoch's finite numeric metrics (1-based epoch numbers)."""
-        clean = {k: float(v) for k, v in logs.items()
+    def log_epoch(self, epoch: int, logs: dict[str, Any], prefix: str = "") -> None:
+        """Logs one epoch's finite numeric metrics (1-based epoch numbers), names prefixed."""
+        clean = {prefix + k: float(v) for k, v in logs.items()
                  if isinstance(v, (int, float)) and math.isfinite(float(v))}
         self.experiment.log_metrics(clean, epoch=epoch + 1, step=epoch + 1)
 

@@ -63,9 +63,13 @@ def write_version(storage: Storage, version: str, *, user_embeddings: np.ndarray
         np.save(staging / "anime_embeddings.npy", np.ascontiguousarray(anime_embeddings, dtype=np.float32))
         np.save(staging / "user_ids.npy", np.asarray(user_ids, dtype=np.int64))
         np.save(staging / "anime_ids.npy", np.asarray(anime_ids, dtype=np.int64))
-        in_sample = (config.get("params") or {}).get("fit_on") == "train_part"
-        plot_curves(history, staging / "training_curves.png",
-                    f"{config.get('model')} {version}" + (" (val inside the fit: in-sample)" if in_sample else ""))
+        # The val-blind copy's curves, when the run trained one, are honest val figures; the final fit's
+        # (val inside the fit) are in-sample.
+        blind = config.get("blind_history")
+        in_sample = not blind and (config.get("params") or {}).get("fit_on") == "train_part"
+        plot_curves(blind or history, staging / "training_curves.png",
+                    f"{config.get('model')} {version}" + (" (val-blind copy, fit on train)" if blind else "")
+                    + (" (val inside the fit: in-sample)" if in_sample else ""))
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         (staging / "config.json").write_text(json.dumps(config, indent=2, default=str))
 

@@ -211,5 +211,8 @@ def build(n_users: int, n_items: int, item_counts: np.ndarray, params: dict[str,
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * int(params["epochs"])),
                                                     alpha=0.1)
     optimizer = SparseAdam if params.get("optimizer", "sparse_adam") == "sparse_adam" else keras.optimizers.Adam
-    model.compile(optimizer=optimizer(learning_rate=lr), steps_per_execution=int(params.get("steps_per_execution", 1)))
+    # Keras cannot run several steps per call on a generator-fed (PyDataset) input split across
+    # replicas ("must feed a value for placeholder"): one step per call under a multi-replica strategy.
+    spe = int(params.get("steps_per_execution", 1)) if tf.distribute.get_strategy().num_replicas_in_sync == 1 else 1
+    model.compile(optimizer=optimizer(learning_rate=lr), steps_per_execution=spe)
     return model
