@@ -49,6 +49,7 @@ class RunBar:
             return
         self._progress.update(self._task, completed=round(100.0 * progress, 2), eta=_eta(eta_s),
                               description=f"{phase} {phase_fraction:.0%}")
+        self._progress.refresh()  # updates are rare (an epoch, a block of users): show each at once
 
     def evaluation(self, step: str, fraction: float) -> None:
         """Shows a step of ``animerec evaluate`` (``EVALUATION_STEPS``), the whole bar being the evaluation."""
