@@ -133,7 +133,9 @@ def test_sigkill_of_ingestion_leaves_nothing_half_written(stack, world, currents
 def test_sigkill_of_training_leaves_nothing_half_written(stack, world, currents, after):
     root = world.root / "storage"
     env = {**stack.env, "TRAINING_THREADS": "1"}
-    what = run_and_kill(env, ["train", "--model", "two_tower", "--epochs", "1", "--promote", "always"], root, after)
+    # long enough that every kill lands before promotion (the early-stopped fit takes seconds here)
+    what = run_and_kill(env, ["train", "--model", "two_tower", "--epochs", "30", "--param", "final_epochs=30",
+                              "--promote", "always"], root, after)
     print(f"train {after}: {what}")
     assert what.startswith("killed"), what
     assert check_storage(root, currents) == []
