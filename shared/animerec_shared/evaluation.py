@@ -85,7 +85,7 @@ def evaluate_strategies(scores: Callable[[np.ndarray], Mapping[str, np.ndarray]]
     """
     rel = relevant_items(test)
     eval_users = np.array(sorted(rel if users is None else set(users.tolist()) & set(rel)), dtype=np.int64)
-    relevant = _relevance(rel, train_part.shape)
+    relevant = relevance_matrix([rel[int(u)] for u in eval_users], train_part.shape, rows=eval_users)
     plain: dict[str, np.ndarray] = {}
     lists = _Shaped(franchise, k, max_per_franchise) if franchise is not None else None
     for start in range(0, len(eval_users), batch):
@@ -96,8 +96,8 @@ def evaluate_strategies(scores: Callable[[np.ndarray], Mapping[str, np.ndarray]]
             top = top_k_masked(block, train_part, rows, k)
             if name not in plain:
                 plain[name] = np.zeros((len(eval_users), 3))
-            plain[name][start:start + len(rows)] = _block_metrics(np.take_along_axis(hit_of, top, axis=1),
-                                                                  hit_of.sum(axis=1), k)
+            plain[name][start:start + len(rows)] = block_metrics(np.take_along_axis(hit_of, top, axis=1),
+                                                                 hit_of.sum(axis=1), k)
             if lists is not None and (shaped is None or name in shaped):
                 if contexts is None:  # what depends on the user only, once for every strategy
                     contexts = [lists.context(train_part.indices[train_part.indptr[u]:train_part.indptr[u + 1]],
@@ -115,14 +115,16 @@ def evaluate_strategies(scores: Callable[[np.ndarray], Mapping[str, np.ndarray]]
     return out
 
 
-def _relevance(rel: dict[int, np.ndarray], shape: tuple[int, int]) -> sp.csr_matrix:
-    users = np.fromiter(rel, dtype=np.int64, count=len(rel))
-    lengths = [len(rel[int(u)]) for u in users]
-    cols = np.concatenate([rel[int(u)] for u in users]) if len(users) else np.zeros(0, np.int64)
-    return sp.csr_matrix((np.ones(len(cols), bool), (np.repeat(users, lengths), cols)), shape=shape, dtype=bool)
+def relevance_matrix(relevant: list[np.ndarray], shape: tuple[int, int],
+                     rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """Returns the bool [shape] matrix with relevant[j] set in row rows[j] (default: row j)."""
+    lengths = [len(r) for r in relevant]
+    rows = np.arange(len(relevant)) if rows is None else np.asarray(rows, dtype=np.int64)
+    cols = np.concatenate(relevant) if relevant else np.zeros(0, np.int64)
+    return sp.csr_matrix((np.ones(len(cols), bool), (np.repeat(rows, lengths), cols)), shape=shape, dtype=bool)
 
 
-def _block_metrics(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+def block_metrics(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """Returns [users, 3] NDCG@k, Recall@k and HR@k of top-k hit rows (bool [users, <= k])."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.concatenate([[1.0], np.cumsum(discounts)])  # ideal DCG of 0..k relevant anime (0: unused)

@@ -11,7 +11,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
-from .status import EVALUATION_STEPS
+from .status import evaluation_fraction
 
 
 def _eta(seconds: float | None) -> str:
@@ -52,6 +52,5 @@ class RunBar:
         self._progress.refresh()  # updates are rare (an epoch, a block of users): show each at once
 
     def evaluation(self, step: str, fraction: float) -> None:
-        """Shows a step of ``animerec evaluate`` (``EVALUATION_STEPS``), the whole bar being the evaluation."""
-        low, high = EVALUATION_STEPS.get(step, (0.0, 1.0))
-        self.update(f"evaluating: {step}", fraction, low + (high - low) * fraction, None)
+        """Shows a step of ``animerec evaluate`` (status.EVALUATION_STEPS), the whole bar being the evaluation."""
+        self.update(f"evaluating: {step}", fraction, evaluation_fraction(step, fraction), None)

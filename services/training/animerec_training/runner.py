@@ -24,9 +24,7 @@ from . import versions
 from .config import Settings
 from .evaluate import evaluate_model, load_dataset, tune_blend
 from .runtime import configure_tensorflow, distribution_strategy, is_chief
-from .status import PHASE_UNITS, RunProgress, StatusFile
-
-ProgressHook = Callable[[str, float, float, "float | None"], None]
+from .status import PHASE_UNITS, ProgressHook, RunProgress, StatusFile
 from .tracking import Tracker
 
 
@@ -106,7 +104,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             best_so_far = registry.best_epoch({"val_ndcg@10": blind_curve}) or epoch + 1
             # Early stopping ends the copy at most `patience` epochs after its best (an ETA estimate).
             plan.replan("val-blind copy", min(n_epochs, max(epoch + 1, best_so_far + patience)))
-            plan.step("val-blind copy", epoch + 1, blind_epoch=epoch + 1)
+            plan.step("val-blind copy", epoch + 1, blind_epoch=epoch + 1, metrics=shown)
             progress(f"val-blind copy epoch {epoch + 1}/{n_epochs}: "
                      + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
@@ -117,7 +115,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
                      "and tuning the blend on val")
             blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
                                    settings.training_seed, on_blind_epoch, strategy=strategy)
-            best = blind.extra.get("best_epoch") or registry.best_epoch(blind.history)
+            best = blind.extra["best_epoch"]
             plan.start("tuning hybrid on val")
             blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
                      "tuned_with": "val-blind copy of the model (fit on train only)",
@@ -134,7 +132,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         plan.start("training")
         trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch, start_from,
                                  strategy)
-        if not is_chief():  # a multi-worker cluster's other workers: the chief evaluates and publishes
+        if not is_chief(strategy):  # a multi-worker cluster's other workers: the chief evaluates and publishes
             status.update(state="succeeded", phase="done", progress=1.0, eta_s=0.0)
             return {"version": None, "model": model_name, "processed_id": processed_id, "chief": False,
                     "epochs_run": len(trained.history.get("loss", []))}

@@ -71,13 +71,11 @@ def distribution_strategy(name: str) -> Any:
     raise ValueError(f"unknown TRAINING_STRATEGY {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 
-def is_chief() -> bool:
-    """Returns False on the workers of a multi-worker cluster other than worker 0 (``TF_CONFIG``).
+def is_chief(strategy: Any) -> bool:
+    """Returns False on the workers of a multi-worker cluster other than its chief.
 
-    Every worker runs the same fit (its collectives need all of them); only the chief evaluates,
-    publishes the model version and promotes it.
+    Every worker runs the same fit (its collectives need all of them); only the chief (the
+    ``chief`` task of ``TF_CONFIG``, else worker 0, as tf.distribute decides) evaluates, publishes
+    the model version and promotes it. One-machine strategies are always the chief.
     """
-    import json
-
-    task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task") or {}
-    return task.get("type", "worker") in ("worker", "chief") and int(task.get("index", 0)) == 0
+    return bool(strategy.extended.should_checkpoint)

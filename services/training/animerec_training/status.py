@@ -6,8 +6,8 @@ import json
 import os
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 TERMINAL = ("succeeded", "failed")
@@ -15,6 +15,14 @@ TERMINAL = ("succeeded", "failed")
 PHASE_UNITS = {"tuning hybrid on val": 3.0, "evaluating": 4.0}
 # Share of the evaluation taken by each of its steps (same bench): fit, known users, cold start.
 EVALUATION_STEPS = {"fitting": (0.0, 0.3), "known users": (0.3, 0.85), "cold start": (0.85, 1.0)}
+# on_update(phase, phase_fraction, progress, eta_s): what RunProgress tells the CLI's bar.
+ProgressHook = Callable[[str, float, float, "float | None"], None]
+
+
+def evaluation_fraction(step: str, fraction: float) -> float:
+    """Returns how much of the whole evaluation is done when ``step`` is ``fraction`` done."""
+    low, high = EVALUATION_STEPS.get(step, (0.0, 1.0))
+    return low + (high - low) * fraction
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
@@ -65,7 +73,7 @@ class RunProgress:
 
     def __init__(self, status: StatusFile, phases: dict[str, float],
                  evaluation_units: float = PHASE_UNITS["evaluating"],
-                 on_update: Callable[[str, float, float, float | None], None] | None = None):
+                 on_update: ProgressHook | None = None):
         self.status = status
         self.phases = {**phases, "evaluating": evaluation_units}
         self.on_update = on_update
@@ -91,8 +99,7 @@ class RunProgress:
 
     def evaluation_step(self, step: str, fraction: float) -> None:
         """Reports a step of the evaluation (``EVALUATION_STEPS``) ``fraction`` done."""
-        low, high = EVALUATION_STEPS.get(step, (0.0, 1.0))
-        self.step("evaluating", self.phases["evaluating"] * (low + (high - low) * fraction), evaluation_step=step)
+        self.step("evaluating", self.phases["evaluating"] * evaluation_fraction(step, fraction), evaluation_step=step)
 
     def replan(self, phase: str, units: float) -> None:
         """Changes the planned units of a phase not started yet (e.g. the final fit's epochs)."""

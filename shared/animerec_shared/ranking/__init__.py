@@ -41,12 +41,13 @@ def strategies_of(fitted: FittedRanking) -> dict[str, ScoreFn]:
     out: dict[str, ScoreFn] = {}
     for name in model.available():
         out[name] = (lambda n: lambda rows: model.component(n, rows))(name)
-    weights = hybrid_params(fitted)["weights"]
+    params = hybrid_params(fitted)
+    weights = params["weights"]
 
     def hybrid(rows: np.ndarray) -> np.ndarray:
         return blend({n: model.component(n, rows) for n in weights}, weights)
 
-    hybrid.params = hybrid_params(fitted)  # type: ignore[attr-defined]
+    hybrid.params = params  # type: ignore[attr-defined]
     hybrid.fitted = fitted  # type: ignore[attr-defined]
     out["hybrid"] = hybrid
     return out

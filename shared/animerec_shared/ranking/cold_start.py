@@ -111,13 +111,13 @@ def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.Dat
         return {}
     names = sorted(({n for w in blends.values() for n, v in w.items() if v} | {"popularity"}) & set(model.available()))
     used = {label: {n: float(w) for n, w in weights.items() if w and n in names} for label, weights in blends.items()}
+    used = {label: w for label, w in used.items() if w}
 
     def scores(rows: np.ndarray) -> dict[str, np.ndarray]:  # one block of queries at a time: memory stays flat
         comps = query_scores(model, names, [queries[r] for r in rows])
         out = {"popularity": comps["popularity"]}
         for label, w in used.items():
-            if w:
-                out[label] = sum(comps[n] * v for n, v in w.items())
+            out[label] = sum(comps[n] * v for n, v in w.items())
         return out
 
     seen = query_mask(queries, model.n_items)

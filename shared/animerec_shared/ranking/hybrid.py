@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..evaluation import block_metrics, relevance_matrix
+
 WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5)
 
 
@@ -40,16 +42,11 @@ def ndcg_at_k(scores: np.ndarray, seen: sp.csr_matrix, relevant: list[np.ndarray
     top = np.argpartition(-s, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    lengths = np.array([len(rel) for rel in relevant], dtype=np.int64)
-    if not len(lengths):
+    if not len(relevant):
         return 0.0
-    is_relevant = sp.csr_matrix((np.ones(int(lengths.sum()), bool), (np.repeat(np.arange(len(relevant)), lengths),
-                                                                      np.concatenate(relevant))),
-                                shape=s.shape, dtype=bool)
-    hits = np.take_along_axis(is_relevant.toarray(), top, axis=1)
-    ideal = np.cumsum(disc)[np.minimum(lengths, k) - 1]
-    return float(((hits * disc).sum(axis=1) / ideal).sum()) / len(relevant)
+    hits = np.take_along_axis(relevance_matrix(list(relevant), s.shape).toarray(), top, axis=1)
+    lengths = np.array([len(rel) for rel in relevant], dtype=np.int64)
+    return float(block_metrics(hits, lengths, k)[:, 0].mean())
 
 
 def val_users(val: pd.DataFrame, liked_rating: int, limit: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:

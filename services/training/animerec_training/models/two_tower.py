@@ -8,10 +8,10 @@ weighted by their rating, so a 10 pulls harder than a 3. Repeats of the positive
 in the batch are not its negatives; the softmax runs over the batch's distinct anime, each
 column counted as often as the anime is in the batch (``batch_loss``).
 
-Training cost on 2 CPU cores (13,238 users x 17,320 anime, batch 1024, measured by
-``benchmarks/bench_training.py --profile``): the [batch, batch] logits dominate; Keras' Adam
-updates every row of both embedding tables each step, which ``SparseAdam`` (Adam on the rows the
-batch touched, the "lazy" Adam of TF Addons, which is no longer maintained) avoids.
+Training cost on 2 CPU cores (13,238 users x 17,320 anime, batch 1024; the README's profile of
+the 5M-row bench): the [batch, distinct anime] logits dominate; Keras' Adam updates every row of
+both embedding tables each step, which ``SparseAdam`` (Adam on the rows the batch touched, the
+"lazy" Adam of TF Addons, which is no longer maintained) avoids.
 """
 
 from __future__ import annotations
