@@ -13,24 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from .contracts.common import ErrorBody
 from .errors import install_error_handlers
 from .logs import configure_logging, request_id_var
 from .settings import BaseServiceSettings
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    """The one error schema of every service."""
-
-    error: ErrorDetail
-
 
 # Statuses any route can answer (unparseable body, unknown resource, bad parameters).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
