@@ -53,6 +53,21 @@ def test_bad_query_parameter_is_422_before_upstream(stack, client):
     assert len(stack.world.request_ids) == before
 
 
+@pytest.mark.parametrize(("ascii_path", "path"), [
+    ("/api/v1/anime/5114/similar", "/api/v1/anime/\u0665\u0661\u0661\u0664/similar"),  # Arabic-Indic 5114
+    ("/api/v1/users/7/recommendations", "/api/v1/users/\u0667/recommendations"),
+    ("/api/v1/anime/5114", "/api/v1/anime/\uff15\uff11\uff11\uff14"),  # full-width 5114
+])
+def test_ids_in_non_ascii_digits_are_422_before_upstream(stack, client, ascii_path, path):
+    # int() and a regex's digit class take any Unicode digit; the routes' validation takes ASCII digits only
+    # (a lane that reused the plan of an identical query string once answered these 200).
+    assert client.get(ascii_path, params={"n": 10}).status_code == 200
+    before = len(stack.world.request_ids)
+    r = client.get(path, params={"n": 10})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert len(stack.world.request_ids) == before
+
+
 def test_upstream_error_body_passed_through(client):
     r = client.get(f"/api/v1/users/{MISSING_USER}/recommendations")
     assert r.status_code == 404
@@ -183,7 +198,7 @@ def test_upstream_answer_outside_error_schema_is_502(client):
     r = client.get(f"/api/v1/users/{BROKEN_USER}/similar")
     assert r.status_code == 502
     assert r.json()["error"] == {"code": "bad_gateway", "message": "the recommender service answered 500 outside "
-                                 "the error schema", "details": {"service": "recommender", "status": 500}}
+                                 "the error schema", "details": {"upstream": "recommender", "status": 500}}
 
 
 def test_readyz_reports_upstreams_and_model(client):
@@ -261,7 +276,7 @@ def test_down_service_is_503_only_for_its_routes():
             r = c.post("/api/v1/explanations", json={"user_id": 1, "anime_id": 9253})
             assert r.status_code == 503
             assert r.json()["error"]["code"] == "upstream_unavailable"
-            assert r.json()["error"]["details"]["service"] == "explainer"
+            assert r.json()["error"]["details"]["upstream"] == "explainer"
             assert c.get("/api/v1/anime", params={"q": "death"}).status_code == 200
             assert c.get("/api/v1/models").status_code == 200
             ready = c.get("/readyz")
@@ -269,7 +284,7 @@ def test_down_service_is_503_only_for_its_routes():
             # A service that goes down while the gateway runs: its routes fail, the others keep working.
             s.upstreams.pop("training").stop()
             r = c.get("/api/v1/models")
-            assert r.status_code == 503 and r.json()["error"]["details"]["service"] == "training"
+            assert r.status_code == 503 and r.json()["error"]["details"]["upstream"] == "training"
             assert c.get("/api/v1/users/7/recommendations").status_code == 200
 
 

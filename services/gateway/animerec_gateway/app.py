@@ -13,17 +13,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp
 
 from animerec_shared.service import create_service_app
 
 from .config import Settings
 from .docs import install_offline_docs
-from .fastproxy import FastProxyMiddleware, QueryPlans
-from .limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from .microcache import MicroCache, MicroCacheMiddleware
+from .limits import BodyLimitMiddleware, RateLimitMiddleware
 from .orchestrator import Orchestrator
-from .routes import FAST_GET_LANES, FAST_POST_LANES, admin, anime, explanations, models, recommendations, users, web
+from .routes import admin, anime, explanations, models, recommendations, users, web
 from .security import resolve_admin_token
 from .upstreams import Upstreams
 
@@ -86,37 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limited = metrics.counter("gateway_rate_limited_total", "Requests refused by the rate limit")
 
     # Inside the shared request-context middleware, so 429/413 carry a request id and are counted.
-    buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst) \
-        if settings.rate_limit_per_minute > 0 else None
     app.user_middleware.append(Middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst,
                                           trust_forwarded_for=settings.trust_forwarded_for,
-                                          on_limited=limited.inc, buckets=buckets))
+                                          on_limited=limited.inc))
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes))
-    if settings.gateway_fast_lane:  # innermost: request ids, metrics, 429 and 413 stay as they are
-        app.state.query_plans = QueryPlans()
-        app.user_middleware.append(Middleware(FastProxyMiddleware, service=app, lanes=FAST_GET_LANES,
-                                              plans=app.state.query_plans, post_lanes=FAST_POST_LANES,
-                                              served=metrics.counter("gateway_fast_lane_requests_total",
-                                                                     "Requests answered by the fast lane",
-                                                                     ("route",))))
     if settings.cors_origin_list:  # closed unless origins are listed
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                          "X-Request-ID"],
                            expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
-
-    if settings.gateway_micro_cache_ttl_s > 0:
-        # Outermost, outside even FastAPI's own error and body-limit layers: a hit skips them,
-        # routing and the upstream call (it sets its own request id, rate limit and metrics).
-        app.state.micro_cache = MicroCache(settings.gateway_micro_cache_ttl_s, settings.gateway_micro_cache_size)
-        build_stack = app.build_middleware_stack
-
-        def build_with_micro_cache() -> ASGIApp:
-            return MicroCacheMiddleware(build_stack(), cache=app.state.micro_cache, metrics=metrics, buckets=buckets,
-                                        trust_forwarded_for=settings.trust_forwarded_for, on_limited=limited.inc)
-
-        app.build_middleware_stack = build_with_micro_cache  # type: ignore[method-assign]
     install_offline_docs(app)
     app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
     for module in (anime, users, recommendations, explanations, models, admin, web):

@@ -28,10 +28,6 @@ class Settings(BaseServiceSettings):
     upstream_get_retries: int = Field(2, ge=0, le=5)
     upstream_max_connections: int = Field(100, ge=1)
     readyz_upstreams: str = ",".join(UPSTREAMS)
-    gateway_micro_cache_ttl_s: float = Field(2.0, ge=0, description="seconds a public GET answer is reused; 0 = off")
-    gateway_micro_cache_size: int = Field(5_000, ge=1, description="answers kept by the micro-cache")
-    gateway_fast_lane: bool = Field(True, description="serve the hot proxy routes without FastAPI's per-request "
-                                    "work once their query was validated (see fastproxy.py)")
 
     admin_poll_interval_s: float = Field(1.0, gt=0)
     admin_step_timeout_s: float = Field(6 * 3600.0, gt=0)

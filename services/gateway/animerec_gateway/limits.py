@@ -79,9 +79,9 @@ class RateLimitMiddleware:
     """Answers 429 `rate_limited` with Retry-After once a client IP has spent its bucket."""
 
     def __init__(self, app: ASGIApp, per_minute: int, burst: int | None = None, trust_forwarded_for: bool = False,
-                 on_limited: Any = None, buckets: TokenBuckets | None = None):
+                 on_limited: Any = None):
         self.app = app
-        self.buckets = buckets or (TokenBuckets(per_minute, burst) if per_minute > 0 else None)
+        self.buckets = TokenBuckets(per_minute, burst) if per_minute > 0 else None
         self.trust_forwarded_for = trust_forwarded_for
         self.on_limited = on_limited
 

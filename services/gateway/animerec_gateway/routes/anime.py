@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from ..deps import RecommenderDep
-from ..fastproxy import record_plan
 from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, FranchiseFilters, clean
@@ -20,7 +19,6 @@ AnimeId = Annotated[int, Path(ge=ANIME_ID_MIN, le=ANIME_ID_MAX, description="MyA
 
 @router.get("", summary="Search anime by title", response_model=AnimeList)
 async def search_anime(
-    request: Request,
     recommender: RecommenderDep,
     filters: Filters,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="title words (romaji, English or "
@@ -30,7 +28,6 @@ async def search_anime(
 ) -> Response:
     """Returns anime whose titles match `q` best first, filtered."""
     params = clean({"q": q, "limit": limit, **filters.params})
-    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", "/anime", params=params))
 
 
@@ -44,7 +41,6 @@ async def get_anime(recommender: RecommenderDep, anime_id: AnimeId) -> Response:
 @router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList,
             responses=NOT_FOUND)
 async def similar_anime(
-    request: Request,
     recommender: RecommenderDep,
     anime_id: AnimeId,
     filters: Filters,
@@ -57,7 +53,6 @@ async def similar_anime(
     """Returns the anime most similar to `anime_id`, filtered; its own franchise is left out (see
     GET /api/v1/anime/{anime_id}/franchise) and other franchises show `max_per_franchise` entries."""
     params = clean({"n": n, "method": method, **filters.params, **franchises.params})
-    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from ..deps import RecommenderDep
-from ..fastproxy import record_plan
 from ..schemas import AnimeList, ColdStartRequest
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS
@@ -15,9 +14,7 @@ router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
 
 
 @router.post("", summary="Recommendations from a few liked anime (cold start)", response_model=AnimeList)
-async def cold_start_recommendations(request: Request, recommender: RecommenderDep,
-                                     body: ColdStartRequest) -> Response:
+async def cold_start_recommendations(recommender: RecommenderDep, body: ColdStartRequest) -> Response:
     """Returns recommendations folded in from the liked (and disliked) anime, filtered."""
     payload = body.model_dump(exclude_none=True)
-    record_plan(request, payload)
     return relay("recommender", await recommender.request("POST", "/recommendations", json_body=payload))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from ..deps import RecommenderDep
-from ..fastproxy import record_plan
 from ..schemas import AnimeList, ContinueList, Preferences, Strategy, UserList
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, Filters, FranchiseFilters, clean
@@ -20,7 +19,6 @@ UserId = Annotated[int, Path(ge=USER_ID_MIN, le=USER_ID_MAX, description="MyAnim
 
 @router.get("/{user_id}/recommendations", summary="Recommendations for a known user", response_model=AnimeList)
 async def user_recommendations(
-    request: Request,
     recommender: RecommenderDep,
     user_id: UserId,
     filters: Filters,
@@ -35,7 +33,6 @@ async def user_recommendations(
     one) and `continue`, the next unrated entries of the user's franchises."""
     params = clean({"n": n, "strategy": strategy, "exclude_rated": exclude_rated, **filters.params,
                     **franchises.params})
-    record_plan(request, params)
     return relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
 
 
