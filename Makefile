@@ -13,11 +13,13 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
 
-$(STAMP): shared/pyproject.toml $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml)) requirements-dev.txt
+$(STAMP): shared/pyproject.toml shared/ranking/pyproject.toml requirements-dev.txt \
+          $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml))
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
 	  test -x $(PY) || $${PYTHON:-python3} -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e shared $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/pyproject.toml),-e services/$(s))) -r requirements-dev.txt
+	$(PIP) install -q -e shared -e shared/ranking -r requirements-dev.txt \
+	  $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/pyproject.toml),-e services/$(s)))
 	$(MAKE) --no-print-directory system-deps
 	touch $(STAMP)
 

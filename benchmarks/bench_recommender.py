@@ -187,15 +187,15 @@ def main() -> None:
         full_scale_rss()
         return
     import recommender_fixtures as rf
-    from animerec_shared.evaluation import evaluate_strategy
-    from animerec_shared.ranking import RankingParams, cold_start_metrics, strategies_of
-    from animerec_shared.storage import FileStorage
     from threadpoolctl import threadpool_limits
 
+    from animerec_ranking import RankingParams, cold_start_metrics, strategies_of
+    from animerec_ranking.evaluation import evaluate_strategy
     from animerec_recommender.engine import recommend_for_user
     from animerec_recommender.filters import Filters
     from animerec_recommender.similarity import similar_anime
     from animerec_recommender.state import build_state
+    from animerec_shared.storage import FileStorage
 
     threadpool_limits(1, user_api="blas")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings scale with it)")
@@ -213,7 +213,7 @@ def main() -> None:
         print(f"   val NDCG@{state.ranking.params.tune_k} per component: {state.ranking.report.get('val_ndcg')}, "
               f"hybrid {state.ranking.report.get('val_ndcg_hybrid')}")
 
-        from animerec_shared.datasets import load_processed
+        from animerec_ranking.datasets import load_processed
         data = load_processed(storage.fetch_dir(f"processed/{pid}"))
         seen = data.matrix(data.train_part)
         print("\n== evaluation on the test holdout (real sample, min 50 ratings, relevant = rating >= 8)")

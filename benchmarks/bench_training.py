@@ -39,8 +39,8 @@ def main() -> int:
     import numpy as np
     import processed_fixture
 
-    from animerec_shared import evaluation as ev
-    from animerec_shared.datasets import load_processed
+    from animerec_ranking import evaluation as ev
+    from animerec_ranking.datasets import load_processed
     from animerec_training.runtime import configure_tensorflow
 
     with tempfile.TemporaryDirectory() as tmp:

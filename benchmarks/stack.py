@@ -108,8 +108,8 @@ def publish_numpy_model(storage_url: str, processed_id: str | None = None, versi
     """Returns the version id after publishing an SVD model version (numpy files of the contract)."""
     import numpy as np
 
-    from animerec_shared.datasets import load_processed
-    from animerec_shared.model_versions import new_version_id
+    from animerec_ranking.datasets import load_processed
+    from animerec_ranking.model_versions import new_version_id
     from animerec_shared.storage import open_storage
 
     storage = open_storage(storage_url)

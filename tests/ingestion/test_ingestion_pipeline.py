@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from animerec_shared.datasets import load_processed
-from animerec_shared.errors import DataValidationError, InvalidInputError, NotFoundError
 from ingestion_helpers import animelist_rows, storage_snapshot, write_animelist
 
 from animerec_ingestion.ingest import ingest_dataset
 from animerec_ingestion.processing import process_dataset
+from animerec_ranking.datasets import load_processed
+from animerec_shared.errors import DataValidationError, InvalidInputError, NotFoundError
 
 
 def test_real_rating_complete_sample_gives_reference_counts(real_source, file_storage):

@@ -150,7 +150,7 @@ def svd_embeddings(train_part: sp.csr_matrix, dim: int = 128, seed: int = SEED,
 def publish_svd_model(storage: Storage, processed_id: str, version: str, dim: int = 128, promote: bool = True,
                       seed: int = SEED) -> str:
     """Publishes a model version with SVD embeddings of a published processed dataset; returns it."""
-    from animerec_shared.datasets import load_processed
+    from animerec_ranking.datasets import load_processed
 
     data = load_processed(storage.fetch_dir(f"processed/{processed_id}"), with_anime=False)
     ue, ae = svd_embeddings(data.matrix(data.train), dim=dim, seed=seed)

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 import recommender_fixtures as rf
 import scipy.sparse as sp
-from animerec_shared.datasets import load_processed
-from animerec_shared.evaluation import evaluate_strategy
-from animerec_shared.franchise_relations import fit_franchises
-from animerec_shared.ranking import RankingParams, blend, fit_ranking, strategies_of
-from animerec_shared.ranking.franchise import co_membership, fit_franchise
-from animerec_shared.ranking.lists import FranchiseLists
+
+from animerec_ranking import RankingParams, blend, fit_ranking, strategies_of
+from animerec_ranking.datasets import load_processed
+from animerec_ranking.evaluation import evaluate_strategy
+from animerec_ranking.franchise import co_membership, fit_franchise
+from animerec_ranking.franchise_relations import fit_franchises
+from animerec_ranking.lists import FranchiseLists
 from animerec_shared.storage import FileStorage
 
 TITLES = [  # (anime_id, romaji, English, first aired)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from animerec_shared.datasets import load_processed
-from animerec_shared.evaluation import evaluate_strategy, popularity_scores
-from animerec_shared.model_versions import load_model_version
-from animerec_shared.ranking import evaluation_strategies
+
+from animerec_ranking import evaluation_strategies
+from animerec_ranking.datasets import load_processed
+from animerec_ranking.evaluation import evaluate_strategy, popularity_scores
+from animerec_ranking.model_versions import load_model_version
 
 
 def test_evaluation_strategies_rank_planted_tastes(planted_storage):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from animerec_recommender.state import build_state
-from animerec_shared.ranking import COMPONENTS, RankingParams
 from recommender_fixtures import planted_frames, publish_processed, publish_svd_model
+
+from animerec_ranking import COMPONENTS, RankingParams
+from animerec_recommender.state import build_state
 
 
 def _publish_with_blend(storage, blend):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import stack as st
 
-from animerec_shared.model_versions import load_model_dir
+from animerec_ranking.model_versions import load_model_dir
 from animerec_shared.storage import MARKER, open_storage
 
 PROCESSED_FILES = ("ratings_train.parquet", "ratings_val.parquet", "ratings_test.parquet", "users.parquet",

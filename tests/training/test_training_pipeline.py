@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from animerec_shared.model_versions import load_model_version
+from animerec_ranking.model_versions import load_model_version
 
 
 def _animerec(args: list[str], env: dict[str, str], timeout: float = 400, log: list[str] | None = None) -> dict:

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import processed_fixture  # noqa: E402
 
-from animerec_shared.model_versions import load_model_version  # noqa: E402
+from animerec_ranking.model_versions import load_model_version  # noqa: E402
 from animerec_shared.storage import FileStorage  # noqa: E402
 
 
@@ -158,7 +158,7 @@ def test_comet_offline_archive_holds_logged_metrics_when_api_key_is_unset(traine
 
 
 def test_two_tower_training_is_reproducible_when_seeded(trained, tmp_path):
-    from animerec_shared.datasets import load_processed
+    from animerec_ranking.datasets import load_processed
     from animerec_training.models import registry
     from animerec_training.runtime import configure_tensorflow
 

@@ -10,10 +10,10 @@ from animerec_shared.cli import print_summary, progress
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from animerec_shared.datasets import load_processed
-    from animerec_shared.evaluation import evaluate_strategy
-    from animerec_shared.model_versions import load_model_version
-    from animerec_shared.ranking import RankingParams, fit_ranking, strategies_of
+    from animerec_ranking import RankingParams, fit_ranking, strategies_of
+    from animerec_ranking.datasets import load_processed
+    from animerec_ranking.evaluation import evaluate_strategy
+    from animerec_ranking.model_versions import load_model_version
     from animerec_shared.storage import open_storage
 
     from .config import Settings

@@ -6,7 +6,7 @@ import math
 
 from pydantic import Field, field_validator
 
-from animerec_shared.ranking import COMPONENTS
+from animerec_ranking import COMPONENTS
 from animerec_shared.settings import BaseServiceSettings
 
 

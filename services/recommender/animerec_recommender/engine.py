@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from animerec_ranking import zscore
+from animerec_ranking.cold_start import fold_in
+from animerec_ranking.model import content_weights, interaction_weights
 from animerec_shared.errors import AnimeNotFound, InvalidInputError
-from animerec_shared.ranking import zscore
-from animerec_shared.ranking.cold_start import fold_in
-from animerec_shared.ranking.model import content_weights, interaction_weights
 
 from .filters import Filters, meta_mask
 from .output import franchise_item, shaped_items, to_meta_space

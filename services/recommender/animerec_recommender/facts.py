@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from animerec_ranking.cold_start import fold_in
 from animerec_shared.errors import InvalidInputError
-from animerec_shared.ranking.cold_start import fold_in
 
 from .similarity import favourite_indices, meta_row, user_row
 from .state import ServingState

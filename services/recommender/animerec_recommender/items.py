@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from fastapi import Response
 
-from animerec_shared.ranking.lists import Entry
+from animerec_ranking.lists import Entry
 
 from .filters import Filters
 from .state import ServingState

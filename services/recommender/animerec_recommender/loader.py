@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from animerec_ranking import COMPONENTS, RankingParams
+from animerec_ranking.model_versions import InvalidModelVersion
 from animerec_shared.errors import AnimeRecError, NotReadyError
-from animerec_shared.model_versions import InvalidModelVersion
-from animerec_shared.ranking import COMPONENTS, RankingParams
 from animerec_shared.service import settle_heap
 from animerec_shared.storage import Storage, open_storage
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from animerec_shared.text import normalise_title
+from animerec_ranking.text import normalise_title
 
 # Names scored with WRatio per query after the trigram pre-filter.
 CANDIDATES = 1000

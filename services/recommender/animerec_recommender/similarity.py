@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from animerec_ranking.lists import top_rows
 from animerec_shared.errors import AnimeNotFound, UserNotFound
-from animerec_shared.ranking.lists import top_rows
 
 from .filters import Filters, meta_mask
 from .output import item, shaped_items, to_meta_space

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from animerec_shared.datasets import ProcessedData, load_processed
-from animerec_shared.model_versions import InvalidModelVersion, ModelVersion, load_model_version
-from animerec_shared.franchise_relations import fit_franchises
-from animerec_shared.ranking import FittedRanking, RankingParams, fit_ranking
-from animerec_shared.ranking.lists import FranchiseLists
+from animerec_ranking import FittedRanking, RankingParams, fit_ranking
+from animerec_ranking.datasets import ProcessedData, load_processed
+from animerec_ranking.franchise_relations import fit_franchises
+from animerec_ranking.lists import FranchiseLists
+from animerec_ranking.model_versions import InvalidModelVersion, ModelVersion, load_model_version
 from animerec_shared.storage import Storage
 
 from .search import TitleIndex

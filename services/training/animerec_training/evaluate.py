@@ -4,7 +4,7 @@ Strategies: popularity, collaborative (this version's embeddings), seed (the new
 version trained on the same processed dataset, when one exists) and whatever the recommender's
 ``ranking.evaluation_strategies`` provides (content, hybrid, ...); then the simulated cold starts
 (``cold_popular``, ``cold_hybrid``, ``cold_start``: each test user known only by 5 liked anime, see
-``animerec_shared.ranking.cold_start``). numpy only: no TensorFlow.
+``animerec_ranking.cold_start``). numpy only: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from animerec_shared import evaluation, ranking
-from animerec_shared.datasets import ProcessedData, load_processed
+import animerec_ranking as ranking
+from animerec_ranking import RankingParams, evaluation
+from animerec_ranking.datasets import ProcessedData, load_processed
+from animerec_ranking.model_versions import load_model_version
 from animerec_shared.errors import NotFoundError
-from animerec_shared.model_versions import load_model_version
-from animerec_shared.ranking import RankingParams
 from animerec_shared.storage import Storage
 
 from .versions import latest_version_of
 
 METRIC_KEYS = ("ndcg@10", "recall@10", "hr@10")
-# The lists as served (franchise-aware): discovery and continue (see animerec_shared.evaluation).
+# The lists as served (franchise-aware): discovery and continue (see animerec_ranking.evaluation).
 LIST_KEYS = ("discovery_ndcg@10", "discovery_recall@10", "discovery_hr@10", "discovery_users",
              "continue_hr@10", "continue_users")
 

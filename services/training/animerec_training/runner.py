@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from animerec_shared import evaluation
+from animerec_ranking import evaluation
+from animerec_ranking.model_versions import new_version_id
 from animerec_shared.cli import progress
-from animerec_shared.model_versions import new_version_id
 from animerec_shared.storage import Storage, open_storage
 
 from . import versions

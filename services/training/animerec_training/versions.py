@@ -1,6 +1,6 @@
 """Model versions in storage: writing one (atomically), listing them, and promotion.
 
-Reading the numpy side goes through ``animerec_shared.model_versions``; nothing here imports
+Reading the numpy side goes through ``animerec_ranking.model_versions``; nothing here imports
 TensorFlow (the Keras model file is saved by the caller into the staging folder).
 """
 

@@ -16,8 +16,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from animerec_shared import evaluation
-from animerec_shared.datasets import ProcessedData
+from animerec_ranking import evaluation
+from animerec_ranking.datasets import ProcessedData
 
 from . import seed, two_tower
 

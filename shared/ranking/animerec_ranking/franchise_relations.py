@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np

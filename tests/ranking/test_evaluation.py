@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from animerec_shared.evaluation import evaluate_strategy, mean_prediction_bce, popularity_scores, top_k_masked
+from animerec_ranking.evaluation import evaluate_strategy, mean_prediction_bce, popularity_scores, top_k_masked
 
 
 def _train(n_users: int, n_items: int, pairs: list[tuple[int, int]]) -> sp.csr_matrix:
@@ -73,7 +73,7 @@ def _naive_metrics(scores: np.ndarray, train: sp.csr_matrix, test: pd.DataFrame,
 
 
 def test_strategies_scored_together_in_blocks_equal_each_strategy_alone_and_the_naive_protocol():
-    from animerec_shared.evaluation import evaluate_strategies
+    from animerec_ranking.evaluation import evaluate_strategies
 
     rng = np.random.default_rng(11)
     n_users, n_items = 300, 40
@@ -100,7 +100,7 @@ def test_strategies_scored_together_in_blocks_equal_each_strategy_alone_and_the_
 
 
 def test_tuning_ndcg_equals_the_per_user_definition():
-    from animerec_shared.ranking.hybrid import ndcg_at_k
+    from animerec_ranking.hybrid import ndcg_at_k
 
     rng = np.random.default_rng(2)
     scores = rng.normal(size=(50, 30)).astype(np.float32)
@@ -113,7 +113,7 @@ def test_tuning_ndcg_equals_the_per_user_definition():
 
 
 def test_favourites_are_each_users_top_quartile_as_pandas_quantile_computes_it():
-    from animerec_shared.ranking.user_based import favourites_matrix
+    from animerec_ranking.user_based import favourites_matrix
 
     rng = np.random.default_rng(4)
     ratings = pd.DataFrame({"user_index": rng.integers(0, 60, 2000), "anime_index": rng.integers(0, 90, 2000),

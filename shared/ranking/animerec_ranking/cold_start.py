@@ -103,7 +103,7 @@ def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.Dat
     anime they liked in ``ratings`` (the train part); only those are masked; relevant = their
     held-out anime rated >= 8. ``popularity`` on the same queries comes first for comparison.
     """
-    from ..evaluation import evaluate_strategies, relevant_items
+    from .evaluation import evaluate_strategies, relevant_items
 
     held_out_liked = relevant_items(test)
     queries, rel = simulated_queries(ratings, held_out_liked, liked_rating, n_liked, len(held_out_liked), seed)

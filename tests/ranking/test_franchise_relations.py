@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from animerec_ingestion.anime_metadata import clean_anime
-from animerec_shared.franchise_relations import fit_franchises, japanese_base, latin_base
+from animerec_ranking.franchise_relations import fit_franchises, japanese_base, latin_base
 
 PAIRS = Path(__file__).parent / "data" / "franchise_pairs.csv"
 

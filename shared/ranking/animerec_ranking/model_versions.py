@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import AnimeRecError
-from .storage import Storage
+from animerec_shared.errors import AnimeRecError
+from animerec_shared.storage import Storage
 
 REQUIRED_FILES = ("user_embeddings.npy", "anime_embeddings.npy", "user_ids.npy", "anime_ids.npy",
                   "metrics.json", "config.json")

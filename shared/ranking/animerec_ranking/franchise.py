@@ -2,7 +2,7 @@
 
 MyAnimeList users rate whole franchises (seasons, films, OVAs, specials), and a random holdout
 of someone's ratings keeps hiding the other entries of franchises they rated: the relation of
-``animerec_shared.franchise_relations`` (strict title evidence, never one shared word) finds
+``animerec_ranking.franchise_relations`` (strict title evidence, never one shared word) finds
 them even when too few users rated them for the item-item or embedding models to link them.
 
 A user's score for anime j is log(1 + sum_i w_i S[i, j]) over their rated anime i, with the
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..franchise_relations import Franchises, fit_franchises
+from .franchise_relations import Franchises, fit_franchises
 from .sparse import weighted_row_sum
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..datasets import ProcessedData
 from .cold_start import tune_cold_start
 from .content import ContentModel, fit_content
+from .datasets import ProcessedData
 from .franchise import FranchiseModel, fit_franchise
 from .hybrid import ndcg_at_k, tune_weights, val_users, zscore
 from .item_item import fit_ease, gram, top_items

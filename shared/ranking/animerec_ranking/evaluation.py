@@ -137,7 +137,7 @@ class _Shaped:
     """Accumulates the discovery and continue figures of served lists, one user at a time, per strategy."""
 
     def __init__(self, franchise: Any, k: int, max_per_franchise: int):
-        from .ranking.lists import FranchiseLists
+        from .lists import FranchiseLists
 
         self.lists = FranchiseLists(franchise.relations)
         self.rows = franchise.rated_rows              # anime_index -> catalogue row (-1: none)

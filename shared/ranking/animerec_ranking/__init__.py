@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import ProcessedData
-from ..evaluation import ScoreFn
 from .cold_start import evaluate_cold_start
+from .datasets import ProcessedData
+from .evaluation import ScoreFn
 from .fitting import FittedRanking, fit_ranking
 from .hybrid import blend, zscore
 from .model import RankingModel

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..franchise_relations import Franchises
+from .franchise_relations import Franchises
 
 # How many ranked candidates discovery looks at per wanted item before it stops looking.
 CANDIDATES_PER_ITEM = 40
