@@ -22,15 +22,15 @@ COLUMNS = ["anime_id", "title", "name", "english_name", "japanese_name", "genres
 
 def load_catalogue(storage_url: str, loaded_id: str | None = None) -> TitleCatalogue | None:
     """Returns the catalogue of the current processed dataset; None when there is none or it is loaded_id."""
-    import pandas as pd
+    import pyarrow.parquet as pq  # pyarrow only (no pandas, no numpy in the explainer image)
 
     storage = open_storage(storage_url)
     processed_id = storage.get_current("processed")
     if not processed_id or processed_id == loaded_id:
         return None
-    frame = pd.read_parquet(io.BytesIO(storage.read_bytes(f"processed/{processed_id}/anime.parquet")))
-    frame = frame[[c for c in COLUMNS if c in frame.columns]]
-    return TitleCatalogue.from_records(frame.to_dict("records"), source_id=processed_id)
+    parquet = pq.ParquetFile(io.BytesIO(storage.read_bytes(f"processed/{processed_id}/anime.parquet")))
+    columns = [c for c in COLUMNS if c in parquet.schema_arrow.names]
+    return TitleCatalogue.from_records(parquet.read(columns=columns).to_pylist(), source_id=processed_id)
 
 
 class CatalogueKeeper:
