@@ -49,7 +49,10 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_dockerfile(text: str) -> list[list[tuple[str, str]]]:
-    """Returns the stages of a Dockerfile, each a list of (INSTRUCTION, arguments), continuations joined."""
+    """Returns the stages of a Dockerfile, each a list of (INSTRUCTION, arguments), continuations joined.
+
+    Global ARGs (before the first FROM, only usable in FROM lines) are left out: see dockerfile_global_args.
+    """
     logical: list[str] = []
     pending = ""
     for raw in text.splitlines():
@@ -68,9 +71,24 @@ def parse_dockerfile(text: str) -> list[list[tuple[str, str]]]:
         keyword = keyword.upper()
         if keyword == "FROM":
             stages.append([])
+        if not stages and keyword == "ARG":
+            continue
         assert stages, f"instruction before FROM: {line}"
         stages[-1].append((keyword, args.strip()))
     return stages
+
+
+def dockerfile_global_args(text: str) -> dict[str, str]:
+    """Returns {name: default} of the ARGs declared before a Dockerfile's first FROM."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.upper().startswith("FROM "):
+            break
+        if line.upper().startswith("ARG "):
+            name, _, default = line[4:].strip().partition("=")
+            out[name] = default.strip('"')
+    return out
 
 
 def free_port() -> int:

@@ -25,7 +25,8 @@ def test_compose_has_the_five_services_redis_and_the_emulator(compose):
     assert set(SERVICES) | {"redis", "gcs"} <= set(services)
     for svc in SERVICES:
         build = services[svc]["build"]
-        assert build["context"] == "." and build["dockerfile"] == f"services/{svc}/Dockerfile"
+        assert build["context"] == "." and build["dockerfile"] == "Dockerfile"
+        assert build["args"] == {"SERVICE": svc}  # the one Dockerfile, parametrised by service
         assert (REPO / build["dockerfile"]).is_file()
     assert services["gcs"]["command"][0] == "gcp-storage-emulator"
     assert "gcp-storage-emulator==" in services["gcs"]["build"]["dockerfile_inline"]
