@@ -16,7 +16,6 @@ from animerec_shared.service import create_service_app
 
 from .caching import ResultCache
 from .config import Settings
-from .fastpath import CachedGetMiddleware
 from . import offload
 from .loader import ModelHolder
 from .routes import admin, anime, explanations, recommendations, users
@@ -56,9 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def ready() -> tuple[bool, dict[str, Any]]:
         state = holder.state
-        cache_ok = await run_in_threadpool(app.state.result_cache.shared.ping)
+        cache_ok = await run_in_threadpool(app.state.result_cache.ping)
         return state is not None, {"model_version": state.version if state else None,
-                                   "cache": app.state.result_cache.shared.backend, "cache_ok": cache_ok,
+                                   "cache": app.state.result_cache.backend, "cache_ok": cache_ok,
                                    "last_error": holder.last_error}
 
     app = create_service_app("recommender", settings, title="animerec recommender",
@@ -68,5 +67,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.result_cache = ResultCache(settings, app.state.metrics)
     for module in (anime, users, recommendations, explanations, admin):
         app.include_router(module.router)
-    app.add_middleware(CachedGetMiddleware, service=app)
     return app

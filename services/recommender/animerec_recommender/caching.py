@@ -1,22 +1,38 @@
-"""Two-level cache of similarity results: an in-process copy (short TTL) in front of Redis (long TTL)."""
+"""The one cache of the list routes: an in-process LRU in front of Redis (in-process only without REDIS_URL).
+
+A result is a pure function of the model version and the request's parameters, so the key holds
+both: a model swap never serves an old version's list. In-process entries are the Python payload
+itself (a hit neither parses nor copies); Redis entries are its JSON bytes. Redis down only means
+misses (``animerec_shared.cache.RedisCache`` degrades by itself).
+"""
 
 from __future__ import annotations
 
-from animerec_shared.cache import LocalCache, open_cache
+from collections.abc import Callable
+from typing import Any
+
+from pydantic_core import from_json, to_json
+
+from animerec_shared.cache import LocalCache, RedisCache
 from animerec_shared.service import ServiceMetrics
 
 from .config import Settings
+from .offload import offload
+
+Payload = dict[str, Any]
 
 
 class ResultCache:
-    """Caches JSON bytes keyed by model version and parameters; Redis down only means misses."""
+    """Caches route payloads keyed by kind, model version and parameters; counts hits, misses and Redis errors."""
 
     def __init__(self, settings: Settings, metrics: ServiceMetrics):
-        self.shared = open_cache(settings.redis_url)
-        self.local = LocalCache(max_entries=settings.recommender_local_cache_size) \
-            if settings.recommender_local_cache_ttl > 0 else None
+        self.redis = RedisCache(settings.redis_url) if settings.redis_url else None
+        # Without Redis the in-process LRU is the only layer and keeps entries as long as Redis would.
+        local_ttl = settings.recommender_local_cache_ttl if self.redis else settings.recommender_cache_ttl
+        self.local = LocalCache(max_entries=settings.recommender_local_cache_size) if local_ttl > 0 else None
+        self.local_ttl = int(max(1, local_ttl))
         self.ttl = settings.recommender_cache_ttl
-        self.local_ttl = settings.recommender_local_cache_ttl
+        self.backend = "redis" if self.redis else "memory"
         self.hits = metrics.counter("recommender_cache_hits", "Similarity cache hits", ("kind", "layer"))
         self.misses = metrics.counter("recommender_cache_misses", "Similarity cache misses", ("kind",))
         self.errors = metrics.counter("recommender_cache_errors", "Cache backend errors (Redis down)", ())
@@ -27,42 +43,46 @@ class ResultCache:
         """Returns the cache key of a result: kind, model version and parameters."""
         return "animerec:rec:" + ":".join([kind, version, *map(str, parts)])
 
-    def get_local(self, kind: str, key: str) -> bytes | None:
-        """Returns the in-process copy (no I/O: safe on the event loop)."""
-        if self.local is None:
-            return None
-        val = self.local.get_raw(key)
-        if val is not None:
-            self.hits.labels(kind, "local").inc()
-        return val
+    async def cached(self, kind: str, version: str, parts: tuple[object, ...], compute: Callable[[], Payload],
+                     *, share: bool = True) -> Payload:
+        """Returns the payload of (kind, version, parts): in-process, else Redis, else compute() off the loop.
 
-    def get(self, kind: str, key: str) -> bytes | None:
-        """Returns the cached bytes (in-process, then Redis) or None; counts the hit or miss."""
-        val = self.get_local(kind, key)
-        if val is not None:
-            return val
-        val = self.shared.get_raw(key) if self.shared is not self.local else None
-        self._sync_errors()
-        if val is None:
-            self.misses.labels(kind).inc()
-            return None
-        self.hits.labels(kind, self.shared.backend).inc()
-        self.set_local(key, val)
-        return val
-
-    def set(self, key: str, value: bytes) -> None:
-        """Stores value in Redis (TTL) and in the in-process copy (short TTL)."""
-        self.shared.set_raw(key, value, self.ttl)
-        self._sync_errors()
-        self.set_local(key, value)
-
-    def set_local(self, key: str, value: bytes) -> None:
-        """Stores value in the in-process copy only (short TTL); nothing when that copy is off."""
+        ``share=False`` keeps the result in-process only (Redis serves it only when there is no
+        in-process layer). The payload returned is shared by every hit: callers must not mutate it.
+        """
+        key = self.key(kind, version, *parts)
         if self.local is not None:
-            self.local.set_raw(key, value, int(max(1, self.local_ttl)))
+            payload = self.local.get_raw(key)  # type: ignore[assignment]  (holds payloads, not bytes)
+            if payload is not None:
+                self.hits.labels(kind, "local").inc()
+                return payload
+        use_redis = self.redis is not None and (share or self.local is None)
+        payload = await offload(self._fill, kind, key, compute, use_redis)
+        if self.local is not None:
+            self.local.set_raw(key, payload, self.local_ttl)  # type: ignore[arg-type]
+        return payload
+
+    def _fill(self, kind: str, key: str, compute: Callable[[], Payload], use_redis: bool) -> Payload:
+        """Returns the payload from Redis or, on a miss, computes it and stores its JSON in Redis."""
+        if use_redis:
+            raw = self.redis.get_raw(key)
+            self._sync_errors()
+            if raw is not None:
+                self.hits.labels(kind, self.backend).inc()
+                return from_json(raw)
+        self.misses.labels(kind).inc()
+        payload = compute()
+        if use_redis:
+            self.redis.set_raw(key, to_json(payload), self.ttl)
+            self._sync_errors()
+        return payload
+
+    def ping(self) -> bool:
+        """Returns whether the shared backend answers (always True in-process)."""
+        return self.redis.ping() if self.redis is not None else True
 
     def _sync_errors(self) -> None:
-        seen = self.shared.stats.errors
+        seen = self.redis.stats.errors if self.redis is not None else 0
         if seen > self._errors_seen:
             self.errors.inc(seen - self._errors_seen)
             self._errors_seen = seen

@@ -13,7 +13,7 @@ from animerec_ranking.model import content_weights, interaction_weights
 from animerec_shared.errors import AnimeNotFound, InvalidInputError
 
 from .filters import Filters, meta_mask
-from .output import franchise_item, shaped_items, to_meta_space
+from .items import franchise_item, shaped_items, to_meta_space
 from .similarity import user_row
 from .state import ServingState
 

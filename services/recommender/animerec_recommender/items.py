@@ -1,14 +1,11 @@
-"""Turning score vectors into ranked, filtered item lists and JSON bodies."""
+"""Turning score vectors into ranked, filtered item lists."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from fastapi import Response
 
 from animerec_ranking.lists import Entry
 
@@ -27,18 +24,6 @@ def to_meta_space(state: ServingState, rated_scores: np.ndarray) -> np.ndarray:
 def item(state: ServingState, row: int, value_key: str, value: float, sources: list[str]) -> dict[str, Any]:
     """Returns one list item: the anime's static fields plus the ranking value and its sources."""
     return {**state.items_json[row], value_key: round(float(value), 6), "sources": sources}
-
-
-def finish(payload: bytes, model_version: str, started: float) -> Response:
-    """Returns the JSON response of a cached payload {"items": ..} with model_version and took_ms added."""
-    took = (time.perf_counter() - started) * 1000
-    tail = b',"model_version":' + json.dumps(model_version).encode() + b',"took_ms":' + f"{took:.3f}".encode() + b"}"
-    return Response(payload[:-1] + tail, media_type="application/json")
-
-
-def dumps(obj: Any) -> bytes:
-    """Returns compact JSON bytes."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def shaped_items(state: ServingState, scores: np.ndarray, sources: Callable[[int], list[str]],

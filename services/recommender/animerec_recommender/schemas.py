@@ -1,4 +1,4 @@
-"""Request and response bodies of the recommender (responses are documented; lists are sent as cached JSON)."""
+"""Request and response bodies of the recommender; FastAPI validates and serialises every answer with them."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ class FranchiseAnswer(BaseModel):
     franchise_id: int = Field(description="anime_id of the franchise's first entry in watch order")
     items: list[FranchiseEntry] = Field(description="the other entries, in watch order; [] for a standalone anime")
     model_version: str
+    took_ms: float
 
 
 class AnimeDetail(BaseModel):

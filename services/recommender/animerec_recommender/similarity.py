@@ -11,7 +11,7 @@ from animerec_ranking.lists import top_rows
 from animerec_shared.errors import AnimeNotFound, UserNotFound
 
 from .filters import Filters, meta_mask
-from .output import item, shaped_items, to_meta_space
+from .items import item, shaped_items, to_meta_space
 from .state import ServingState
 
 COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"

@@ -6,13 +6,13 @@ import math
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from ..offload import offload
+from fastapi import APIRouter, Path, Query
 
+from . import stamped
 from ..deps import CacheDep, StateDep
-from ..fastpath import remember
 from ..filters import Filters, meta_mask
-from ..output import dumps, finish, item
+from ..items import item
+from ..offload import offload
 from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..similarity import meta_row, similar_anime
 from ..state import ServingState
@@ -35,7 +35,7 @@ async def get_anime(anime_id: AnimeId, state: StateDep) -> dict:
             "n_ratings": int(state.n_ratings_item[idx]) if idx >= 0 else 0, "model_version": state.version}
 
 
-def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> bytes:
+def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> dict:
     allowed = meta_mask(state, f)
     if q:
         found = state.titles.search(q, limit=max(limit * 4, 50))
@@ -44,51 +44,36 @@ def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> bytes
     else:
         rows = [int(r) for r in state.members.argsort(kind="stable")[::-1] if allowed[r]][:limit]
         items = [item(state, r, "similarity", 0.0, ["members"]) for r in rows]
-    return dumps({"items": items})
+    return {"items": items}
 
 
-@router.get("/anime", response_model=AnimeList, summary="Title search (romaji, English, Japanese; typo-tolerant)")
-async def search_anime(request: Request, state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
+# List answers leave out the optional fields a list does not have (exclude_unset), as they always did.
+@router.get("/anime", response_model=AnimeList, response_model_exclude_unset=True,
+            summary="Title search (romaji, English, Japanese; typo-tolerant)")
+async def search_anime(state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
                        q: Annotated[str | None, Query(max_length=200)] = None,
-                       limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
+                       limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
     start = time.perf_counter()
-    key = cache.key("search", state.version, limit, filters.key(), q or "")  # q last: colons in q cannot collide
-    payload = cache.get_local("search", key)
-    if payload is None:
-        payload = await offload(_cached_search, state, cache, key, q, limit, filters)
-    remember(request, state.version, payload)
-    return finish(payload, state.version, start)
+    # q last in the key: colons in q cannot collide
+    payload = await cache.cached("search", state.version, (limit, filters.key(), q or ""),
+                                 lambda: _search(state, q, limit, filters))
+    return stamped(payload, state.version, start)
 
 
-def _cached_search(state: ServingState, cache: CacheDep, key: str, q: str | None, limit: int, f: Filters) -> bytes:
-    payload = cache.get("search", key)
-    if payload is None:
-        payload = _search(state, q, limit, f)
-        cache.set(key, payload)
-    return payload
+def _similar(state: ServingState, anime_id: int, method: str, n: int, f: Filters) -> dict:
+    items, used = similar_anime(state, anime_id, method, n, f)
+    return {"items": items, "method": used}
 
 
-def _similar(state: ServingState, cache: CacheDep, key: str, anime_id: int, method: str, n: int, f: Filters) -> bytes:
-    payload = cache.get("similar_anime", key)
-    if payload is None:
-        items, used = similar_anime(state, anime_id, method, n, f)
-        payload = dumps({"items": items, "method": used})
-        cache.set(key, payload)
-    return payload
-
-
-@router.get("/anime/{anime_id}/similar", response_model=AnimeList, summary="Most similar anime")
-async def get_similar_anime(request: Request, anime_id: AnimeId, state: StateDep, cache: CacheDep,
-                            filters: Annotated[Filters, Query()],
+@router.get("/anime/{anime_id}/similar", response_model=AnimeList, response_model_exclude_unset=True,
+            summary="Most similar anime")
+async def get_similar_anime(anime_id: AnimeId, state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
                             n: Annotated[int, Query(ge=1, le=100)] = 10,
-                            method: Literal["collaborative", "content"] = "collaborative") -> Response:
+                            method: Literal["collaborative", "content"] = "collaborative") -> dict:
     start = time.perf_counter()
-    key = cache.key("similar_anime", state.version, anime_id, method, n, filters.key())
-    payload = cache.get_local("similar_anime", key)
-    if payload is None:
-        payload = await offload(_similar, state, cache, key, anime_id, method, n, filters)
-    remember(request, state.version, payload)
-    return finish(payload, state.version, start)
+    payload = await cache.cached("similar_anime", state.version, (anime_id, method, n, filters.key()),
+                                 lambda: _similar(state, anime_id, method, n, filters))
+    return stamped(payload, state.version, start)
 
 
 def franchise_of(state: ServingState, anime_id: int) -> dict:
@@ -111,7 +96,6 @@ def franchise_of(state: ServingState, anime_id: int) -> dict:
 
 @router.get("/anime/{anime_id}/franchise", response_model=FranchiseAnswer,
             summary="The other entries of an anime's franchise, in watch order, with the evidence of each link")
-async def get_franchise(anime_id: AnimeId, state: StateDep) -> Response:
+async def get_franchise(anime_id: AnimeId, state: StateDep) -> dict:
     start = time.perf_counter()
-    payload = await offload(lambda: dumps(franchise_of(state, anime_id)))
-    return finish(payload, state.version, start)
+    return stamped(await offload(franchise_of, state, anime_id), state.version, start)
