@@ -18,19 +18,14 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-from importlib.metadata import entry_points
 from pathlib import Path
 
-import httpx
-
+from animerec_shared.launcher import SERVICES, Launcher, installed_services, port_open
 from animerec_shared.settings import REPO_ROOT, BaseServiceSettings
 from animerec_shared.storage import open_storage
-
-ORDER = ["ingestion", "training", "recommender", "explainer", "gateway"]
 
 
 def say(msg: str) -> None:
@@ -46,12 +41,6 @@ def animerec(*argv: str, env: dict[str, str]) -> dict:
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"[run] `animerec {' '.join(argv)}` failed (exit code {proc.returncode})")
     return json.loads(lines[-1])
-
-
-def port_busy(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0
 
 
 def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> Path:
@@ -86,57 +75,37 @@ def ensure_model(args: argparse.Namespace, source: Path, env: dict[str, str]) ->
     return current
 
 
-def start_services(host: str, env: dict[str, str]) -> list[tuple[str, subprocess.Popen]]:
-    """Returns the started uvicorn processes, one per installed service, in dependency order."""
-    apps = {ep.name: ep.value for ep in entry_points(group="animerec.services")}
-    missing = [s for s in ORDER if s not in apps]
+def start_services(host: str, env: dict[str, str]) -> Launcher:
+    """Returns the launcher with every service started on its configured port, in dependency order."""
+    missing = [s for s in SERVICES if s not in installed_services()]
     if missing:
         raise SystemExit(f"[run] services not installed: {', '.join(missing)} (run `make install`)")
     settings = BaseServiceSettings()
-    busy = [f"{s}:{settings.port_of(s)}" for s in ORDER if port_busy(host, settings.port_of(s))]
+    ports = {s: settings.port_of(s) for s in SERVICES}
+    busy = [f"{s}:{p}" for s, p in ports.items() if port_open(p, host, timeout=0.5)]
     if busy:
         raise SystemExit(f"[run] ports already in use: {', '.join(busy)} (another stack running?)")
-    procs = []
-    for name in ORDER:
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", apps[name], "--host", host,
-               "--port", str(settings.port_of(name)), "--log-level", "warning", "--no-access-log"]
-        # Own session: Ctrl-C reaches only this script, which then stops the services in order.
-        procs.append((name, subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, start_new_session=True)))
-        say(f"started {name} on http://{host}:{settings.port_of(name)} (pid {procs[-1][1].pid})")
-    return procs
+    # Own session: Ctrl-C reaches only this script, which then stops the services in order.
+    launcher = Launcher(ports, env=env, host=host, own_session=True)
+    for name in SERVICES:
+        proc = launcher.start(name, wait_free=0)
+        say(f"started {name} on http://{host}:{ports[name]} (pid {proc.pid})")
+    return launcher
 
 
-def stop_services(procs: list[tuple[str, subprocess.Popen]]) -> None:
+def stop_services(launcher: Launcher) -> None:
     """Stops the services, gateway first, each with SIGTERM then SIGKILL after 10 s."""
-    for name, proc in reversed(procs):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for name, proc in reversed(procs):
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            say(f"{name} did not stop in 10 s; killing it")
-            proc.kill()
-            proc.wait()
+    for name in launcher.stop(timeout=10):
+        say(f"{name} did not stop in 10 s; killed it")
 
 
-def wait_ready(gateway: str, procs: list[tuple[str, subprocess.Popen]], timeout: float) -> dict:
+def wait_ready(launcher: Launcher, timeout: float) -> dict:
     """Returns the gateway's /readyz body once it is 200; exits when a service dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    last: dict = {}
-    while time.monotonic() < deadline:
-        for name, proc in procs:
-            if proc.poll() is not None:
-                raise SystemExit(f"[run] {name} exited with code {proc.returncode}")
-        try:
-            r = httpx.get(f"{gateway}/readyz", timeout=3)
-            last = r.json()
-            if r.status_code == 200:
-                return last
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(1.5)  # each not-ready probe is logged by the services: keep them few
-    raise SystemExit(f"[run] not ready after {timeout:.0f}s: {last}")
+    try:
+        # each not-ready probe is logged by the services: keep them few
+        return launcher.wait_ready(timeout, "gateway", step=1.5)
+    except (RuntimeError, TimeoutError) as exc:
+        raise SystemExit(f"[run] {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed = source
     ensure_model(args, source, env)
 
-    procs: list[tuple[str, subprocess.Popen]] = []
+    launcher: Launcher | None = None
     stopping = False
 
     def on_term(*_: object) -> None:
@@ -178,11 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     # A shell may start us with SIGINT ignored (background job); Ctrl-C must still stop the stack.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        procs = start_services(args.host, env)
-        settings = BaseServiceSettings()
-        shown = "127.0.0.1" if args.host == "0.0.0.0" else args.host
-        gateway = f"http://{shown}:{settings.port_of('gateway')}"
-        ready = wait_ready(gateway, procs, args.wait)
+        launcher = start_services(args.host, env)
+        gateway = launcher.url("gateway")
+        ready = wait_ready(launcher, args.wait)
         cache = f"Redis at {env['REDIS_URL']}" if env.get("REDIS_URL") else "in-process LRU (set REDIS_URL for Redis)"
         print(f"""
   AnimeRec is running (model {ready.get('model_version')}; cache: {cache})
@@ -197,18 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             return 0
         while True:
-            for name, proc in procs:
-                if proc.poll() is not None:
-                    say(f"{name} exited with code {proc.returncode}; stopping the stack")
-                    return 1
+            for name, code in launcher.dead().items():
+                say(f"{name} exited with code {code}; stopping the stack")
+                return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
         stopping = True
         return 0
     finally:
-        if procs:
+        if launcher is not None:
             say("stopping the services" if stopping else "stopping")
-            stop_services(procs)
+            stop_services(launcher)
             say("stopped")
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from animerec_shared.launcher import free_port, wait_port
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "mal2020"
-
-from netutil import free_port, wait_port  # noqa: E402  (re-exported for fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,15 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from importlib.metadata import entry_points
 from typing import Any
 
-import httpx
+from .launcher import SERVICES, Launcher, installed_services
+from .settings import BaseServiceSettings
 
-from .settings import SERVICE_PORTS, BaseServiceSettings
-
-SERVICE_ORDER = ["ingestion", "training", "recommender", "explainer", "gateway"]
-
-
-def installed_services() -> dict[str, str]:
-    """Returns {service name: "module:create_app"} for every installed service."""
-    return {ep.name: ep.value for ep in entry_points(group="animerec.services")}
+__all__ = ["build_parser", "installed_services", "main", "print_summary", "progress"]
 
 
 def print_summary(obj: Any) -> None:
@@ -42,62 +35,41 @@ def progress(msg: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     settings = BaseServiceSettings()
     available = installed_services()
-    names = args.services or [s for s in SERVICE_ORDER if s in available]
+    names = args.services or [s for s in SERVICES if s in available]
     unknown = [n for n in names if n not in available]
     if unknown:
         print(f"animerec serve: unknown or uninstalled service(s): {', '.join(unknown)}; "
               f"installed: {', '.join(sorted(available)) or 'none'}", file=sys.stderr)
         return 2
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    for name in names:
-        port = settings.port_of(name)
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", available[name], "--host", args.host,
-               "--port", str(port), "--log-level", "warning", "--no-access-log"]
-        procs.append((name, subprocess.Popen(cmd, env=env)))
-        progress(f"starting {name} on http://{args.host}:{port}")
-
-    def stop(*_: Any) -> None:
-        for _, p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for _, p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    launcher = Launcher({n: settings.port_of(n) for n in names}, env=env, host=args.host)
+    signal.signal(signal.SIGTERM, lambda *_: (launcher.stop(), sys.exit(0)))
     try:
+        for name in names:
+            launcher.start(name, wait_free=0)
+            progress(f"starting {name} on http://{args.host}:{launcher.ports[name]}")
         deadline = time.monotonic() + args.wait
-        pending = {n for n, _ in procs}
+        pending = list(names)
         while pending and time.monotonic() < deadline:
-            for name in list(pending):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{settings.port_of(name)}/healthz", timeout=1).status_code == 200:
-                        pending.discard(name)
-                        progress(f"{name} is up")
-                except httpx.HTTPError:
-                    pass
-            for name, p in procs:
-                if p.poll() is not None:
-                    progress(f"{name} exited with code {p.returncode}")
-                    stop()
-                    return 1
+            for name in [n for n in pending if launcher.ready(n, "/healthz")]:
+                pending.remove(name)
+                progress(f"{name} is up")
+            for name, code in launcher.dead().items():
+                progress(f"{name} exited with code {code}")
+                return 1
             time.sleep(0.3)
         if pending:
             progress(f"not up after {args.wait}s: {', '.join(sorted(pending))}")
         if args.detach_check:
-            stop()
             return 0 if not pending else 1
-        while all(p.poll() is None for _, p in procs):
+        while not launcher.dead():
             time.sleep(0.5)
         return 1
     except KeyboardInterrupt:
         progress("stopping")
         return 0
     finally:
-        stop()
+        launcher.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="animerec", description="Anime recommendation platform")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start services (default: all installed) on their ports")
-    serve.add_argument("services", nargs="*", help=f"any of {', '.join(SERVICE_PORTS)}")
+    serve.add_argument("services", nargs="*", help=f"any of {', '.join(SERVICES)}")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /healthz")
     serve.add_argument("--detach-check", action="store_true", help=argparse.SUPPRESS)

@@ -9,12 +9,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STORAGE_DIR = REPO_ROOT / "var" / "storage"
 
+# The five services and their default ports, in start order (upstreams first, the gateway last):
+# the one service list of the repository (animerec_shared.launcher.SERVICES is its keys).
 SERVICE_PORTS = {
-    "gateway": 8000,
     "ingestion": 8001,
     "training": 8002,
     "recommender": 8003,
     "explainer": 8004,
+    "gateway": 8000,
 }
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from animerec_shared.launcher import free_port as free_port  # for the deploy tests
+from animerec_shared.settings import SERVICE_PORTS
+
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
-SERVICES = {"gateway": 8000, "ingestion": 8001, "training": 8002, "recommender": 8003, "explainer": 8004}
+SERVICES = SERVICE_PORTS  # {service: default port}
 VARIANTS = ("default", "production")
 SECRET_ENV = {"ADMIN_TOKEN", "COMET_API_KEY", "OPENAI_API_KEY"}
 
@@ -89,10 +91,3 @@ def dockerfile_global_args(text: str) -> dict[str, str]:
             name, _, default = line[4:].strip().partition("=")
             out[name] = default.strip('"')
     return out
-
-
-def free_port() -> int:
-    """Returns a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-SERVICES = ["ingestion", "training", "recommender", "explainer", "gateway"]
+from animerec_shared.launcher import SERVICES, free_port, port_open
+
 TOKEN = "e2e-admin-token-0123456789abcdef"
 
 pytestmark = [
@@ -33,12 +33,6 @@ pytestmark = [
 
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_ready(url: str, launcher: subprocess.Popen, log: Path, timeout: float = 900) -> dict:
@@ -70,7 +64,7 @@ def stack(tmp_path_factory, redis_url):
 
     root = tmp_path_factory.mktemp("e2e")
     var, log = root / "var", root / "run_stack.log"
-    ports = {s: _free_port() for s in SERVICES}
+    ports = {s: free_port() for s in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_URL") or k == "REDIS_URL"}
     env.update({"STORAGE_URL": (root / "storage").as_uri(), "REDIS_URL": redis_url, "INGEST_ALLOWED_ROOT": str(var),
                 "ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "OPENBLAS_NUM_THREADS": "1",
@@ -97,14 +91,8 @@ def stack(tmp_path_factory, redis_url):
         except subprocess.TimeoutExpired:
             launcher.kill()
             raise
-    stopped = [s for s, p in ports.items() if _listening(p)]
+    stopped = [s for s, p in ports.items() if port_open(p, timeout=0.5)]
     assert stopped == [], f"still listening after run_stack.py stopped: {stopped}\n" + _tail(log)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class Hammer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,13 +15,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-
-def free_port() -> int:
-    """Returns a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from animerec_shared.launcher import free_port
 
 FMA = {"anime_id": 5114, "title": "Fullmetal Alchemist: Brotherhood",
        "genres": ["Action", "Adventure", "Drama", "Fantasy"], "score": 9.19, "members": 2248456,

@@ -4,7 +4,6 @@ servers on loopback ports (in threads), plus a helper to serve the gateway the s
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
+from animerec_shared.launcher import free_port
 from animerec_shared.service import create_service_app
 from animerec_shared.settings import BaseServiceSettings
 
@@ -276,13 +276,6 @@ def fake_training(world: World) -> FastAPI:
         return {"current": version}
 
     return app
-
-
-def free_port() -> int:
-    """Returns a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServedApp:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from netutil import free_port, wait_port  # noqa: F401  (re-exported for the recommender tests)
+
+from animerec_shared.launcher import free_port, wait_port
 
 
 class LiveServer:

@@ -8,7 +8,7 @@ import time
 import redis
 
 from animerec_shared.cache import LocalCache, RedisCache, open_cache
-from netutil import free_port, wait_port
+from animerec_shared.launcher import free_port, wait_port
 
 
 def test_local_cache_returns_stored_value_until_ttl_expires():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import processed_fixture  # noqa: E402
 
+from animerec_shared.launcher import free_port  # noqa: E402
 from animerec_shared.storage import FileStorage  # noqa: E402
-
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float) -> None:

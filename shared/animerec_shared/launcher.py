@@ -1,0 +1,243 @@
+"""The one launcher of the repository: the service list, free ports, the five services as uvicorn processes.
+
+Used by ``scripts/run_stack.py`` (``make run``), ``animerec serve``, ``benchmarks/stack.py`` (load
+benchmarks, fuzzing, the reliability tests) and every test that starts a server or needs a port.
+
+- :data:`SERVICES`: the five services in start order (upstreams first, the gateway last), the keys
+  of :data:`animerec_shared.settings.SERVICE_PORTS`.
+- :func:`free_port`, :func:`port_open`, :func:`wait_port`, :func:`wait_for`: loopback helpers.
+- :class:`Launcher`: each service as its own ``uvicorn --factory`` subprocess on its port (the app
+  comes from the ``animerec.services`` entry point), readiness through ``/readyz``, stop / SIGKILL /
+  restart of one service, and stop of all of them, the gateway first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from .settings import REPO_ROOT, SERVICE_PORTS
+
+SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
+LOOPBACK = "127.0.0.1"
+T = TypeVar("T")
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """Returns a TCP port that is free on host (loopback by default) right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _connect_host(host: str) -> str:
+    return LOOPBACK if host in ("0.0.0.0", "") else host
+
+
+def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.2) -> bool:
+    """Returns True when something accepts TCP connections on host:port (0.0.0.0 means loopback)."""
+    with socket.socket() as s:
+        s.settimeout(timeout)
+        return s.connect_ex((_connect_host(host), port)) == 0
+
+
+def wait_for(check: Callable[[], T], timeout: float, what: str, step: float = 0.1) -> T:
+    """Returns the first truthy value of check() within timeout seconds; raises TimeoutError naming what."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not true after {timeout:.0f}s")
+        time.sleep(step)
+
+
+def wait_port(port: int, timeout: float = 20.0, host: str = LOOPBACK) -> None:
+    """Returns once something listens on host:port; raises TimeoutError after timeout seconds."""
+    wait_for(lambda: port_open(port, host), timeout, f"a listener on {host}:{port}")
+
+
+def installed_services() -> dict[str, str]:
+    """Returns {service name: "module:create_app"} for every installed service (entry points animerec.services)."""
+    return {ep.name: ep.value for ep in entry_points(group="animerec.services")}
+
+
+def uvicorn_command(app: str, port: int, host: str = LOOPBACK, extra: Iterable[str] = ()) -> list[str]:
+    """Returns the argv that serves the app factory "module:create_app" with uvicorn on host:port."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        app,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *extra,
+    ]
+
+
+class Launcher:
+    """Services as uvicorn subprocesses, one port each; ``stop()`` (or leaving ``with``) ends them all.
+
+    ports: {service: port} (default: a free loopback port for every service); env: the services'
+    environment (default: this process'); logs: a folder for one ``<service>.log`` each (default:
+    the services write to this process' stdout/stderr); own_session: start each service in its own
+    session so that a Ctrl-C in the terminal reaches only the caller, which then stops them in order.
+    """
+
+    def __init__(
+        self,
+        ports: Mapping[str, int] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        host: str = LOOPBACK,
+        logs: Path | None = None,
+        cwd: Path = REPO_ROOT,
+        uvicorn_args: Mapping[str, list[str]] | None = None,
+        own_session: bool = False,
+        apps: Mapping[str, str] | None = None,
+    ):
+        self.ports = dict(ports) if ports is not None else {s: free_port() for s in SERVICES}
+        self.env = dict(os.environ if env is None else env)
+        self.host = host
+        self.logs = Path(logs) if logs is not None else None
+        if self.logs is not None:
+            self.logs.mkdir(parents=True, exist_ok=True)
+        self.cwd = cwd
+        self.uvicorn_args = dict(uvicorn_args or {})
+        self.own_session = own_session
+        self.apps = {**installed_services(), **(apps or {})}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def url(self, name: str) -> str:
+        """Returns the base URL of a service (loopback when it listens on 0.0.0.0)."""
+        return f"http://{_connect_host(self.host)}:{self.ports[name]}"
+
+    def app(self, name: str) -> str:
+        """Returns the "module:create_app" of a service (entry point, else animerec_<name>.app)."""
+        return self.apps.get(name) or f"animerec_{name}.app:create_app"
+
+    def start(self, name: str, wait_free: float = 15.0) -> subprocess.Popen:
+        """Starts one service once its port is free (waits up to wait_free seconds) and returns its process."""
+        port = self.ports[name]
+        if wait_free > 0:
+            wait_for(lambda: not port_open(port, self.host), wait_free, f"port {port} of {name} free")
+        cmd = uvicorn_command(self.app(name), port, self.host, self.uvicorn_args.get(name, []))
+        if self.logs is None:
+            proc = subprocess.Popen(cmd, env=self.env, cwd=self.cwd, start_new_session=self.own_session)
+        else:
+            with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
+                proc = subprocess.Popen(
+                    cmd,
+                    env=self.env,
+                    cwd=self.cwd,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=self.own_session,
+                )
+        self.procs[name] = proc
+        return proc
+
+    def start_all(self, names: Iterable[str] = SERVICES) -> None:
+        """Starts the named services (default all five) in the order given."""
+        for name in names:
+            self.start(name)
+
+    def dead(self) -> dict[str, int]:
+        """Returns {service: exit code} of the started services that have exited."""
+        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+
+    def ready(self, name: str = "gateway", path: str = "/readyz") -> dict | None:
+        """Returns the JSON body of a service's readiness route when it answers 200, else None."""
+        try:
+            r = httpx.get(f"{self.url(name)}{path}", timeout=3)
+            return (r.json() or {"status": "ok"}) if r.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def wait_ready(self, timeout: float = 180, name: str = "gateway", path: str = "/readyz", step: float = 0.3) -> dict:
+        """Returns the readiness body of a service once it is 200 (the gateway's says every upstream is).
+
+        Raises RuntimeError when a started service has exited, TimeoutError (with the last body and
+        the logs' tails) when it is not ready in time.
+        """
+        last: list[Any] = [None]
+
+        def check() -> dict | None:
+            dead = self.dead()
+            if dead:
+                raise RuntimeError(", ".join(f"{n} exited with code {c}" for n, c in dead.items()) + self.tail())
+            try:
+                r = httpx.get(f"{self.url(name)}{path}", timeout=3)
+                last[0] = r.text[:500]
+                return (r.json() or {"status": "ok"}) if r.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                return None
+
+        try:
+            return wait_for(check, timeout, f"{name} ready", step=step)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc} (last answer: {last[0]}){self.tail()}") from None
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 15) -> None:
+        """Sends sig to one service and waits until it is gone (SIGKILL after timeout seconds)."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def restart(self, name: str, sig: int = signal.SIGTERM) -> subprocess.Popen:
+        """Stops one service with sig and starts it again (not waiting for readiness)."""
+        self.kill(name, sig)
+        return self.start(name)
+
+    def stop(self, timeout: float = 10) -> list[str]:
+        """Stops every service, the gateway first (SIGTERM, SIGKILL after timeout s); returns those killed."""
+        order = list(reversed(self.procs.items()))
+        for _, proc in order:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        killed = []
+        for name, proc in order:
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                killed.append(name)
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        return killed
+
+    def tail(self, chars: int = 1500) -> str:
+        """Returns the end of every service log ('' without a logs folder)."""
+        if self.logs is None:
+            return ""
+        return "".join(
+            f"\n--- {f.name}\n{f.read_text(errors='replace')[-chars:]}" for f in sorted(self.logs.glob("*.log"))
+        )
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
