@@ -1,6 +1,6 @@
 """Ingest + process benchmark on a generated animelist.csv, against the seed's pandas way.
 
-    .venv/bin/python benchmarks/bench_ingest.py [--rows 5000000] [--big-rows 20000000] [--no-big]
+    .venv/bin/python -m benchmarks.bench_ingest [--rows 5000000] [--big-rows 20000000] [--no-big]
 
 Each measured step runs in its own subprocess so that peak RSS (``ru_maxrss``) is per step.
 Times are measured inside the child around the work (imports and interpreter start excluded).

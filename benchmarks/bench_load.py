@@ -1,157 +1,453 @@
-"""Load through the gateway on loopback: requests/s, p50/p95/p99 and errors; optional faults under load.
+"""Load through the gateway: an old commit and this working tree side by side in one run (`make loadtest`).
 
-    .venv/bin/python benchmarks/bench_load.py                    # 60 s, 64 clients, the realistic mix
-    .venv/bin/python benchmarks/bench_load.py --fault all        # Redis outage, explainer killed, recommender restart
-    .venv/bin/python benchmarks/bench_load.py --duration 10 --clients 16 --json
+    .venv/bin/python -m benchmarks.bench_load                        # old 2ef153b vs this tree, 60 s per phase
+    .venv/bin/python -m benchmarks.bench_load --seconds 20 --json    # shorter phases, a JSON summary last
+    .venv/bin/python -m benchmarks.bench_load --old none             # this tree only
+    .venv/bin/python -m benchmarks.bench_load --fault all            # faults under load (this tree)
 
-Mix: 50% similar anime, 30% user recommendations, 10% cold start (POST), 10% title search, ids drawn
-with a popularity skew. The stack is the real one (five uvicorn services, a private redis-server on a
-free port, gateway rate limit off) on a generated world of --users sample users, kept in --workdir
-between runs. The load generator is a separate process from every service (raw asyncio HTTP/1.1
-keep-alive client on uvloop, see loadgen.py) but shares the machine's cores: on 2 cores it takes
-roughly a third of the CPU. Goals (2 cores): zero errors, p99 <= 100 ms, >= 800 requests/s.
-Prints figures only; never asserts.
+Both stacks are up at once; each phase runs against one and then the other (who goes first
+alternates from phase to phase), after --warmup seconds of closed-loop load on each:
+- fixed rate: locust (FastHttpUser, constant_throughput, its own process) offers --rate requests/s
+  (default 1,000) for --seconds. Targets: p99 <= 50 ms, zero errors;
+- closed loop: wrk with --connections (default 64) keep-alive connections for --seconds.
+  Targets: >= 2,000 requests/s, p99 <= 100 ms.
+Mix: 50% similar anime, 30% user recommendations, 10% cold start (POST), 10% title search, ids
+drawn with a popularity skew: one seeded request list, the same for both sides and both tools.
+
+Each side is the real stack (five uvicorn services, a private redis-server on a free port, gateway
+rate limit off) started by its own commit's launcher: ``python -m benchmarks.stack`` of this tree,
+and the old commit's ``benchmarks/stack.py`` in a ``git worktree`` of --old, run with PYTHONPATH on
+that worktree's package folders, so the old side runs old code throughout. Both sides ingest the
+same generated sample data (--users users, made once by this tree's ``animerec sample-data``); each
+processes it and publishes its SVD model with its own code. Worlds are kept in --workdir between
+runs (--fresh rebuilds them). CPU ms per request: psutil CPU times of each service's processes and
+of Redis before and after each phase, and the load tool's own CPU over the measured part.
+
+The load tools share the machine's cores with the services. Prints figures only; never asserts.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import json
 import os
+import selectors
+import shutil
+import signal
+import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import psutil
 
-import faults  # noqa: E402
-from loadgen import Mix, install_uvloop, run_load  # noqa: E402
-from stack import REPO, RedisServer, Stack, build_world  # noqa: E402
+from animerec_shared.launcher import SERVICES
+from benchmarks import faults
+from benchmarks.load import Mix, closed_loop, fixed_rate, wrk_installed
+from benchmarks.stack import REPO, RedisServer, Stack, World, animerec, base_env, build_world
+from benchmarks.worktree import code_env, worktree
 
-GOALS = {"errors": 0, "p99_ms": 100.0, "rps": 800.0}
-
-
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """Returns the CPU seconds (user + system) used so far by each service (workers included) and by us."""
-    import psutil
-
-    out = {}
-    for name, proc in stack.procs.items():
-        try:
-            p = psutil.Process(proc.pid)
-            procs = [p, *p.children(recursive=True)]
-            out[name] = sum(sum(x.cpu_times()[:2]) for x in procs)
-        except psutil.NoSuchProcess:
-            out[name] = 0.0
-    out["loadgen"] = sum(psutil.Process().cpu_times()[:2])
-    return out
+OLD = "2ef153b"  # before issue #15: the gateway's fast lane and micro-cache, the recommender's fast path
+TARGETS = {"fixed": {"p99_ms": 50.0, "errors": 0}, "closed": {"rps": 2000.0, "p99_ms": 100.0, "errors": 0}}
+CPU_NAMES = (*SERVICES, "redis")
 
 
-def measure(stack: Stack, mix: Mix, clients: int, seconds: float) -> dict:
-    """Returns the load summary plus CPU milliseconds per request of each process (contention-proof)."""
-    before = cpu_seconds(stack)
-    s = asyncio.run(run_load("127.0.0.1", stack.ports["gateway"], mix, clients, seconds)).summary()
-    after = cpu_seconds(stack)
+# -- one side: a stack served by some commit's benchmarks/stack.py -------------------------------------------
+@dataclass
+class Side:
+    """A stack served by a `stack.py` subprocess: its URLs (the JSON line it prints) and its processes."""
+
+    name: str
+    label: str
+    proc: subprocess.Popen
+    log: Path
+    info: dict[str, Any] = field(default_factory=dict)
+    procs: dict[str, list[psutil.Process]] = field(default_factory=dict)
+    world: World | None = None
+
+    @property
+    def gateway(self) -> str:
+        return str(self.info["gateway"])
+
+    def discover(self) -> None:
+        """Finds each service's and Redis' processes among the children of the stack process."""
+        for child in psutil.Process(self.proc.pid).children():
+            with contextlib.suppress(psutil.Error):
+                cmd = " ".join(child.cmdline())
+                name = "redis" if "redis-server" in cmd else next((s for s in SERVICES if f"animerec_{s}." in cmd), "")
+                if name:
+                    self.procs[name] = [child, *child.children(recursive=True)]
+        if "gateway" not in self.procs:
+            raise RuntimeError(f"{self.label}: no gateway process among the stack's children")
+        missing = [n for n in CPU_NAMES if n not in self.procs]
+        if missing:
+            print(f"warning: {self.label}: no process found for {missing}; their CPU is not counted", flush=True)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """Returns the user + system CPU seconds used so far by each service (workers included) and Redis."""
+        out = {}
+        for name, procs in self.procs.items():
+            total = 0.0
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    total += sum(p.cpu_times()[:2])
+            out[name] = total
+        return out
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the stack stops its services and Redis
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                for procs in self.procs.values():
+                    for p in procs:
+                        with contextlib.suppress(psutil.Error):
+                            p.kill()
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_side(name: str, label: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> Side:
+    """Starts a stack process (it builds its world first); its JSON line is read by wait_side()."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    return Side(name, label, proc, log)
+
+
+def wait_side(side: Side, timeout: float) -> Side:
+    """Returns the side once its stack printed its URLs (world built, every service ready)."""
+    assert side.proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(side.proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sel.select(timeout=1.0):
+            line = side.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("{"):
+                side.info = json.loads(line)
+                side.world = World.load(Path(side.info["world"]))
+                side.discover()
+                return side
+        elif side.proc.poll() is not None:
+            break
+    side.close()
+    tail = side.log.read_text(errors="replace")[-4000:] if side.log.exists() else ""
+    raise RuntimeError(f"{side.label}: the stack did not come up (exit code {side.proc.poll()}):\n{tail}")
+
+
+def shared_sample(workdir: Path, users: int) -> Path:
+    """Returns the folder of sample data both sides ingest (made once with this tree's `animerec sample-data`)."""
+    sample = workdir / f"sample-{users}"
+    if not (sample / "anime.csv").exists():
+        animerec(base_env(), "sample-data", "--out", str(sample), "--users", str(users))
+    return sample
+
+
+def seed_world(world_dir: Path, sample: Path, fresh: bool) -> None:
+    """Puts the shared sample into a side's world folder (its stack.py reuses a sample that is there)."""
+    if fresh:
+        shutil.rmtree(world_dir, ignore_errors=True)
+    if not (world_dir / "sample" / "anime.csv").exists():
+        shutil.copytree(sample, world_dir / "sample", dirs_exist_ok=True)
+
+
+# -- measuring ----------------------------------------------------------------------------------------------
+def measure(side: Side, phase: str, requests: list, args: argparse.Namespace) -> dict[str, Any]:
+    """Returns one phase's figures on one side, with the CPU milliseconds per request of every process."""
+    before = side.cpu_seconds()
+    if phase == "fixed":
+        s = fixed_rate(side.gateway, requests, args.rate, args.seconds).summary()
+    else:
+        s = closed_loop(side.gateway, requests, args.seconds, connections=args.connections, threads=args.threads)
+    after = side.cpu_seconds()
     n = max(1, s["requests"])
-    s["cpu_ms_per_request"] = {k: round((after[k] - before[k]) * 1000 / n, 2) for k in after
-                               if after[k] - before[k] > 0.01}
-    services = sum(v for k, v in s["cpu_ms_per_request"].items() if k != "loadgen")
-    s["cpu_ms_per_request"]["services_total"] = round(services, 2)
-    # what 2 otherwise idle cores could serve if CPU were the only limit (load generator excluded / included)
-    s["cpu_bound_rps_2_cores"] = round(2000 / services) if services else None
-    s["cpu_bound_rps_2_cores_with_loadgen"] = round(2000 / (services + s["cpu_ms_per_request"].get("loadgen", 0)))
+    cpu = {k: round((after[k] - before.get(k, 0.0)) * 1000 / n, 3) for k in after}
+    cpu["services"] = round(sum(v for k, v in cpu.items() if k in SERVICES), 3)
+    cpu["load_tool"] = round(s["tool_cpu_s"] * 1000 / n, 3)
+    s["cpu_ms_per_request"] = cpu
+    s["targets"] = targets_met(phase, s)
     return s
 
 
-def _print_load(title: str, s: dict) -> None:
-    print(f"{title}: {s['requests']} requests in {s['seconds']} s = {s['rps']} req/s; "
-          f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, max {s['max_ms']} ms; "
-          f"errors {s['errors']} (statuses {s['statuses']}"
-          + (f", error codes {s['error_codes']})" if s["error_codes"] else ")"), flush=True)
-    for kind, k in s["kinds"].items():
-        print(f"    {kind:<11} {k['n']:>7} requests, p99 {k['p99_ms']} ms")
-    if "cpu_ms_per_request" in s:
-        print(f"    CPU ms per request: {s['cpu_ms_per_request']}; CPU-bound ceiling on 2 idle cores: "
-              f"{s['cpu_bound_rps_2_cores']} req/s for the services alone, "
-              f"{s['cpu_bound_rps_2_cores_with_loadgen']} req/s with this load generator on the same cores")
+def targets_met(phase: str, s: dict[str, Any]) -> dict[str, bool]:
+    """Returns {target: met} of a phase (figures to read, never assertions)."""
+    t = TARGETS[phase]
+    met = {
+        f"p99 <= {t['p99_ms']:.0f} ms": (s["p99_ms"] if s["p99_ms"] is not None else 1e9) <= t["p99_ms"],
+        "0 errors": s["errors"] <= t["errors"],
+    }
+    if phase == "closed":
+        met[f">= {t['rps']:,.0f} req/s"] = s["rps"] >= t["rps"]
+    else:
+        met[f"offered {s['offered_rps']:,.0f} req/s held"] = s["rps"] >= 0.98 * s["offered_rps"]
+    return met
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def print_table(results: dict[str, dict[str, dict]], sides: list[Side], args: argparse.Namespace) -> None:
+    """Prints one row per phase and side: throughput, latency, errors and CPU ms per request per process."""
+    short = {
+        "ingestion": "ingest",
+        "training": "train",
+        "recommender": "recom",
+        "explainer": "explain",
+        "gateway": "gatew",
+        "redis": "redis",
+        "services": "svc sum",
+        "load_tool": "tool",
+    }
+    cpu_cols = ["gateway", "recommender", "explainer", "ingestion", "training", "redis", "services", "load_tool"]
+    head = (
+        f"{'phase':<18} {'side':<22} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>7} {'errors':>7}  CPU ms/req: "
+        + " ".join(f"{short[c]:>7}" for c in cpu_cols)
+    )
+    print("\n" + head + "\n" + "-" * len(head))
+    titles = {"fixed": f"fixed {args.rate:,.0f}/s", "closed": f"closed {args.connections} conn"}
+    for phase, by_side in results.items():
+        for side in sides:
+            s = by_side.get(side.name)
+            if s is None:
+                continue
+            cpu = s["cpu_ms_per_request"]
+            print(
+                f"{titles[phase]:<18} {side.label:<22} {s['rps']:>8,.0f} {_ms(s['p50_ms']):>6} {_ms(s['p95_ms']):>6} "
+                f"{_ms(s['p99_ms']):>7} {s['errors']:>7}  {'':11}"
+                + " ".join(f"{cpu.get(c, 0.0):>7.3f}" for c in cpu_cols)
+            )
+    print(
+        "(latencies in ms; CPU ms per request of each process: user + system over the phase / requests answered; "
+        "svc sum = the five services, tool = the load tool)"
+    )
+    for phase, by_side in results.items():
+        for side in sides:
+            s = by_side.get(side.name)
+            if s is not None:
+                verdict = ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in s["targets"].items())
+                kinds = ", ".join(f"{k} {v['p99_ms']}" for k, v in (s.get("kinds") or {}).items())
+                extra = f"; p99 by kind: {kinds}" if kinds else ""
+                errs = f"; errors: {s.get('error_codes') or s.get('error_kinds')}" if s["errors"] else ""
+                print(f"  {titles[phase]}, {side.label}: {verdict}{extra}{errs}")
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the phases on the old and the new stack; returns the summary."""
+    workdir = Path(args.workdir).resolve()
+    sample = shared_sample(workdir, args.users)
+    sides: list[Side] = []
+    with contextlib.ExitStack() as stack:
+        if args.old != "none":
+            checkout = stack.enter_context(worktree(args.old))
+            rev = subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", args.old], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            old_dir = workdir / f"old-{rev}"
+            seed_world(old_dir / f"world-{args.users}", sample, args.fresh)
+            as_module = (checkout / "benchmarks" / "__init__.py").exists()
+            entry = ["-m", "benchmarks.stack"] if as_module else [str(checkout / "benchmarks" / "stack.py")]
+            sides.append(
+                start_side(
+                    "old",
+                    f"old {rev}",
+                    [sys.executable, *entry, "--workdir", str(old_dir), "--users", str(args.users)],
+                    checkout,
+                    code_env(checkout),
+                    workdir / "logs" / "old-stack.log",
+                )
+            )
+        new_dir = workdir / "new"
+        seed_world(new_dir / f"world-{args.users}", sample, args.fresh)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        sides.append(
+            start_side(
+                "new",
+                "new (working tree)",
+                [sys.executable, "-m", "benchmarks.stack", "--workdir", str(new_dir), "--users", str(args.users)],
+                REPO,
+                env,
+                workdir / "logs" / "new-stack.log",
+            )
+        )
+        for side in sides:
+            stack.callback(side.close)
+        t0 = time.monotonic()
+        for side in sides:
+            wait_side(side, args.start_timeout)
+        print(
+            f"stacks ready in {time.monotonic() - t0:.0f} s: "
+            + "; ".join(f"{s.label} {s.gateway} (model {s.world.model_version if s.world else '?'})" for s in sides)
+            + f"; cores: {os.cpu_count()}; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+            flush=True,
+        )
+        lists = {
+            s.name: Mix(s.world.anime_ids, s.world.user_ids, s.world.titles).requests(args.requests)
+            for s in sides
+            if s.world is not None
+        }
+        same = len({json.dumps([(r.method, r.path, r.body) for r in v]) for v in lists.values()}) == 1
+        print(
+            f"request list: {args.requests:,} requests, {'the same for both sides' if same else 'per side'} "
+            f"(each side's popular ids {'agree' if same else 'DIFFER: each side gets its own list'})",
+            flush=True,
+        )
+        if args.warmup > 0:
+            for side in sides:
+                closed_loop(
+                    side.gateway, lists[side.name], args.warmup, connections=args.connections, threads=args.threads
+                )
+        results: dict[str, dict[str, dict]] = {}
+        for i, phase in enumerate(args.phases):
+            results[phase] = {}
+            for side in sides if i % 2 == 0 else sides[::-1]:  # alternate who goes first (drift, warm caches)
+                s = measure(side, phase, lists[side.name], args)
+                results[phase][side.name] = s
+                print(
+                    f"  {phase:<6} {side.label:<22} {s['rps']:>8,.0f} req/s  p50 {_ms(s['p50_ms'])}  "
+                    f"p99 {_ms(s['p99_ms'])} ms  errors {s['errors']}  "
+                    f"CPU ms/req services {s['cpu_ms_per_request']['services']:.3f}, "
+                    f"load tool {s['cpu_ms_per_request']['load_tool']:.3f}",
+                    flush=True,
+                )
+        per_kind: dict[str, dict[str, dict]] = {}
+        if args.per_kind > 0:
+            for kind in ("similar", "user_recs", "cold_start", "search"):
+                per_kind[kind] = {}
+                for side in sides:
+                    only = [r for r in lists[side.name] if r.kind == kind]
+                    before = side.cpu_seconds()
+                    k = closed_loop(
+                        side.gateway, only, args.per_kind, connections=args.connections, threads=args.threads
+                    )
+                    after = side.cpu_seconds()
+                    services = sum(after[n] - before[n] for n in SERVICES) * 1000 / max(1, k["requests"])
+                    per_kind[kind][side.name] = {
+                        "rps": k["rps"],
+                        "p50_ms": k["p50_ms"],
+                        "p99_ms": k["p99_ms"],
+                        "errors": k["errors"],
+                        "services_cpu_ms": round(services, 3),
+                    }
+                    print(
+                        f"  only {kind:<10} {side.label:<22} {k['rps']:>8,.0f} req/s  p99 {_ms(k['p99_ms'])} ms  "
+                        f"errors {k['errors']}  services CPU ms/req {services:.3f}",
+                        flush=True,
+                    )
+        print_table(results, sides, args)
+    return {
+        "old": args.old,
+        "users": args.users,
+        "seconds": args.seconds,
+        "rate": args.rate,
+        "connections": args.connections,
+        "sides": {s.name: s.label for s in sides},
+        "same_requests": same,
+        "phases": results,
+        "per_kind": per_kind,
+        "loadavg_after": os.getloadavg()[0],
+    }
+
+
+# -- faults under load (this tree) ---------------------------------------------------------------------------
+def fault_drills(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the fault scenarios under a fixed offered rate on this tree's stack; returns their figures."""
+    workdir = Path(args.workdir).resolve()
+    world_dir = workdir / "new" / f"world-{args.users}"
+    seed_world(world_dir, shared_sample(workdir, args.users), args.fresh)
+    world = build_world(world_dir, users=args.users)
+    # The recommender's in-process copy is off so that the cache hit rate is Redis' own.
+    with (
+        RedisServer() as redis,
+        Stack(
+            world,
+            workdir / "logs" / "faults",
+            redis_url=redis.url,
+            RATE_LIMIT_PER_MINUTE="0",
+            RECOMMENDER_LOCAL_CACHE_TTL="0",
+        ) as stack,
+    ):
+        ready = stack.start_all(timeout=300)
+        print(
+            f"stack ready: gateway {stack.url('gateway')}, model {ready.get('model_version')}; "
+            f"locust offering {args.fault_rate:,.0f} req/s",
+            flush=True,
+        )
+        mix = Mix(world.anime_ids, world.user_ids, world.titles)
+        explain = {"user_id": world.user_ids[0], "anime_id": world.anime_ids[3]}
+        scenarios = ["redis", "explainer", "recommender"] if args.fault == "all" else [args.fault]
+        out: dict[str, Any] = {}
+        for name in scenarios:
+            print(f"--- fault: {name}", flush=True)
+            if name == "redis":
+                r = faults.redis_outage(stack, redis, mix, args.fault_rate, down=args.redis_down)
+            elif name == "explainer":
+                r = faults.explainer_killed(stack, mix, args.fault_rate, body=explain)
+            else:
+                r = faults.recommender_restarted(stack, mix, args.fault_rate)
+            load = r["figures"]["load"]
+            print(
+                f"  load: {load['requests']} requests, {load['rps']} req/s, p50 {load['p50_ms']} ms, "
+                f"p99 {load['p99_ms']} ms, errors {load['errors']} (statuses {load['statuses']})"
+            )
+            for k, v in r["figures"].items():
+                if k != "load":
+                    print(f"  {k}: {v}")
+            print("  promises: " + ("all held" if not r["broken"] else "BROKEN: " + "; ".join(r["broken"])), flush=True)
+            out[name] = {
+                "broken": r["broken"],
+                **{k: v for k, v in r["figures"].items() if k != "load"},
+                "load": {k: load[k] for k in ("requests", "rps", "p99_ms", "errors", "statuses")},
+            }
+            stack.wait_ready(120)
+    return {"faults": out, "rate": args.fault_rate}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--duration", type=float, default=60.0, help="seconds of measured load (default 60)")
-    p.add_argument("--clients", type=int, default=64, help="concurrent closed-loop clients (default 64)")
-    p.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured load first")
+    p.add_argument("--old", default=OLD, help=f"commit to compare with (default {OLD}); 'none': this tree only")
+    p.add_argument("--seconds", "--duration", type=float, default=60.0, help="seconds of each measured phase")
+    p.add_argument("--rate", type=float, default=1000.0, help="offered requests/s of the fixed-rate phase")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections of the closed-loop phase")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--phases", default="fixed,closed", help="comma-separated phases: fixed, closed")
+    p.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured closed-loop load per side first")
+    p.add_argument(
+        "--per-kind",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="then each request kind alone, closed loop, for SECONDS per side (CPU cost per kind)",
+    )
+    p.add_argument("--requests", type=int, default=50_000, help="length of the seeded request list")
     p.add_argument("--users", type=int, default=1000, help="sample users of the generated world")
-    p.add_argument("--workdir", default=str(REPO / "var" / "reliability"), help="world and logs (reused)")
-    p.add_argument("--fault", choices=["none", "redis", "explainer", "recommender", "all"], default="none",
-                   help="inject faults under load instead of the plain measurement")
+    p.add_argument("--workdir", default=str(REPO / "var" / "bench-load"), help="worlds and logs (kept)")
+    p.add_argument("--fresh", action="store_true", help="rebuild both worlds")
+    p.add_argument("--start-timeout", type=float, default=1200.0, help="seconds for a side to build and start")
+    p.add_argument(
+        "--fault",
+        choices=["none", "redis", "explainer", "recommender", "all"],
+        default="none",
+        help="fault drills under load on this tree instead of the comparison",
+    )
+    p.add_argument("--fault-rate", type=float, default=300.0, help="offered requests/s during the fault drills")
     p.add_argument("--redis-down", type=float, default=20.0, help="seconds Redis stays stopped (--fault redis)")
-    p.add_argument("--gateway-workers", type=int, default=1, help="uvicorn workers of the gateway")
-    p.add_argument("--recommender-workers", type=int, default=1, help="uvicorn workers of the recommender")
-    p.add_argument("--per-kind", type=float, default=0.0, metavar="SECONDS",
-                   help="first load each request kind alone for SECONDS (CPU cost per kind)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     args = p.parse_args(argv)
-
-    uvloop = install_uvloop()
-    workdir = Path(args.workdir)
-    t0 = time.monotonic()
-    world = build_world(workdir / f"world-{args.users}", users=args.users)
-    print(f"world: {args.users} sample users, model {world.model_version} ({time.monotonic() - t0:.0f} s); "
-          f"load generator: {'uvloop' if uvloop else 'asyncio'}; cores: {os.cpu_count()}; "
-          f"load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    workers = {n: ["--workers", str(w)] for n, w in (("gateway", args.gateway_workers),
-                                                     ("recommender", args.recommender_workers)) if w > 1}
-    summary: dict = {"clients": args.clients, "users": args.users, "loadavg_before": os.getloadavg()[0]}
-    # Fault runs switch the recommender's in-process cache copy off so the hit rate is Redis' own.
-    local_ttl = {} if args.fault == "none" else {"RECOMMENDER_LOCAL_CACHE_TTL": "0"}
-    with RedisServer() as redis, Stack(world, workdir / "logs", redis_url=redis.url, uvicorn_args=workers,
-                                       RATE_LIMIT_PER_MINUTE="0", **local_ttl) as stack:
-        ready = stack.start_all(timeout=300)
-        print(f"stack ready: gateway {stack.url('gateway')}, model {ready.get('model_version')}", flush=True)
-        mix = Mix(world.anime_ids, world.user_ids, world.titles)
-        if args.warmup > 0:
-            asyncio.run(run_load("127.0.0.1", stack.ports["gateway"], mix, args.clients, args.warmup))
-        if args.per_kind > 0:
-            summary["per_kind"] = {}
-            for kind in ("similar", "user_recs", "cold_start", "search"):
-                one = Mix(world.anime_ids, world.user_ids, world.titles, mix=((kind, 1.0),))
-                k = measure(stack, one, args.clients, args.per_kind)
-                _print_load(f"only {kind}", k)
-                summary["per_kind"][kind] = {x: k[x] for x in ("rps", "p50_ms", "p99_ms", "errors",
-                                                               "cpu_ms_per_request")}
-        if args.fault == "none":
-            s = measure(stack, mix, args.clients, args.duration)
-            _print_load(f"load ({args.clients} clients, mix 50/30/10/10)", s)
-            met = {"errors": s["errors"] <= GOALS["errors"], "p99_ms": (s["p99_ms"] or 1e9) <= GOALS["p99_ms"],
-                   "rps": s["rps"] >= GOALS["rps"]}
-            print("goals: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in met.items()), flush=True)
-            summary.update({"load": s, "goals_met": met})
-        else:
-            explain = {"user_id": world.user_ids[0], "anime_id": world.anime_ids[3]}
-            scenarios = ["redis", "explainer", "recommender"] if args.fault == "all" else [args.fault]
-            summary["faults"] = {}
-            for name in scenarios:
-                print(f"--- fault: {name}", flush=True)
-                if name == "redis":
-                    out = faults.redis_outage(stack, redis, mix, args.clients, down=args.redis_down)
-                elif name == "explainer":
-                    out = faults.explainer_killed(stack, mix, args.clients, body=explain)
-                else:
-                    out = faults.recommender_restarted(stack, mix, args.clients)
-                _print_load("  load", out["figures"]["load"])
-                for k, v in out["figures"].items():
-                    if k != "load":
-                        print(f"  {k}: {v}")
-                print("  promises: " + ("all held" if not out["broken"] else "BROKEN: " + "; ".join(out["broken"])),
-                      flush=True)
-                summary["faults"][name] = {"broken": out["broken"],
-                                           **{k: v for k, v in out["figures"].items() if k != "load"},
-                                           "load": {k: out["figures"]["load"][k] for k in
-                                                    ("requests", "rps", "p99_ms", "errors", "statuses")}}
-                stack.wait_ready(120)
-    summary["loadavg_after"] = os.getloadavg()[0]
+    args.phases = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = [x for x in args.phases if x not in TARGETS]
+    if unknown:
+        p.error(f"unknown phases {unknown}; known: {', '.join(TARGETS)}")
+    if not wrk_installed() and (args.fault == "none" and ("closed" in args.phases or args.warmup or args.per_kind)):
+        p.error("wrk is not installed: `make bench-deps` (or apt-get install wrk), or --phases fixed --warmup 0")
+    summary = fault_drills(args) if args.fault != "none" else compare(args)
     if args.json:
         print(json.dumps(summary, default=str))
     return 0

@@ -1,6 +1,6 @@
 """Recommender benchmark: side by side with the seed's pandas helpers, HTTP throughput, RSS at full scale.
 
-Run: .venv/bin/python benchmarks/bench_recommender.py [--quick]
+Run: .venv/bin/python -m benchmarks.bench_recommender [--quick]
 Prints figures only (no assertions). Uses the real MAL sample in ../shared/data/mal2020, published
 as a processed dataset with SVD embeddings by tests/recommender/recommender_fixtures.py (the same
 files the real pipeline writes), so the seed helpers and the service run on the same model.
@@ -22,7 +22,6 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "data" / "mal2020"
-sys.path.insert(0, str(REPO / "tests" / "recommender"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -186,7 +185,6 @@ def main() -> None:
     if args.rss_only:
         full_scale_rss()
         return
-    import recommender_fixtures as rf
     from threadpoolctl import threadpool_limits
 
     from animerec_ranking import RankingParams, cold_start_metrics, strategies_of
@@ -196,6 +194,7 @@ def main() -> None:
     from animerec_recommender.similarity import similar_anime
     from animerec_recommender.state import build_state
     from animerec_shared.storage import FileStorage
+    from tests.recommender import recommender_fixtures as rf
 
     threadpool_limits(1, user_api="blas")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings scale with it)")
@@ -253,32 +252,25 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n== RSS at full MAL scale (fresh process, synthesised arrays)")
-    subprocess.run([sys.executable, __file__, "--rss-only"], check=False)
+    subprocess.run([sys.executable, "-m", "benchmarks.bench_recommender", "--rss-only"], cwd=REPO, check=False)
 
 
-def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int], quick: bool) -> None:  # noqa: ANN001
+def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int], quick: bool) -> None:
     import httpx
 
-    port = 18000 + os.getpid() % 1000
+    from animerec_shared.launcher import Launcher, free_port
+
     weights = ",".join(f"{k}={v}" for k, v in state.ranking.weights.items())
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STORAGE_URL": storage.root.as_uri(),
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "RECOMMENDER_HYBRID_WEIGHTS": weights, "RECOMMENDER_EASE_TOP_N": "2500",
            "RECOMMENDER_TUNE": "false",
            "RECOMMENDER_POLL_SECONDS": "0", "LOG_LEVEL": "ERROR"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "animerec_recommender.app:create_app",
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log",
-                               "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
+    launcher = Launcher({"recommender": free_port()}, env=env, uvicorn_args={"recommender": ["--workers", "1"]})
+    server = launcher.start("recommender")
+    base = launcher.url("recommender")
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        launcher.wait_ready(180, "recommender", step=0.5)
         secs = 3 if quick else 6
         print(f"\n== HTTP on loopback: uvicorn 1 worker, wrk 2 threads 32 connections, {secs}s each "
               f"(wrk shares the 2 cores)")
@@ -298,8 +290,7 @@ def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int]
         rss = __import__("psutil").Process(server.pid).memory_info().rss
         print(f"   service RSS on the real sample: {rss / 2**20:.0f} MiB")
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        launcher.stop(timeout=20)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ BCE of always predicting the training mean); for the default also the NDCG@10 re
 of training and the figure at its default epoch count. Hyper-parameters are the models' defaults
 (chosen on the val split); the test holdout is only reported here, never used for choices.
 
-    .venv/bin/python benchmarks/bench_training.py [--epochs N] [--budget-s 30] [--threads 2]
+    .venv/bin/python -m benchmarks.bench_training [--epochs N] [--budget-s 30] [--threads 2]
 
 The two cores of the development machine are shared with other work: timings are pessimistic.
 """
@@ -22,9 +22,6 @@ import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "training"))
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,11 +34,11 @@ def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import numpy as np
-    import processed_fixture
 
     from animerec_ranking import evaluation as ev
     from animerec_ranking.datasets import load_processed
     from animerec_training.runtime import configure_tensorflow
+    from tests.training import processed_fixture
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = processed_fixture.real_sample_processed(Path(tmp) / "real", min_ratings=args.min_ratings)
@@ -73,7 +70,8 @@ def main() -> int:
     mean_bce = ev.mean_prediction_bce(data.train["rating_norm"].to_numpy(), data.val["rating_norm"].to_numpy())
     seed_m = test_ndcg(*seed.embeddings(model))
     print(f"seed recipe: {len(data.train) * epochs_run / seconds:,.0f} samples/s (batch {p['batch_size']}, "
-          f"{epochs_run} epochs in {seconds:.1f} s incl. validation, {seed_cpu:.1f} CPU s); test NDCG@10 {seed_m['ndcg@10']:.4f} "
+          f"{epochs_run} epochs in {seconds:.1f} s incl. validation, {seed_cpu:.1f} CPU s); "
+          f"test NDCG@10 {seed_m['ndcg@10']:.4f} "
           f"recall@10 {seed_m['recall@10']:.4f} HR@10 {seed_m['hr@10']:.4f}; val BCE {val_bce:.4f} vs "
           f"mean-prediction BCE {mean_bce:.4f}", flush=True)
 

@@ -7,7 +7,7 @@ figures; then the same for the reference recipe (a git worktree of ``--reference
 recipe before this change) unless ``--no-reference``. Goals: <= 10 minutes, <= 4 GB peak RSS,
 hybrid NDCG@10 within 2% of the reference.
 
-    .venv/bin/python benchmarks/bench_training_scale.py [--rows 5000000] [--reference d36c1e5] [--no-reference]
+    .venv/bin/python -m benchmarks.bench_training_scale [--rows 5000000] [--reference d36c1e5] [--no-reference]
 
 The reference takes about 45 minutes on 2 cores.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.worktree import code_env, worktree
+
 REFERENCE = "d36c1e5"  # the last commit with the 30-epoch recipe (issue 14's figures)
-PACKAGES = ["shared", *(f"services/{s}" for s in ("ingestion", "training", "recommender", "explainer", "gateway"))]
 
 
 def _pipeline(source: Path, store: Path, code: Path | None) -> dict:
@@ -37,7 +37,7 @@ def _pipeline(source: Path, store: Path, code: Path | None) -> dict:
            "LOG_JSON": "false", "OPENBLAS_NUM_THREADS": "1"}
     env.pop("COMET_API_KEY", None)
     if code is not None:  # the reference's packages come first on the path (this venv's installs are editable)
-        env["PYTHONPATH"] = os.pathsep.join(str(code / p) for p in PACKAGES)
+        env = code_env(code, env)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "animerec_shared.cli", "pipeline", "--source", str(source),
                              "--min-ratings", "50", "--json"], env=env, stdout=subprocess.PIPE, text=True)
@@ -63,7 +63,8 @@ def _report(label: str, s: dict) -> None:
     if s.get("phase_seconds"):
         print("  phases (s): " + ", ".join(f"{k} {v:.0f}" for k, v in s["phase_seconds"].items()))
     if s.get("blind_copy"):
-        print(f"  val-blind copy: {s['blind_copy']['blind_epochs']} epochs (best {s['blind_copy']['blind_best_epoch']}),"
+        blind = s["blind_copy"]
+        print(f"  val-blind copy: {blind['blind_epochs']} epochs (best {blind['blind_best_epoch']}),"
               f" final fit {s['epochs_run']} epochs, {s['samples_per_s']:,} samples/s")
     print("  " + ", ".join(f"{n} {m[n]['ndcg@10']:.4f}" for n in ("hybrid", "collaborative", "item_item",
                                                                     "popularity", "cold_start") if n in m))
@@ -86,13 +87,8 @@ def main() -> int:
         _report("this recipe", new)
         if args.no_reference:
             return 0
-        worktree = root / "reference"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.reference],
-                       check=True, capture_output=True)
-        try:
-            ref = _pipeline(source, root / "store-reference", worktree)
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+        with worktree(args.reference, root) as checkout:
+            ref = _pipeline(source, root / "store-reference", checkout)
         _report(f"reference ({args.reference}, 30-epoch recipe)", ref)
         h_new, h_ref = new["metrics"]["hybrid"]["ndcg@10"], ref["metrics"]["hybrid"]["ndcg@10"]
         print(f"side by side: {new['wall_s'] / 60:.1f} vs {ref['wall_s'] / 60:.1f} min, peak RSS "

@@ -1,22 +1,27 @@
-"""Faults injected while the load generator runs: Redis outage, explainer killed, recommender restarted.
+"""Faults injected under load: Redis outage, explainer killed, recommender restarted.
 
-Each scenario runs load through the gateway and, on a timeline, breaks one part of the stack and
-brings it back. It returns a dict of figures and a list of broken promises (empty = all held), so
-``bench_load.py`` prints them and ``tests/reliability`` asserts them.
+Each scenario offers a fixed rate of the mix through the gateway with locust
+(:class:`benchmarks.load.FixedRate`, its own process) while this process, on a timeline, breaks
+one part of the stack and brings it back. It returns a dict of figures and a list of broken
+promises (empty = all held), so ``bench_load.py --fault`` prints them and ``tests/reliability``
+asserts them. Times are seconds since the start of the measured load.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-from loadgen import Mix, Result, run_load
-from stack import RedisServer, Stack
+
+from benchmarks.load import FixedRate, Mix, Records
+from benchmarks.stack import RedisServer, Stack
+
+Clock = Callable[[], float]
 
 _METRIC = re.compile(r'^(recommender_cache_(?:hits|misses)_total)\{([^}]*)\}\s+([0-9.e+]+)$', re.M)
 
@@ -43,53 +48,52 @@ def hit_rates(a: dict[str, float], b: dict[str, float]) -> dict[str, float | Non
             "redis_hit_rate": round(d["redis"] / shared, 3) if shared else None}
 
 
-def _window(result: Result, start: float, end: float) -> Counter:
-    """Returns Counter of `status:code` for requests sent in [start, end) seconds of the run."""
-    return Counter(f"{r[2]}:{r[4]}" if r[4] else str(r[2]) for r in result.records if start <= r[0] < end)
-
-
-def _5xx(result: Result) -> int:
+def _5xx(result: Records) -> int:
     return sum(1 for r in result.records if r[2] >= 500 or r[2] == 0)
 
 
-async def _load_with(stack: Stack, mix: Mix, clients: int, seconds: float, timeline) -> tuple[Result, Any]:  # noqa: ANN001
-    port = stack.ports["gateway"]
-    result = Result()
-    load = asyncio.create_task(run_load("127.0.0.1", port, mix, clients, seconds, result=result))
-    await asyncio.sleep(0)
-    try:
-        extra = await asyncio.to_thread(timeline, result)
-    finally:
-        await load
-    return result, extra
+def under_load(stack: Stack, mix: Mix, rate: float, seconds: float, timeline: Callable[[Clock], None],
+               stop_after_timeline: bool = False) -> Records:
+    """Returns the Records of `rate` requests/s of the mix through the gateway while timeline(clock) runs.
+
+    The load ends after `seconds`, or when the timeline has returned if stop_after_timeline.
+    """
+    with FixedRate(stack.url("gateway"), mix.requests(max(1000, int(rate * seconds) + 100)), rate, seconds) as load:
+        started = load.start()
+        try:
+            timeline(lambda: time.time() - started)
+        except BaseException:
+            load.stop()
+            raise
+        return load.stop() if stop_after_timeline else load.wait()
 
 
-def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, clients: int = 64, before: float = 10,
+def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, rate: float = 300, before: float = 10,
                  down: float = 20, after: float = 20) -> dict[str, Any]:
     """Stops the private Redis for `down` seconds under load; promises zero 5xx and a recovered hit rate."""
     marks: dict[str, Any] = {}
 
-    def timeline(result: Result) -> None:
+    def timeline(clock: Clock) -> None:
         time.sleep(before * 0.3)
         marks["c0"] = cache_counters(stack)
         time.sleep(before * 0.7)
         marks["c1"] = cache_counters(stack)
-        marks["t_stop"] = time.monotonic() - result.started
+        marks["t_stop"] = clock()
         redis.stop()
         time.sleep(down)
         marks["c2"] = cache_counters(stack)
         redis.start()
-        marks["t_start"] = time.monotonic() - result.started
+        marks["t_start"] = clock()
         time.sleep(after * 0.4)  # the client reconnects by itself (retry every second), Redis refills
         marks["c3"] = cache_counters(stack)
         time.sleep(after * 0.6 - 1)
         marks["c4"] = cache_counters(stack)
 
-    result, _ = asyncio.run(_load_with(stack, mix, clients, before + down + after, timeline))
+    result = under_load(stack, mix, rate, before + down + after, timeline)
     figures = {"load": result.summary(), "redis_down_s": round(marks["t_start"] - marks["t_stop"], 1),
                "before": hit_rates(marks["c0"], marks["c1"]), "during": hit_rates(marks["c1"], marks["c2"]),
                "after": hit_rates(marks["c3"], marks["c4"]),
-               "during_statuses": dict(_window(result, marks["t_stop"], marks["t_start"]))}
+               "during_statuses": dict(result.statuses(marks["t_stop"], marks["t_start"]))}
     broken = []
     if _5xx(result):
         broken.append(f"{_5xx(result)} 5xx or dropped requests: {dict(result.codes())}")
@@ -101,15 +105,15 @@ def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, clients: int = 64, 
     return {"figures": figures, "broken": broken}
 
 
-def explainer_killed(stack: Stack, mix: Mix, clients: int = 64, before: float = 5, dead: float = 10,
+def explainer_killed(stack: Stack, mix: Mix, rate: float = 300, before: float = 5, dead: float = 10,
                      after: float = 10, body: dict | None = None) -> dict[str, Any]:
     """SIGKILLs the explainer under load; promises recommendations stay 200 and explanations say 503."""
     marks: dict[str, Any] = {}
 
-    def timeline(result: Result) -> None:
+    def timeline(clock: Clock) -> None:
         url = stack.url("gateway")
         time.sleep(before)
-        marks["t_kill"] = time.monotonic() - result.started
+        marks["t_kill"] = clock()
         stack.kill("explainer", signal.SIGKILL)
         time.sleep(1)
         r = httpx.post(f"{url}/api/v1/explanations", json=body, timeout=10)
@@ -117,33 +121,34 @@ def explainer_killed(stack: Stack, mix: Mix, clients: int = 64, before: float = 
         time.sleep(max(0.0, dead - 1))
         stack.start("explainer")
         stack.wait_ready(60, "explainer")
-        marks["t_back"] = time.monotonic() - result.started
+        marks["t_back"] = clock()
         r = httpx.post(f"{url}/api/v1/explanations", json=body, timeout=10)
         marks["explain_back"] = (r.status_code, None)
 
-    result, _ = asyncio.run(_load_with(stack, mix, clients, before + dead + after, timeline))
+    result = under_load(stack, mix, rate, before + dead + after, timeline)
     figures = {"load": result.summary(), "explanation_while_dead": marks["explain_dead"],
                "explanation_after_restart": marks["explain_back"],
-               "statuses_while_dead": dict(_window(result, marks["t_kill"], marks["t_back"]))}
+               "statuses_while_dead": dict(result.statuses(marks["t_kill"], marks["t_back"]))}
     broken = []
     if result.summary()["errors"]:
         broken.append(f"recommendation routes failed while the explainer was down: {dict(result.codes())}")
     if marks["explain_dead"] != (503, "upstream_unavailable"):
-        broken.append(f"explanations while the explainer is dead: {marks['explain_dead']}, not 503 upstream_unavailable")
+        broken.append(f"explanations while the explainer is dead: {marks['explain_dead']}, "
+                      "not 503 upstream_unavailable")
     if marks["explain_back"][0] != 200:
         broken.append(f"explanations after the restart: {marks['explain_back']}")
     return {"figures": figures, "broken": broken}
 
 
-def recommender_restarted(stack: Stack, mix: Mix, clients: int = 64, before: float = 5, after: float = 15,
+def recommender_restarted(stack: Stack, mix: Mix, rate: float = 300, before: float = 5, after: float = 15,
                           recover_within: float = 90) -> dict[str, Any]:
     """Restarts the recommender under load; promises 503 upstream_unavailable for its routes only, then recovery."""
     marks: dict[str, Any] = {"other_routes": Counter()}
 
-    def timeline(result: Result) -> None:
+    def timeline(clock: Clock) -> None:
         url = stack.url("gateway")
         time.sleep(before)
-        marks["t_stop"] = time.monotonic() - result.started
+        marks["t_stop"] = clock()
         stack.kill("recommender", signal.SIGTERM)
         with httpx.Client(base_url=url, timeout=10) as c:
             for _ in range(3):  # routes of other services keep working while it is down
@@ -155,31 +160,15 @@ def recommender_restarted(stack: Stack, mix: Mix, clients: int = 64, before: flo
                 if stack.ready("recommender"):
                     break
                 time.sleep(0.5)
-        marks["t_ready"] = time.monotonic() - result.started
+        marks["t_ready"] = clock()
         time.sleep(after)
 
-    seconds = before + recover_within + after
-    stop = asyncio.Event()
-
-    async def run() -> tuple[Result, Any]:
-        port = stack.ports["gateway"]
-        result = Result()
-        load = asyncio.create_task(run_load("127.0.0.1", port, mix, clients, seconds, stop=stop, result=result))
-        await asyncio.sleep(0)
-        try:
-            await asyncio.to_thread(timeline, result)
-        finally:
-            stop.set()
-            await load
-        return result, None
-
-    result, _ = asyncio.run(run())
+    result = under_load(stack, mix, rate, before + recover_within + after, timeline, stop_after_timeline=True)
     t_ready = marks["t_ready"]
-    last = max((r[0] for r in result.records), default=0)
     bad_codes = Counter(f"{r[2]}:{r[4]}" for r in result.records if r[2] != 200)
     figures = {"load": result.summary(), "down_until_ready_s": round(t_ready - marks["t_stop"], 1),
                "non_200": dict(bad_codes), "other_routes": dict(marks["other_routes"]),
-               "after_ready": dict(_window(result, t_ready + 2, last + 1))}
+               "after_ready": dict(result.statuses(t_ready + 2, None))}
     broken = []
     unexpected = {k: v for k, v in bad_codes.items() if k not in ("503:upstream_unavailable", "503:not_ready")}
     if unexpected:

@@ -1,4 +1,7 @@
-"""Runs every benchmarks/bench_*.py in turn; each prints its own figures."""
+"""Runs every benchmarks/bench_*.py in turn (`make bench`); each prints its own figures.
+
+.venv/bin/python -m benchmarks.run_all [NAME ...]     # e.g. `load recommender` for bench_load, bench_recommender
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ def main() -> int:
         if only and script.stem.removeprefix("bench_") not in only:
             continue
         print(f"\n=== {script.name} ===", flush=True)
-        rc |= subprocess.call([sys.executable, str(script)])
+        rc |= subprocess.call([sys.executable, "-m", f"benchmarks.{script.stem}"], cwd=HERE.parent)
     return rc
 
 

@@ -1,4 +1,4 @@
-"""The whole platform on loopback for reliability runs: a small world, five services, a private Redis.
+"""The whole platform on loopback for benchmarks and reliability runs: a small world, five services, a private Redis.
 
 Used by ``benchmarks/bench_load.py``, ``scripts/fuzz.py`` and ``tests/reliability/``. Nothing here
 touches the machine's Redis on 6379 or the repo's var/storage: every run gets its own folder.
@@ -9,7 +9,11 @@ touches the machine's Redis on 6379 or the repo's var/storage: every run gets it
   the numpy files).
 - :class:`RedisServer` is a private ``redis-server`` on a free port that can be stopped and
   started again on the same port.
-- :class:`Stack` runs each service as its own uvicorn process (stop, SIGKILL, restart one).
+- :class:`Stack` is the repository's launcher (:class:`animerec_shared.launcher.Launcher`) with the
+  world's environment: each service its own uvicorn process (stop, SIGKILL, restart one).
+
+``.venv/bin/python -m benchmarks.stack`` serves such a stack until Ctrl-C / SIGTERM and prints its URLs
+and the services' process ids as one JSON line (what ``bench_load.py`` starts for each side).
 """
 
 from __future__ import annotations
@@ -18,43 +22,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import httpx
+from animerec_shared.launcher import SERVICES, Launcher, free_port, port_open, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("ingestion", "training", "recommender", "explainer", "gateway")
 ADMIN_TOKEN = "reliability-admin-token-0123456789"
-
-
-def free_port() -> int:
-    """Returns a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    """Returns True when something accepts connections on 127.0.0.1:port."""
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(check, timeout: float, what: str, step: float = 0.1):  # noqa: ANN001, ANN201
-    """Returns the first truthy value of check() within timeout seconds; raises TimeoutError naming what."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise TimeoutError(f"{what}: not true after {timeout:.0f}s")
+__all__ = ["ADMIN_TOKEN", "REPO", "SERVICES", "RedisServer", "Stack", "World", "animerec", "base_env",
+           "build_world", "free_port", "port_open", "publish_numpy_model", "wait_for"]
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -70,7 +49,7 @@ def base_env(**extra: str) -> dict[str, str]:
 def animerec(env: dict[str, str], *argv: str, timeout: float = 600) -> dict:
     """Returns the last-line JSON summary of ``animerec <argv> --json`` (raises with stderr on failure)."""
     proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *argv, "--json"], env=env, cwd=REPO,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"animerec {' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads([ln for ln in proc.stdout.splitlines() if ln.strip()][-1])
@@ -207,128 +186,62 @@ class RedisServer:
 
 
 # -- the five services ------------------------------------------------------------------------------------
-class Stack:
-    """The five services as uvicorn subprocesses on free loopback ports, each with its own log file."""
+class Stack(Launcher):
+    """The five services (the launcher's uvicorn subprocesses) on free loopback ports against a World.
+
+    Each service logs to logs/<service>.log; ``env`` overrides the services' environment.
+    """
 
     def __init__(self, world: World, logs: Path, redis_url: str | None = None, services: tuple[str, ...] = SERVICES,
                  uvicorn_args: dict[str, list[str]] | None = None, **env: str):
         self.world = world
-        self.logs = Path(logs)
-        self.logs.mkdir(parents=True, exist_ok=True)
         self.services = services
-        self.ports = {s: free_port() for s in SERVICES}
-        self.env = base_env(STORAGE_URL=world.storage_url, INGEST_ALLOWED_ROOT=str(world.root),
-                            ADMIN_TOKEN=ADMIN_TOKEN, TRAINING_RUNS_DIR=str(world.root / "training-runs"),
-                            RECOMMENDER_POLL_SECONDS="2", EXPLAINER_TITLE_CATALOGUE="false",
-                            # fixed blend weights: tuning on val costs ~80 s per model load on 2 busy cores
-                            RECOMMENDER_TUNE="false", RECOMMENDER_EASE_TOP_N="1000",
-                            **{f"{s.upper()}_PORT": str(p) for s, p in self.ports.items()})
+        ports = {s: free_port() for s in SERVICES}
+        service_env = base_env(STORAGE_URL=world.storage_url, INGEST_ALLOWED_ROOT=str(world.root),
+                               ADMIN_TOKEN=ADMIN_TOKEN, TRAINING_RUNS_DIR=str(world.root / "training-runs"),
+                               RECOMMENDER_POLL_SECONDS="2", EXPLAINER_TITLE_CATALOGUE="false",
+                               # fixed blend weights: tuning on val costs ~80 s per model load on 2 busy cores
+                               RECOMMENDER_TUNE="false", RECOMMENDER_EASE_TOP_N="1000",
+                               **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
         if redis_url:
-            self.env["REDIS_URL"] = redis_url
-        self.env.update(env)
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.uvicorn_args = uvicorn_args or {}
+            service_env["REDIS_URL"] = redis_url
+        service_env.update(env)
+        super().__init__(ports, env=service_env, logs=Path(logs), cwd=REPO, uvicorn_args=uvicorn_args)
 
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def start(self, name: str) -> subprocess.Popen:
-        """Starts one service (its port must be free) and returns its process."""
-        wait_for(lambda: not port_open(self.ports[name]), 15, f"port of {name} free")
-        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", f"animerec_{name}.app:create_app", "--host", "127.0.0.1",
-             "--port", str(self.ports[name]), "--log-level", "warning", "--no-access-log",
-             *self.uvicorn_args.get(name, [])],
-            env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-        out.close()
-        return self.procs[name]
-
-    def start_all(self, timeout: float = 180) -> dict:
-        """Starts every service and returns the gateway's /readyz body once it is 200."""
-        for name in self.services:
-            self.start(name)
+    def start_all(self, timeout: float = 180) -> dict:  # type: ignore[override]
+        """Starts every service of the stack and returns the gateway's /readyz body once it is 200."""
+        super().start_all(self.services)
         return self.wait_ready(timeout)
 
-    def ready(self, name: str) -> dict | None:
-        """Returns the /readyz body of a service when it answers 200, else None."""
-        try:
-            r = httpx.get(f"{self.url(name)}/readyz", timeout=2)
-        except httpx.HTTPError:
-            return None
-        return r.json() if r.status_code == 200 else None
-
-    def wait_ready(self, timeout: float = 180, name: str = "gateway") -> dict:
-        """Returns the /readyz body of a service once it is 200; raises with the logs' tails otherwise."""
-        def check() -> dict | None:
-            dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
-            if dead:
-                raise RuntimeError(f"services exited: {dead}\n{self.tail()}")
-            return self.ready(name)
-        try:
-            return wait_for(check, timeout, f"{name} ready", step=0.3)
-        except TimeoutError as exc:
-            raise TimeoutError(f"{exc}\n{self.tail()}") from None
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Sends sig to one service and waits until it is gone."""
-        proc = self.procs.get(name)
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def restart(self, name: str, sig: int = signal.SIGTERM) -> None:
-        """Stops one service with sig and starts it again (not waiting for readiness)."""
-        self.kill(name, sig)
-        self.start(name)
-
-    def tail(self, chars: int = 1500) -> str:
-        """Returns the end of every service log."""
-        return "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-chars:]}"
-                         for f in sorted(self.logs.glob("*.log")))
-
     def close(self) -> None:
-        """Stops every service (SIGTERM, then SIGKILL after 10 s)."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.procs.clear()
-
-    def __enter__(self) -> Stack:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Stops every service (gateway first; SIGTERM, then SIGKILL after 10 s)."""
+        self.stop()
 
 
-def main() -> int:
-    """Serves a stack until Ctrl-C (for wrk, curl or a debugger): prints its URLs as JSON."""
+def main(argv: list[str] | None = None) -> int:
+    """Serves a stack until Ctrl-C or SIGTERM (for bench_load.py, wrk, curl or a debugger): prints its URLs as JSON."""
     import argparse
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--workdir", default=str(REPO / "var" / "reliability"))
     p.add_argument("--users", type=int, default=1000)
-    args = p.parse_args()
+    p.add_argument("--gateway-workers", type=int, default=1, help="uvicorn workers of the gateway")
+    p.add_argument("--recommender-workers", type=int, default=1, help="uvicorn workers of the recommender")
+    args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     world = build_world(Path(args.workdir) / f"world-{args.users}", users=args.users)
-    with RedisServer() as redis, Stack(world, Path(args.workdir) / "logs", redis_url=redis.url,
+    workers = {n: ["--workers", str(w)] for n, w in (("gateway", args.gateway_workers),
+                                                     ("recommender", args.recommender_workers)) if w > 1}
+    with RedisServer() as redis, Stack(world, Path(args.workdir) / "logs", redis_url=redis.url, uvicorn_args=workers,
                                        RATE_LIMIT_PER_MINUTE="0") as stack:
-        stack.start_all()
-        print(json.dumps({"gateway": stack.url("gateway"), "redis": redis.url,
-                          **{s: stack.url(s) for s in SERVICES}, "world": str(world.root)}), flush=True)
         try:
-            while all(p.poll() is None for p in stack.procs.values()):
+            stack.start_all(timeout=300)
+            print(json.dumps({"gateway": stack.url("gateway"), "redis": redis.url,
+                              **{s: stack.url(s) for s in SERVICES}, "world": str(world.root),
+                              "pids": {"redis": redis.proc.pid, **{s: p.pid for s, p in stack.procs.items()}}}),
+                  flush=True)
+            while not stack.dead():
                 time.sleep(1)
         except KeyboardInterrupt:
             pass

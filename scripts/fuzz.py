@@ -7,9 +7,11 @@ world kept in --workdir) and runs `schemathesis run` against each service in tur
 API (status code, content type, headers, body schema). Exit code 0 only when every service keeps
 them. Reports (JSON and schemathesis' text with curl lines to reproduce) go to --workdir/fuzz/.
 
-    .venv/bin/python scripts/fuzz.py                         # 100 examples per operation
-    .venv/bin/python scripts/fuzz.py --max-examples 500 --services gateway,recommender
-    .venv/bin/python scripts/fuzz.py --strict-input          # also: invalid input must never get a 2xx
+    .venv/bin/python -m scripts.fuzz                         # 100 examples per operation
+    .venv/bin/python -m scripts.fuzz --max-examples 500 --services gateway,recommender
+    .venv/bin/python -m scripts.fuzz --strict-input          # also: invalid input must never get a 2xx
+
+(as a module from the repository root: it imports the ``benchmarks`` package)
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+import psutil
 
-import psutil  # noqa: E402
-from fuzzing import CHECKS, STRICT_INPUT_CHECK, run_schemathesis  # noqa: E402
-from stack import SERVICES, RedisServer, Stack, build_world  # noqa: E402
+from benchmarks.fuzzing import CHECKS, STRICT_INPUT_CHECK, run_schemathesis
+from benchmarks.stack import REPO, SERVICES, RedisServer, Stack, build_world
 
 
 def _stop_training_children(stack: Stack) -> None:

@@ -6,17 +6,12 @@ fuzzing, fault and hostile-input tests; tests that break a service bring it back
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from reliability_data import POISON_SYNOPSIS, POISONED_ANIME
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import stack as st  # noqa: E402
-from reliability_data import POISON_SYNOPSIS, POISONED_ANIME  # noqa: E402
+from benchmarks import stack as st
 
 
 def _poison(sample: Path, anime_id: int) -> None:

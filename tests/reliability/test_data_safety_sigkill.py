@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-import stack as st
 
 from animerec_ranking.model_versions import load_model_dir
 from animerec_shared.storage import MARKER, open_storage
+from benchmarks import stack as st
 
 PROCESSED_FILES = ("ratings_train.parquet", "ratings_val.parquet", "ratings_test.parquet", "users.parquet",
                    "rated_anime.parquet", "anime.parquet", "manifest.json")

@@ -12,8 +12,9 @@ import os
 
 import psutil
 import pytest
-import stack as st
-from fuzzing import run_schemathesis
+
+from benchmarks import stack as st
+from benchmarks.fuzzing import run_schemathesis
 
 MAX_EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "5"))
 ORDER = ["recommender", "explainer", "ingestion", "gateway", "training"]

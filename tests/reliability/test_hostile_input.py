@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +18,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import stack as st
 from reliability_data import POISON_SYNOPSIS, POISONED_ANIME
+
+from animerec_shared.launcher import Launcher, free_port
+from benchmarks import stack as st
 
 
 def _error(r: httpx.Response) -> str:
@@ -220,26 +220,20 @@ class _FakeLLM:
 def llm_explainer(healthy_stack, tmp_path):
     """A second explainer whose LLM is the hostile fake, reading facts from the stack's recommender."""
     fake = _FakeLLM()
-    port = st.free_port()
+    port = free_port()
     env = {**healthy_stack.env, "OPENAI_API_KEY": "sk-fake-test", "OPENAI_BASE_URL": fake.url,
            "OPENAI_MODEL": "fake-model", "RECOMMENDER_URL": healthy_stack.url("recommender"),
            "EXPLAINER_TITLE_CATALOGUE": "true", "EXPLAINER_PORT": str(port)}
     env.pop("REDIS_URL", None)
-    log = open(tmp_path / "explainer-llm.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "animerec_explainer.app:create_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=st.REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    logs = tmp_path / "explainer-llm"
     try:
-        st.wait_for(lambda: st.port_open(port) and httpx.get(f"{url}/readyz", timeout=3).status_code == 200, 90,
-                    "explainer with a fake LLM ready")
-        yield url, fake
+        with Launcher({"explainer": port}, env=env, logs=logs, cwd=st.REPO) as extra:
+            extra.start("explainer")
+            extra.wait_ready(90, "explainer")
+            yield extra.url("explainer"), fake
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
         fake.close()
-        os.environ.get("KEEP_LOGS") or (tmp_path / "explainer-llm.log").unlink(missing_ok=True)
+        os.environ.get("KEEP_LOGS") or (logs / "explainer.log").unlink(missing_ok=True)
 
 
 def test_prompt_injection_in_catalogue_is_escaped_and_obeying_llm_is_refused(llm_explainer, gw, world):
