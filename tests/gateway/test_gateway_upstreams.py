@@ -1,9 +1,10 @@
-"""The gateway's upstream client (httpx) on real loopback sockets: reuse, stale connections, retries, error mapping."""
+"""The gateway's upstream client (aiohttp) on loopback sockets: reuse, stale connections, retries, error mapping."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from types import SimpleNamespace
 
@@ -27,7 +28,13 @@ def _upstream(url: str, **settings: float) -> Upstream:
 @contextlib.asynccontextmanager
 async def _served(handler):
     """Yields an Upstream to a loopback server running handler; closes both after."""
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await handler(reader, writer)
+        finally:  # also when the test ends first (a handler still sleeping is cancelled)
+            writer.close()
+
+    server = await asyncio.start_server(closing, "127.0.0.1", 0)
     upstream = _upstream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
     try:
         yield upstream
@@ -79,7 +86,9 @@ def test_connections_are_reused_and_query_json_and_headers_sent():
     assert connections == 1
     assert seen[0].startswith(b"GET /anime/1/similar?n=3&genre=A&genre=B HTTP/1.1")
     assert b"accept: application/json" in seen[0].lower()
-    assert seen[-1].startswith(b"POST /recommendations") and seen[-1].endswith(b'{"liked":[1]}')
+    head, body = seen[-1].split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /recommendations") and b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {"liked": [1]}
 
 
 def test_a_connection_the_upstream_closed_while_idle_is_replaced():
@@ -127,12 +136,13 @@ def test_refused_get_is_retried_with_backoff_and_post_is_not(monkeypatch):
     error, get_delays = asyncio.run(run())
     assert get_delays == [0.05, 0.1] and delays == get_delays  # two GET retries, none for the POST
     assert error.status_code == 503 and error.code == "upstream_unavailable"
-    assert error.details == {"upstream": "recommender", "reason": "ConnectError"}
+    assert error.details == {"upstream": "recommender", "reason": "ClientConnectorError"}
 
 
 def test_slow_broken_and_unparsable_answers_map_to_504_503_502():
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
+    async def silent(reader, writer):  # reads the request, never answers; closes once the client gave up
+        await reader.read()
+        writer.close()
 
     async def late(reader, writer):  # past the 0.5 s read budget, within a call's own longer one
         await _read_request(reader)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -70,8 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = create_service_app("gateway", settings, title="AnimeRec API", description=DESCRIPTION,
                              ready_check=ready_check, lifespan=lifespan)
-    # httpx logs every upstream call at INFO; the gateway's own request log is enough.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     app.state.admin_token = resolve_admin_token(settings)
     metrics = app.state.metrics
     app.state.upstream_metrics = (

@@ -101,7 +101,8 @@ class Orchestrator:
             done = await self._step(run, "training", self.upstreams["training"], "/training-runs",
                                     {"model": req.model, "epochs": req.epochs, "processed_id": run.processed_id,
                                      "promote": req.promote})
-            run.version, run.promoted, run.metrics = done.get("version"), bool(done.get("promoted")), done.get("metrics")
+            run.version, run.promoted = done.get("version"), bool(done.get("promoted"))
+            run.metrics = done.get("metrics")
             await self._reload(run)
             run.state = "succeeded"
         except StepFailed as exc:

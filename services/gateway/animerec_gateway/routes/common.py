@@ -16,7 +16,8 @@ UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "the service behind this route is down (`upstream_unavailable`)"},
     504: {"model": ErrorBody, "description": "the service behind this route was too slow (`upstream_timeout`)"},
 }
-NOT_FOUND = {404: {"model": ErrorBody, "description": "unknown id (`anime_not_found` / `user_not_found`)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown id (`anime_not_found` / `user_not_found`)"}}
 
 Genre = Annotated[str, Query(min_length=1, max_length=64)]
 
