@@ -447,7 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown phases {unknown}; known: {', '.join(TARGETS)}")
     if not wrk_installed() and (args.fault == "none" and ("closed" in args.phases or args.warmup or args.per_kind)):
         p.error("wrk is not installed: `make bench-deps` (or apt-get install wrk), or --phases fixed --warmup 0")
-    summary = fault_drills(args) if args.fault != "none" else compare(args)
+    try:
+        summary = fault_drills(args) if args.fault != "none" else compare(args)
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:  # a stack or a load tool failed
+        print(f"bench_load: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(summary, default=str))
     return 0

@@ -23,11 +23,13 @@ def worktree(rev: str, parent: Path | None = None) -> Iterator[Path]:
     with contextlib.ExitStack() as stack:
         where = Path(parent) if parent is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         path = where / f"worktree-{rev}"
-        subprocess.run(
+        added = subprocess.run(
             ["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(path), rev],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if added.returncode != 0:
+            raise RuntimeError(f"git worktree add {rev} failed: {added.stderr.strip()}")
         try:
             yield path
         finally:
