@@ -14,9 +14,9 @@ from threadpoolctl import threadpool_limits
 
 from animerec_shared.service import create_service_app
 
+from . import offload
 from .caching import ResultCache
 from .config import Settings
-from . import offload
 from .loader import ModelHolder
 from .routes import admin, anime, explanations, recommendations, users
 

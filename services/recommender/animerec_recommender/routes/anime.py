@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from . import stamped
 from ..deps import CacheDep, StateDep
 from ..filters import Filters, meta_mask
 from ..items import item
@@ -16,6 +15,7 @@ from ..offload import offload
 from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..similarity import meta_row, similar_anime
 from ..state import ServingState
+from . import stamped
 
 router = APIRouter(tags=["anime"])
 AnimeId = Annotated[int, Path(ge=1, le=2**31 - 1)]

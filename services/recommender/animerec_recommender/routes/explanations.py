@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from ..offload import offload
 
 from ..deps import StateDep
 from ..facts import explanation_facts
+from ..offload import offload
 from ..schemas import ExplanationFacts, ExplanationFactsRequest
 
 router = APIRouter(tags=["explanations"])

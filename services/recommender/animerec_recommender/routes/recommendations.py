@@ -7,12 +7,12 @@ import time
 
 from fastapi import APIRouter
 
-from . import stamped
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
 from ..filters import Filters
 from ..schemas import AnimeList, ColdStartRequest
 from ..state import ServingState
+from . import stamped
 
 router = APIRouter(tags=["recommendations"])
 

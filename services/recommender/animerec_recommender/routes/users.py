@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from . import stamped
 from ..deps import CacheDep, StateDep
 from ..engine import continue_for_user, recommend_for_user
 from ..filters import Filters
@@ -15,6 +14,7 @@ from ..offload import offload
 from ..schemas import AnimeList, ContinueList, Preferences, Strategy, UserList
 from ..similarity import preferences, similar_users
 from ..state import ServingState
+from . import stamped
 
 router = APIRouter(tags=["users"])
 UserId = Annotated[int, Path(ge=0, le=2**62)]
