@@ -61,7 +61,7 @@ ENV STORAGE_URL=file:///data/storage STORAGE_CACHE_DIR=/tmp/animerec-cache
 
 # ---- one stage per service: its environment, port, health check and command (only SERVICE's is built)
 FROM runtime-data AS service-ingestion
-ENV INGEST_ALLOWED_ROOT=/data/incoming
+ENV INGESTION_ALLOWED_ROOT=/data/incoming
 EXPOSE 8001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8001/healthz', timeout=4).status == 200 else 1)"]

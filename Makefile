@@ -44,7 +44,7 @@ run: install
 pipeline-data: install sample-data
 	@SRC="$(if $(DATA_DIR),$(DATA_DIR),$(SAMPLE_DIR))"; \
 	  $(ANIMEREC) ingest --source "$$SRC" && \
-	  $(ANIMEREC) process --min-ratings $${MIN_USER_RATINGS:-50}
+	  $(ANIMEREC) process --min-ratings $${INGESTION_MIN_USER_RATINGS:-50}
 
 test: install
 	$(PY) -m pytest tests -q -p no:cacheprovider

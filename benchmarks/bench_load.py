@@ -370,8 +370,8 @@ def fault_drills(args: argparse.Namespace) -> dict[str, Any]:
             world,
             workdir / "logs" / "faults",
             redis_url=redis.url,
-            RATE_LIMIT_PER_MINUTE="0",
-            RECOMMENDER_LOCAL_CACHE_TTL="0",
+            GATEWAY_RATE_LIMIT_PER_MINUTE="0",
+            RECOMMENDER_LOCAL_CACHE_TTL_SECONDS="0",
         ) as stack,
     ):
         ready = stack.start_all(timeout=300)

@@ -265,7 +265,7 @@ def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int]
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "RECOMMENDER_HYBRID_WEIGHTS": weights, "RECOMMENDER_EASE_TOP_N": "2500",
            "RECOMMENDER_TUNE": "false",
-           "RECOMMENDER_POLL_SECONDS": "0", "LOG_LEVEL": "ERROR"}
+           "RECOMMENDER_POLL_INTERVAL_SECONDS": "0", "LOG_LEVEL": "ERROR"}
     launcher = Launcher({"recommender": free_port()}, env=env, uvicorn_args={"recommender": ["--workers", "1"]})
     server = launcher.start("recommender")
     base = launcher.url("recommender")

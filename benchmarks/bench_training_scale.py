@@ -33,7 +33,7 @@ REFERENCE = "d36c1e5"  # the last commit with the 30-epoch recipe (issue 14's fi
 
 def _pipeline(source: Path, store: Path, code: Path | None) -> dict:
     """Returns the pipeline's JSON summary with wall seconds and the peak RSS of the run."""
-    env = {**os.environ, "STORAGE_URL": store.as_uri(), "INGEST_ALLOWED_ROOT": str(source.parent),
+    env = {**os.environ, "STORAGE_URL": store.as_uri(), "INGESTION_ALLOWED_ROOT": str(source.parent),
            "LOG_JSON": "false", "OPENBLAS_NUM_THREADS": "1"}
     env.pop("COMET_API_KEY", None)
     if code is not None:  # the reference's packages come first on the path (this venv's installs are editable)

@@ -41,7 +41,7 @@ def base_env(**extra: str) -> dict[str, str]:
     drop = ("_URL", "_PORT")
     env = {k: v for k, v in os.environ.items() if not k.endswith(drop) and not k.startswith("OPENAI_")}
     env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "LOG_LEVEL": "WARNING",
-                "ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+                "GATEWAY_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
     env.update(extra)
     return env
 
@@ -197,12 +197,12 @@ class Stack(Launcher):
         self.world = world
         self.services = services
         ports = {s: free_port() for s in SERVICES}
-        service_env = base_env(STORAGE_URL=world.storage_url, INGEST_ALLOWED_ROOT=str(world.root),
-                               ADMIN_TOKEN=ADMIN_TOKEN, TRAINING_RUNS_DIR=str(world.root / "training-runs"),
-                               RECOMMENDER_POLL_SECONDS="2", EXPLAINER_TITLE_CATALOGUE="false",
+        # the launcher points the gateway and the explainer at these ports (GATEWAY_*_URL, EXPLAINER_RECOMMENDER_URL)
+        service_env = base_env(STORAGE_URL=world.storage_url, INGESTION_ALLOWED_ROOT=str(world.root),
+                               GATEWAY_ADMIN_TOKEN=ADMIN_TOKEN, TRAINING_RUNS_DIR=str(world.root / "training-runs"),
+                               RECOMMENDER_POLL_INTERVAL_SECONDS="2", EXPLAINER_TITLE_CATALOGUE="false",
                                # fixed blend weights: tuning on val costs ~80 s per model load on 2 busy cores
-                               RECOMMENDER_TUNE="false", RECOMMENDER_EASE_TOP_N="1000",
-                               **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
+                               RECOMMENDER_TUNE="false", RECOMMENDER_EASE_TOP_N="1000")
         if redis_url:
             service_env["REDIS_URL"] = redis_url
         service_env.update(env)
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = {n: ["--workers", str(w)] for n, w in (("gateway", args.gateway_workers),
                                                      ("recommender", args.recommender_workers)) if w > 1}
     with RedisServer() as redis, Stack(world, Path(args.workdir) / "logs", redis_url=redis.url, uvicorn_args=workers,
-                                       RATE_LIMIT_PER_MINUTE="0") as stack:
+                                       GATEWAY_RATE_LIMIT_PER_MINUTE="0") as stack:
         try:
             stack.start_all(timeout=300)
             print(json.dumps({"gateway": stack.url("gateway"), "redis": redis.url,

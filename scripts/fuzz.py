@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     results = []
     with RedisServer() as redis, Stack(world, workdir / "logs", redis_url=redis.url,
-                                       RATE_LIMIT_PER_MINUTE="0") as stack:
+                                       GATEWAY_RATE_LIMIT_PER_MINUTE="0") as stack:
         stack.start_all(timeout=300)
         print(f"stack ready; seed {seed}; {args.max_examples} examples per operation; checks: {', '.join(checks)}",
               flush=True)

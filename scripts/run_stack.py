@@ -7,8 +7,9 @@ services, waits until the gateway's /readyz says every upstream answers and a mo
 then prints the web page and Swagger URLs and a development admin token. Ctrl-C stops everything.
 
 Environment: DATA_DIR (real Kaggle files instead of sample data), REDIS_URL (Redis cache; unset: an
-in-process LRU), ADMIN_TOKEN (else a random one), MIN_USER_RATINGS (default 50), STORAGE_URL,
-HOST and the *_PORT variables of docs/architecture.md.
+in-process LRU), GATEWAY_ADMIN_TOKEN (else a random one), INGESTION_MIN_USER_RATINGS (default 50),
+STORAGE_URL, HOST and the <SERVICE>_PORT variables (README, "Configuration"); the launcher points the
+gateway and the explainer at the services it starts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 from animerec_shared.launcher import SERVICES, Launcher, installed_services, port_open
-from animerec_shared.settings import REPO_ROOT, BaseServiceSettings
+from animerec_shared.settings import REPO_ROOT, BaseServiceSettings, port_of
 from animerec_shared.storage import open_storage
 
 
@@ -80,8 +81,7 @@ def start_services(host: str, env: dict[str, str]) -> Launcher:
     missing = [s for s in SERVICES if s not in installed_services()]
     if missing:
         raise SystemExit(f"[run] services not installed: {', '.join(missing)} (run `make install`)")
-    settings = BaseServiceSettings()
-    ports = {s: settings.port_of(s) for s in SERVICES}
+    ports = {s: port_of(s) for s in SERVICES}
     busy = [f"{s}:{p}" for s, p in ports.items() if port_open(p, host, timeout=0.5)]
     if busy:
         raise SystemExit(f"[run] ports already in use: {', '.join(busy)} (another stack running?)")
@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     # (RUN_EPOCHS=0 keeps the model's default); retrain later through the admin API.
     p.add_argument("--epochs", type=int, default=int(os.environ.get("RUN_EPOCHS", "10")),
                    help="training epochs of the first pipeline run (RUN_EPOCHS; 0 = model default)")
-    p.add_argument("--min-ratings", type=int, default=int(os.environ.get("MIN_USER_RATINGS", "50")))
+    p.add_argument("--min-ratings", type=int, default=int(os.environ.get("INGESTION_MIN_USER_RATINGS", "50")),
+                   help="processing: minimum ratings per user (INGESTION_MIN_USER_RATINGS)")
     p.add_argument("--retrain", action="store_true", help="run the pipeline even when a model is promoted")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--wait", type=float, default=180.0, help="seconds to wait for /readyz")
@@ -127,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    token = env.get("ADMIN_TOKEN") or secrets.token_urlsafe(24)
-    env["ADMIN_TOKEN"] = token
+    token = env.get("GATEWAY_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    env["GATEWAY_ADMIN_TOKEN"] = token
     source = prepare_data(args, env)
-    # The ingestion API only reads folders under INGEST_ALLOWED_ROOT (default var/): let it see DATA_DIR.
-    allowed = Path(env.get("INGEST_ALLOWED_ROOT") or REPO_ROOT / "var").resolve()
+    # The ingestion API only reads folders under INGESTION_ALLOWED_ROOT (default var/): let it see DATA_DIR.
+    allowed = Path(env.get("INGESTION_ALLOWED_ROOT") or REPO_ROOT / "var").resolve()
     if not source.is_relative_to(allowed):
-        env["INGEST_ALLOWED_ROOT"] = str(source)
+        env["INGESTION_ALLOWED_ROOT"] = str(source)
         allowed = source
     ensure_model(args, source, env)
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
   AnimeRec is running (model {ready.get('model_version')}; cache: {cache})
     web page     {gateway}/
     Swagger      {gateway}/docs      (ReDoc {gateway}/redoc, OpenAPI {gateway}/openapi.json)
-    admin token  {token}
+    admin token  {token}   (GATEWAY_ADMIN_TOKEN; random unless set)
     retrain      curl -X POST -H "Authorization: Bearer {token}" -H "Content-Type: application/json" \\
                    -d '{{"source": "{source.relative_to(allowed)}", "min_ratings": {args.min_ratings}}}' \\
                    {gateway}/api/v1/admin/training-runs

@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .launcher import SERVICES, Launcher, installed_services
-from .settings import BaseServiceSettings
+from .settings import port_of
 
 __all__ = ["build_parser", "installed_services", "main", "print_summary", "progress"]
 
@@ -33,7 +33,6 @@ def progress(msg: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = BaseServiceSettings()
     available = installed_services()
     names = args.services or [s for s in SERVICES if s in available]
     unknown = [n for n in names if n not in available]
@@ -42,7 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
               f"installed: {', '.join(sorted(available)) or 'none'}", file=sys.stderr)
         return 2
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    launcher = Launcher({n: settings.port_of(n) for n in names}, env=env, host=args.host)
+    launcher = Launcher({n: port_of(n) for n in names}, env=env, host=args.host)
     signal.signal(signal.SIGTERM, lambda *_: (launcher.stop(), sys.exit(0)))
     try:
         for name in names:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .settings import REPO_ROOT, SERVICE_PORTS
+from .settings import REPO_ROOT, SERVICE_PORTS, upstream_url_env
 
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 LOOPBACK = "127.0.0.1"
@@ -96,7 +96,9 @@ class Launcher:
     """Services as uvicorn subprocesses, one port each; ``stop()`` (or leaving ``with``) ends them all.
 
     ports: {service: port} (default: a free loopback port for every service); env: the services'
-    environment (default: this process'); logs: a folder for one ``<service>.log`` each (default:
+    environment (default: this process'), to which the launcher adds the upstream URLs of the services
+    it starts (``GATEWAY_<SERVICE>_URL``, ``EXPLAINER_RECOMMENDER_URL``: callers find them on these
+    ports whatever the environment said); logs: a folder for one ``<service>.log`` each (default:
     the services write to this process' stdout/stderr); own_session: start each service in its own
     session so that a Ctrl-C in the terminal reaches only the caller, which then stops them in order.
     """
@@ -114,8 +116,8 @@ class Launcher:
         apps: Mapping[str, str] | None = None,
     ):
         self.ports = dict(ports) if ports is not None else {s: free_port() for s in SERVICES}
-        self.env = dict(os.environ if env is None else env)
         self.host = host
+        self.env = {**(os.environ if env is None else env), **upstream_url_env({s: self.url(s) for s in self.ports})}
         self.logs = Path(logs) if logs is not None else None
         if self.logs is not None:
             self.logs.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,19 @@
-"""Settings base shared by every service: one env var per setting, laptop defaults, no secrets."""
+"""Settings base shared by every service: one env var per setting, laptop defaults, no secrets.
+
+Naming: a service's own variables carry its prefix (``env_prefix`` of its Settings class, see
+:func:`service_config`: ``GATEWAY_``, ``INGESTION_``, ``TRAINING_``, ``RECOMMENDER_``, ``EXPLAINER_``)
+and one unit suffix (``_SECONDS`` for durations, ``_BYTES`` for sizes). The common infrastructure
+settings below and the vendors' own names (``OPENAI_API_KEY``, ``COMET_API_KEY``, ...) are unprefixed:
+they name their variable with an explicit ``validation_alias``, which no prefix changes.
+The README's configuration table lists every variable (tests/shared/test_settings_docs.py checks it).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -25,35 +35,64 @@ def default_storage_url() -> str:
     return DEFAULT_STORAGE_DIR.as_uri()
 
 
-class BaseServiceSettings(BaseSettings):
-    """Settings every service reads; services extend this class with their own fields."""
+def loopback_url(service: str) -> str:
+    """Returns the default base URL of a service: loopback on its default port."""
+    return f"http://127.0.0.1:{SERVICE_PORTS[service]}"
 
+
+def service_config(service: str) -> SettingsConfigDict:
+    """Returns the model_config of a service's Settings: its variables are <SERVICE>_<FIELD>."""
+    return SettingsConfigDict(env_prefix=f"{service.upper()}_")
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings every service reads (unprefixed); services extend this class with their own fields."""
+
+    # validate_by_name: Settings(storage_url=...) works as well as Settings(STORAGE_URL=...); extra="forbid"
+    # refuses an unknown keyword (a misspelt or renamed setting), while unknown env vars are simply not read.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="forbid", case_sensitive=False, validate_by_name=True, validate_by_alias=True
+    )
+
+    storage_url: str = Field(default_factory=default_storage_url, validation_alias="STORAGE_URL")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    log_json: bool = Field(True, validation_alias="LOG_JSON")
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+
+
+class _ServicePort(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    storage_url: str = default_storage_url()
-    redis_url: str | None = None
-    log_level: str = "INFO"
-    log_json: bool = True
-    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=1, le=65535)
 
-    gateway_port: int = SERVICE_PORTS["gateway"]
-    ingestion_port: int = SERVICE_PORTS["ingestion"]
-    training_port: int = SERVICE_PORTS["training"]
-    recommender_port: int = SERVICE_PORTS["recommender"]
-    explainer_port: int = SERVICE_PORTS["explainer"]
 
-    ingestion_url: str | None = None
-    training_url: str | None = None
-    recommender_url: str | None = None
-    explainer_url: str | None = None
+def port_of(service: str) -> int:
+    """Returns the port a service is configured for: its <SERVICE>_PORT variable, else SERVICE_PORTS.
 
-    def port_of(self, service: str) -> int:
-        """Returns the configured port of a service by name."""
-        return int(getattr(self, f"{service}_port"))
+    <SERVICE>_PORT is the ``port`` setting of the service's own Settings; launchers (``animerec serve``,
+    ``make run``) read it here without importing the service.
+    """
+    if service not in SERVICE_PORTS:
+        raise ValueError(f"unknown service {service!r} (known: {', '.join(SERVICE_PORTS)})")
+    port = _ServicePort(_env_prefix=service_config(service)["env_prefix"]).port
+    return port or SERVICE_PORTS[service]
 
-    def url_of(self, service: str) -> str:
-        """Returns the base URL of a service: its *_URL env var or loopback on its port."""
-        explicit = getattr(self, f"{service}_url")
-        if explicit:
-            return explicit.rstrip("/")
-        return f"http://127.0.0.1:{self.port_of(service)}"
+
+# The upstream URL settings: the services that call another one, and whom (see the gateway's and the
+# explainer's Settings). Whoever starts services on other ports sets these (upstream_url_env).
+UPSTREAM_URLS = {
+    "gateway": ("ingestion", "training", "recommender", "explainer"),
+    "explainer": ("recommender",),
+}
+
+
+def upstream_url_env(urls: Mapping[str, str]) -> dict[str, str]:
+    """Returns the env vars that point callers at the given services: {"recommender": url} ->
+    {"GATEWAY_RECOMMENDER_URL": url, "EXPLAINER_RECOMMENDER_URL": url}."""
+    return {
+        f"{caller.upper()}_{callee.upper()}_URL": urls[callee].rstrip("/")
+        for caller, callees in UPSTREAM_URLS.items()
+        for callee in callees
+        if callee in urls
+    }

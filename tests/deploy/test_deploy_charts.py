@@ -161,7 +161,7 @@ def test_secrets_come_only_from_existing_secrets(render, svc, variant):
         for key in cm.get("data", {}):
             assert not re.search("KEY|TOKEN|SECRET|PASSWORD", key), key
     env = {e["name"]: e for e in container(objs).get("env", [])}
-    expected = {"gateway": {"ADMIN_TOKEN"}, "training": {"COMET_API_KEY"}, "explainer": {"OPENAI_API_KEY"}}
+    expected = {"gateway": {"GATEWAY_ADMIN_TOKEN"}, "training": {"COMET_API_KEY"}, "explainer": {"OPENAI_API_KEY"}}
     assert set(env) & SECRET_ENV == expected.get(svc, set())
     for name in expected.get(svc, set()):
         assert set(env[name]) == {"name", "valueFrom"}
@@ -170,7 +170,7 @@ def test_secrets_come_only_from_existing_secrets(render, svc, variant):
 
 def test_config_that_looks_like_a_secret_is_refused(render, helm):
     with pytest.raises(helm.HelmError, match="looks like a secret"):
-        render("gateway", overrides={"config": {"ADMIN_TOKEN": "hunter2hunter2hunter2"}})
+        render("gateway", overrides={"config": {"GATEWAY_ADMIN_TOKEN": "hunter2hunter2hunter2"}})
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -222,7 +222,7 @@ def test_ingestion_mounts_the_incoming_bucket_read_only(render):
     mount = next(m for m in container(objs)["volumeMounts"] if m["name"] == "incoming")
     assert mount["readOnly"] is True
     config = one(objs, "ConfigMap")["data"]
-    assert config["INGEST_ALLOWED_ROOT"] == mount["mountPath"]
+    assert config["INGESTION_ALLOWED_ROOT"] == mount["mountPath"]
     annotations = one(objs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["gke-gcsfuse/volumes"] == "true"
 
@@ -237,11 +237,11 @@ def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(ren
     config = one(objs, "ConfigMap")["data"]
     for svc, port in SERVICES.items():
         if svc != "gateway":
-            assert config[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
-    assert config["ENVIRONMENT"] == "production"  # refuses to start without a strong ADMIN_TOKEN
-    assert config["READYZ_UPSTREAMS"] == ""  # no cascading readiness through the load balancer
+            assert config[f"GATEWAY_{svc.upper()}_URL"] == f"http://{svc}:{port}"
+    assert config["GATEWAY_ENVIRONMENT"] == "production"  # refuses to start without a strong GATEWAY_ADMIN_TOKEN
+    assert config["GATEWAY_READYZ_UPSTREAMS"] == ""  # no cascading readiness through the load balancer
     # Behind the GCLB the pod cannot tell clients apart: per-client limits are Cloud Armor's job.
-    assert config["RATE_LIMIT_PER_MINUTE"] == "0" and config["TRUST_FORWARDED_FOR"] == "false"
+    assert config["GATEWAY_RATE_LIMIT_PER_MINUTE"] == "0" and config["GATEWAY_TRUST_FORWARDED_FOR"] == "false"
     if variant == "production":
         assert backend["spec"]["securityPolicy"]["name"]
 

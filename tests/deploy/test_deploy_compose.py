@@ -53,10 +53,11 @@ def test_compose_wires_redis_and_upstream_urls(compose):
     gateway_env = services["gateway"]["environment"]
     for svc, port in SERVICES.items():
         if svc != "gateway":
-            assert gateway_env[f"{svc.upper()}_URL"] == f"http://{svc}:{port}"
+            assert gateway_env[f"GATEWAY_{svc.upper()}_URL"] == f"http://{svc}:{port}"
             assert services["gateway"]["depends_on"][svc] == {"condition": "service_healthy"}
-    assert services["explainer"]["environment"]["RECOMMENDER_URL"] == "http://recommender:8003"
-    assert services["training"]["environment"]["RECOMMENDER_URL"] == "http://recommender:8003"
+    assert services["explainer"]["environment"]["EXPLAINER_RECOMMENDER_URL"] == "http://recommender:8003"
+    # each service is given only the upstream URLs it calls: the training service calls none
+    assert not [k for k in services["training"]["environment"] if k.endswith("_URL") and k != "STORAGE_URL"]
 
 
 def test_compose_healthchecks_probe_each_service_port(compose):

@@ -300,7 +300,7 @@ def test_image_cmd_and_healthcheck_work_against_the_installed_app(svc, tmp_path)
     env.update(
         STORAGE_URL=(tmp_path / "storage").as_uri(),
         STORAGE_CACHE_DIR=str(tmp_path / "cache"),
-        INGEST_ALLOWED_ROOT=str(tmp_path),
+        INGESTION_ALLOWED_ROOT=str(tmp_path),
         LOG_LEVEL="WARNING",
     )
     env.pop("REDIS_URL", None)

@@ -99,7 +99,7 @@ def test_credentials_only_through_with_credentials_and_never_echoed(jenkinsfile)
                     assert not tracing, f"{var} used while the shell traces: {stripped}"
                     assert not re.match(r"(echo|printf|cat)\b", stripped), stripped
     for block in blocks:
-        assert not re.search(r"echo\s+.*\$\{?(GCP_KEY|ADMIN_TOKEN|COMET_API_KEY|OPENAI_API_KEY)", block)
+        assert not re.search(r"echo\s+.*\$\{?(GCP_KEY|GATEWAY_ADMIN_TOKEN|COMET_API_KEY|OPENAI_API_KEY)", block)
 
 
 def test_lint_and_test_stages_run_the_project_checks(jenkinsfile):

@@ -1,7 +1,7 @@
 """NetworkPolicies evaluated on the rendered manifests: who may open a connection to whom.
 
 NetworkPolicy is L4: "ingestion and training only from the gateway's admin path" is enforced as
-"only from gateway pods" here and by the gateway's ADMIN_TOKEN check for the path.
+"only from gateway pods" here and by the gateway's GATEWAY_ADMIN_TOKEN check for the path.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ def test_cronjob_is_off_by_default_and_on_in_production(render):
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     env = {e["name"]: e for e in c["env"]}
-    assert env["ADMIN_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "animerec-gateway", "key": "admin-token"}}
+    secret = {"secretKeyRef": {"name": "animerec-gateway", "key": "admin-token"}}
+    assert env["GATEWAY_ADMIN_TOKEN"]["valueFrom"] == secret
     assert json.loads(env["RETRAIN_BODY"]["value"]) == {"promote": "if_better"}
     assert env["GATEWAY_URL"]["value"] == "http://gateway:8000"
     assert job["activeDeadlineSeconds"] == int(env["RETRAIN_TIMEOUT_SECONDS"]["value"])
@@ -93,7 +94,7 @@ class FakeGateway:
 
 
 def run_script(url: str, token: str = TOKEN, timeout: float = 20) -> subprocess.CompletedProcess:
-    env = {"GATEWAY_URL": url, "ADMIN_TOKEN": token, "RETRAIN_BODY": '{"promote": "if_better"}',
+    env = {"GATEWAY_URL": url, "GATEWAY_ADMIN_TOKEN": token, "RETRAIN_BODY": '{"promote": "if_better"}',
            "RETRAIN_POLL_SECONDS": "0.05", "RETRAIN_TIMEOUT_SECONDS": "10", "RETRAIN_NOT_FOUND_RETRIES": "2",
            "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=timeout)

@@ -66,10 +66,10 @@ def stack(tmp_path_factory, redis_url):
     var, log = root / "var", root / "run_stack.log"
     ports = {s: free_port() for s in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_URL") or k == "REDIS_URL"}
-    env.update({"STORAGE_URL": (root / "storage").as_uri(), "REDIS_URL": redis_url, "INGEST_ALLOWED_ROOT": str(var),
-                "ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "OPENBLAS_NUM_THREADS": "1",
-                "ENVIRONMENT": "test", "ADMIN_POLL_INTERVAL_S": "0.5",
-                "RATE_LIMIT_PER_MINUTE": "0"})  # the hammer below is one client IP doing ~100 req/s
+    env.update({"STORAGE_URL": (root / "storage").as_uri(), "REDIS_URL": redis_url, "INGESTION_ALLOWED_ROOT": str(var),
+                "GATEWAY_ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "OPENBLAS_NUM_THREADS": "1",
+                "GATEWAY_ENVIRONMENT": "test",
+                "GATEWAY_RATE_LIMIT_PER_MINUTE": "0"})  # the hammer below is one client IP doing ~100 req/s
     env.update({f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
     env.pop("OPENAI_API_KEY", None)
     env.pop("DATA_DIR", None)

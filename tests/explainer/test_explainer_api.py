@@ -79,7 +79,7 @@ def test_invalid_bodies_are_422(explainer, fake_recommender):
 
 def test_batch_answers_in_order_with_bounded_concurrency(explainer, fake_recommender):
     fake_recommender.delay = 0.2
-    url = explainer(recommender_url=fake_recommender.url, explainer_batch_concurrency=3)
+    url = explainer(recommender_url=fake_recommender.url, batch_concurrency=3)
     ids = [30001, 30002, 424242, 30003, 30004, 30005, 30006, 30001]
     start = time.perf_counter()
     resp = httpx.post(f"{url}/explanations/batch", json={"user_id": 42, "anime_ids": ids}, timeout=20)

@@ -29,7 +29,7 @@ def test_llm_explanation_is_served_from_redis(explainer, fake_recommender, fake_
     fake_recommender.version = f"v-{uuid.uuid4().hex[:8]}"
     fake_openai.default = {"content": 'A strong match for fans of "Steins;Gate".'}
     settings = {"recommender_url": fake_recommender.url, "openai_api_key": "sk-test", "redis_url": redis_url,
-                "openai_base_url": f"{fake_openai.url}/v1", "explainer_cache_ttl_seconds": 120}
+                "openai_base_url": f"{fake_openai.url}/v1", "cache_ttl_seconds": 120}
     url = explainer(**settings)
     first, second = _post(url), _post(url)
     assert (first["cached"], second["cached"]) == (False, True)

@@ -43,7 +43,7 @@ def test_good_answer_is_worded_by_llm(explainer, fake_recommender, fake_openai):
 
 def test_slow_answer_times_out_to_template(explainer, fake_recommender, fake_openai):
     fake_openai.answer(GOOD, delay=3)
-    url = _start(explainer, fake_recommender, fake_openai, openai_timeout_seconds=0.5)
+    url = _start(explainer, fake_recommender, fake_openai, llm_timeout_seconds=0.5)
     start = time.perf_counter()
     body = _explain(url)
     assert time.perf_counter() - start < 2.0
@@ -156,7 +156,7 @@ def test_empty_and_overlong_answers_fall_back(explainer, fake_recommender, fake_
     fake_openai.answer("   ")
     fake_openai.answer("word " * 200)
     fake_openai.answer("Cut off mid", finish_reason="length")
-    url = _start(explainer, fake_recommender, fake_openai, explainer_llm_max_chars=300)
+    url = _start(explainer, fake_recommender, fake_openai, llm_max_chars=300)
     reasons = [_explain(url, anime_id=a)["fallback_reason"] for a in (30001, 30002, 30003)]
     assert reasons == ["llm_empty", "llm_too_long", "llm_too_long"]
 

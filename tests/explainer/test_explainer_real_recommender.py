@@ -39,9 +39,8 @@ def real_recommender(tmp_path_factory, real_data):
     synopsis = pd.read_csv(real_data / "anime_with_synopsis.csv")
     pid = publish_processed(storage, "p-explainer", ratings, meta, synopsis[synopsis["MAL_ID"].isin(meta["MAL_ID"])])
     publish_svd_model(storage, pid, VERSION, dim=32)
-    settings = Settings(storage_url=storage.root.as_uri(), recommender_poll_seconds=0, recommender_tune=False,
-                        recommender_hybrid_weights="item_item=1,content=0.5,collaborative=0.75",
-                        recommender_ease_top_n=500, log_json=False, log_level="WARNING")
+    settings = Settings(storage_url=storage.root.as_uri(), poll_interval_seconds=0, tune=False,
+                        hybrid_weights="item_item=1,content=0.5,collaborative=0.75", ease_top_n=500, log_json=False, log_level="WARNING")
     with serve(create_app(settings)) as url:
         deadline = time.monotonic() + 150
         while httpx.get(f"{url}/readyz").status_code != 200:

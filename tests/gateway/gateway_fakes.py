@@ -322,10 +322,10 @@ class Stack:
             urls[f"{name}_url"] = f"http://127.0.0.1:{port}"
             if name not in down:
                 self.upstreams[name] = ServedApp(make(self.world), port).start()
-        base = {"admin_token": ADMIN_TOKEN, "environment": "test", "admin_poll_interval_s": 0.05,
-                "log_level": "WARNING", "rate_limit_per_minute": 100_000}
+        base = {"admin_token": ADMIN_TOKEN, "environment": "test", "log_level": "WARNING",
+                "rate_limit_per_minute": 100_000}
         self.settings = Settings(**{**base, **urls, **settings})
-        self.gateway = ServedApp(create_app(self.settings), free_port()).start()
+        self.gateway = ServedApp(create_app(self.settings, admin_poll_interval_seconds=0.05), free_port()).start()
         self.url = self.gateway.url
 
     def stop(self) -> None:

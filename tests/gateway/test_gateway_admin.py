@@ -117,9 +117,9 @@ def test_unknown_run_is_404_and_bad_body_is_422(client):
 def test_production_refuses_to_start_without_token():
     from animerec_gateway.config import Settings
 
-    with pytest.raises(ValidationError, match="ADMIN_TOKEN"):
+    with pytest.raises(ValidationError, match="GATEWAY_ADMIN_TOKEN"):
         Settings(environment="production", admin_token=None)
-    with pytest.raises(ValidationError, match="ADMIN_TOKEN"):
+    with pytest.raises(ValidationError, match="GATEWAY_ADMIN_TOKEN"):
         Settings(environment="production", admin_token="short")
     assert Settings(environment="production", admin_token="x" * 32).admin_token.get_secret_value() == "x" * 32
 
@@ -128,7 +128,7 @@ def test_development_generates_a_random_token(monkeypatch):
     from animerec_gateway.app import create_app
     from animerec_gateway.config import Settings
 
-    monkeypatch.delenv("ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("GATEWAY_ADMIN_TOKEN", raising=False)
     a = create_app(Settings(environment="development", admin_token=None)).state.admin_token
     b = create_app(Settings(environment="development", admin_token=None)).state.admin_token
     assert len(a) >= 24 and a != b

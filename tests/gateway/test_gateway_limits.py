@@ -17,7 +17,7 @@ def limited():
 
 @pytest.fixture(scope="module")
 def small_bodies():
-    with Stack(gateway_max_body_bytes=2048) as s:
+    with Stack(max_body_bytes=2048) as s:
         yield s
 
 

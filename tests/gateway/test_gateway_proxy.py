@@ -9,7 +9,7 @@ from gateway_fakes import BROKEN_USER, MISSING_USER, SLOW_USER, Stack
 
 @pytest.fixture(scope="module")
 def stack():
-    with Stack(upstream_read_timeout_s=1.0) as s:
+    with Stack(upstream_read_timeout_seconds=1.0) as s:
         yield s
 
 

@@ -21,7 +21,7 @@ def _upstream(url: str, **settings: float) -> Upstream:
     registry = CollectorRegistry()
     requests = Counter("up_requests_total", "requests", ["upstream", "outcome"], registry=registry)
     latency = Histogram("up_seconds", "latency", ["upstream"], registry=registry)
-    base = {"upstream_connect_timeout_s": 0.5, "upstream_read_timeout_s": 0.5, "environment": "test"}
+    base = {"upstream_connect_timeout_seconds": 0.5, "upstream_read_timeout_seconds": 0.5, "environment": "test"}
     return Upstream("recommender", url, Settings(**{**base, **settings}), requests=requests, latency=latency)
 
 

@@ -27,7 +27,7 @@ def allowed_root(tmp_path, source) -> Path:
 
 @pytest.fixture
 def client(tmp_path, allowed_root):
-    settings = Settings(storage_url=(tmp_path / "storage").as_uri(), ingest_allowed_root=allowed_root,
+    settings = Settings(storage_url=(tmp_path / "storage").as_uri(), allowed_root=allowed_root,
                         min_user_ratings=10, log_json=False)
     with TestClient(create_app(settings)) as c:
         yield c
@@ -112,8 +112,8 @@ def test_multipart_unexpected_name_is_400(client):
 
 
 def test_upload_over_the_size_limit_is_413(tmp_path, allowed_root):
-    settings = Settings(storage_url=(tmp_path / "st413").as_uri(), ingest_allowed_root=allowed_root,
-                        ingest_upload_max_bytes=1000, log_json=False)
+    settings = Settings(storage_url=(tmp_path / "st413").as_uri(), allowed_root=allowed_root,
+                        upload_max_bytes=1000, log_json=False)
     with TestClient(create_app(settings)) as small:
         r = small.post("/ingestions", files=[("files", ("anime.csv", b"x" * 5000, "text/csv"))])
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"

@@ -44,6 +44,6 @@ class LiveServer:
 def make_settings(storage_root: Path, redis_url: str | None, **extra):  # noqa: ANN003, ANN201
     from animerec_recommender.config import Settings
 
-    values = {"recommender_poll_seconds": 0, **extra}
+    values = {"poll_interval_seconds": 0, **extra}
     return Settings(storage_url=storage_root.as_uri(), redis_url=redis_url, log_json=False, log_level="WARNING",
                     **values)

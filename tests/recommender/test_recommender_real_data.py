@@ -16,7 +16,7 @@ def real_server(real_data, tmp_path_factory):
     storage = FileStorage(tmp_path_factory.mktemp("real") / "storage")
     pid = rf.publish_real_sample(storage, real_data)
     rf.publish_svd_model(storage, pid, "v-real-svd")
-    app = create_app(make_settings(storage.root, None, recommender_tune=False, recommender_ease_top_n=800))
+    app = create_app(make_settings(storage.root, None, tune=False, ease_top_n=800))
     with LiveServer(app) as server:
         server.wait_ready()
         yield server

@@ -18,7 +18,7 @@ def test_version_swap_under_concurrent_requests_has_zero_errors(tmp_path):
 
     storage = FileStorage(tmp_path / "storage")
     pid, v1 = rf.publish_planted(storage, version="v-swap-1")
-    app = create_app(make_settings(storage.root, None, recommender_poll_seconds=0.3, recommender_tune=False))
+    app = create_app(make_settings(storage.root, None, poll_interval_seconds=0.3, tune=False))
     statuses: list[int] = []
     versions: set[str] = set()
     stop = threading.Event()
@@ -78,7 +78,7 @@ def test_corrupt_or_incomplete_version_is_refused_old_keeps_serving(tmp_path):
         np.save(d / "anime_ids.npy", np.arange(4))
         (d / "metrics.json").write_text("{}")
         (d / "config.json").write_text(json.dumps({"processed_id": pid}))
-    app = create_app(make_settings(storage.root, None, recommender_tune=False))
+    app = create_app(make_settings(storage.root, None, tune=False))
     with LiveServer(app) as server:
         server.wait_ready()
         for bad in ("v-incomplete", "v-corrupt", "v-mismatch"):

@@ -222,7 +222,7 @@ def llm_explainer(healthy_stack, tmp_path):
     fake = _FakeLLM()
     port = free_port()
     env = {**healthy_stack.env, "OPENAI_API_KEY": "sk-fake-test", "OPENAI_BASE_URL": fake.url,
-           "OPENAI_MODEL": "fake-model", "RECOMMENDER_URL": healthy_stack.url("recommender"),
+           "OPENAI_MODEL": "fake-model", "EXPLAINER_RECOMMENDER_URL": healthy_stack.url("recommender"),
            "EXPLAINER_TITLE_CATALOGUE": "true", "EXPLAINER_PORT": str(port)}
     env.pop("REDIS_URL", None)
     logs = tmp_path / "explainer-llm"

@@ -28,8 +28,8 @@ def trained(tmp_path_factory):
     storage = FileStorage(root / "storage")
     folder, favourites = processed_fixture.planted_processed(root / "planted")
     pid = processed_fixture.publish_processed(storage, folder)
-    settings = Settings(storage_url=storage.url, training_runs_dir=str(root / "runs"), comet_api_key=None,
-                        training_threads=2)
+    settings = Settings(storage_url=storage.url, runs_dir=str(root / "runs"), comet_api_key=None,
+                        threads=2)
     events: list[tuple[str, float, float, float | None]] = []
     default = run_training(settings, epochs=8, promote="if_better", on_progress=lambda *e: events.append(e))
     seed = run_training(settings, model="seed", epochs=2, promote="if_better")
@@ -229,8 +229,8 @@ def _storage_with_current(trained, tmp_path, figures: dict[str, float], processe
                   config={**mv.config, "processed_id": processed_id or mv.processed_id}, history={},
                   save_model=lambda p: p.write_bytes(b"k"))
     promote(storage, "v-current")
-    settings = Settings(storage_url=storage.url, training_runs_dir=str(tmp_path / "runs"), comet_api_key=None,
-                        training_threads=2)
+    settings = Settings(storage_url=storage.url, runs_dir=str(tmp_path / "runs"), comet_api_key=None,
+                        threads=2)
     return storage, settings
 
 

@@ -2,7 +2,7 @@
 NetworkPolicy of the server pods. Ingress: only the listed animerec services, pod labels,
 namespaces and CIDRs, on the service port; an empty list denies everything. NetworkPolicy is
 L4: it can say "only the gateway", not "only the gateway's admin path"; the admin path is
-enforced by the gateway (bearer ADMIN_TOKEN).
+enforced by the gateway (bearer GATEWAY_ADMIN_TOKEN).
 */}}
 {{- define "animerec-lib.networkpolicy" -}}
 {{- if .Values.networkPolicy.enabled -}}

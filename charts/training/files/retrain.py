@@ -34,9 +34,9 @@ def main() -> int:
     """Returns the process exit status: 0 when the triggered run succeeded."""
     base = os.environ["GATEWAY_URL"].rstrip("/")
     path = "/" + os.environ.get("RETRAIN_PATH", "/api/v1/admin/training-runs").strip("/")
-    token = os.environ.get("ADMIN_TOKEN", "")
+    token = os.environ.get("GATEWAY_ADMIN_TOKEN", "")
     if not token:
-        log("error", message="ADMIN_TOKEN is empty")
+        log("error", message="GATEWAY_ADMIN_TOKEN is empty")
         return 2
     body = json.loads(os.environ.get("RETRAIN_BODY") or "{}")
     poll = float(os.environ.get("RETRAIN_POLL_SECONDS", "30"))

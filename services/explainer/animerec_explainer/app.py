@@ -34,12 +34,12 @@ def _llm_writer(settings: Settings) -> tuple[LLMWriter | None, Any]:
 
     client = openai.AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(),  # type: ignore[union-attr]
                                 base_url=settings.openai_base_url or None,
-                                timeout=settings.openai_timeout_seconds, max_retries=0)
-    writer = LLMWriter(client, model=settings.openai_model, timeout_s=settings.openai_timeout_seconds,
-                       max_chars=settings.explainer_llm_max_chars, max_tokens=settings.explainer_llm_max_tokens,
-                       temperature=settings.explainer_llm_temperature,
-                       max_retry_after_s=settings.explainer_llm_max_retry_after_seconds,
-                       concurrency=settings.explainer_llm_concurrency)
+                                timeout=settings.llm_timeout_seconds, max_retries=0)
+    writer = LLMWriter(client, model=settings.openai_model, timeout_s=settings.llm_timeout_seconds,
+                       max_chars=settings.llm_max_chars, max_tokens=settings.llm_max_tokens,
+                       temperature=settings.llm_temperature,
+                       max_retry_after_s=settings.llm_max_retry_after_seconds,
+                       concurrency=settings.llm_concurrency)
     return writer, client
 
 
@@ -49,18 +49,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        timeout = settings.explainer_recommender_timeout_seconds
+        timeout = settings.recommender_timeout_seconds
         http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
                                  limits=httpx.Limits(max_connections=100, max_keepalive_connections=32))
         writer, llm_client = _llm_writer(settings)
-        keeper = CatalogueKeeper(settings.storage_url, settings.explainer_catalogue_refresh_seconds,
-                                 enabled=writer is not None and settings.explainer_title_catalogue)
+        keeper = CatalogueKeeper(settings.storage_url, settings.catalogue_refresh_seconds,
+                                 enabled=writer is not None and settings.title_catalogue)
         cache = open_cache(settings.redis_url)
-        app.state.recommender = RecommenderClient(http, settings.url_of("recommender"))
+        app.state.recommender = RecommenderClient(http, settings.recommender_url.rstrip("/"))
         app.state.catalogue = keeper
         app.state.explainer = Explainer(app.state.recommender, cache, writer=writer, catalogue=keeper,
                                         metrics=ExplainerMetrics(app.state.metrics),
-                                        cache_ttl_s=settings.explainer_cache_ttl_seconds,
+                                        cache_ttl_s=settings.cache_ttl_seconds,
                                         llm_model=settings.openai_model)
         keeper.refresh_if_stale()
         try:

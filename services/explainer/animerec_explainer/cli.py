@@ -8,11 +8,11 @@ import sys
 import httpx
 
 from animerec_shared.cli import print_summary, progress
-from animerec_shared.settings import BaseServiceSettings
+from animerec_shared.settings import port_of
 
 
 def _explain(args: argparse.Namespace) -> int:
-    url = (args.url or BaseServiceSettings().url_of("explainer")).rstrip("/")
+    url = (args.url or f"http://127.0.0.1:{port_of('explainer')}").rstrip("/")
     body: dict[str, object] = {"anime_id": args.anime_id, "strategy": args.strategy}
     if args.user_id is not None:
         body["user_id"] = args.user_id
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--liked", type=int, nargs="+", help="anime ids someone liked (cold start)")
     p.add_argument("--anime-id", type=int, required=True)
     p.add_argument("--strategy", default=None)
-    p.add_argument("--url", default=None, help="explainer base URL (default EXPLAINER_URL or loopback:8004)")
+    p.add_argument("--url", default=None, help="explainer base URL (default: loopback on EXPLAINER_PORT, 8004)")
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--json", action="store_true", help="print the whole answer as one JSON line")
     p.set_defaults(func=_explain)

@@ -1,6 +1,6 @@
 """Wording the facts with an OpenAI-compatible chat model, with every failure named.
 
-Time is bounded: the client has ``max_retries=0`` and one budget (``OPENAI_TIMEOUT_SECONDS``)
+Time is bounded: the client has ``max_retries=0`` and one budget (``EXPLAINER_LLM_TIMEOUT_SECONDS``)
 covers the call and the one retry after a 429 whose Retry-After is short (at most
 ``EXPLAINER_LLM_MAX_RETRY_AFTER_SECONDS`` and inside the budget). A longer Retry-After falls back
 at once and pauses LLM calls for that long (capped at 60 s), so a rate-limited key is not hammered.

@@ -18,7 +18,7 @@ from animerec_shared.service import create_service_app
 from .config import Settings
 from .docs import install_offline_docs
 from .limits import BodyLimitMiddleware, RateLimitMiddleware
-from .orchestrator import Orchestrator
+from .orchestrator import ADMIN_POLL_INTERVAL_SECONDS, Orchestrator
 from .routes import admin, anime, explanations, models, recommendations, users, web
 from .security import resolve_admin_token
 from .upstreams import Upstreams
@@ -30,22 +30,27 @@ DESCRIPTION = """The public door of the anime recommendation platform.
 * **recommendations**: cold start from a few liked anime, for people without an account.
 * **explanations**: why an anime is recommended, built from computed facts.
 * **models**: the model versions and which one is promoted (read-only).
-* **admin** (bearer `ADMIN_TOKEN`): trigger ingestion -> processing -> training -> promotion -> reload, rollback.
+* **admin** (bearer `GATEWAY_ADMIN_TOKEN`): trigger ingestion -> processing -> training -> promotion -> reload,
+  rollback.
 
 Errors always have the shape `{"error": {"code": "...", "message": "...", "details"?: ...}}`; a route whose
 service is down answers 503 `upstream_unavailable` while the other routes keep working.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Returns the gateway app built from `settings` (default: read from the environment)."""
+def create_app(settings: Settings | None = None, *,
+               admin_poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS) -> FastAPI:
+    """Returns the gateway app built from `settings` (default: read from the environment).
+
+    admin_poll_interval_seconds: how often an admin training run reads its running step's status
+    (tests poll faster)."""
     settings = settings or Settings()
     state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = Upstreams(settings, *app.state.upstream_metrics)
-        orchestrator = Orchestrator(upstreams, settings)
+        orchestrator = Orchestrator(upstreams, settings, poll_interval_seconds=admin_poll_interval_seconds)
         app.state.upstreams = state["upstreams"] = upstreams
         app.state.orchestrator = orchestrator
         try:
@@ -84,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                           burst=settings.rate_limit_burst,
                                           trust_forwarded_for=settings.trust_forwarded_for,
                                           on_limited=limited.inc))
-    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes))
+    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
     if settings.cors_origin_list:  # closed unless origins are listed
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",

@@ -16,7 +16,9 @@ from .upstreams import Upstream, UpstreamTimeout
 
 log = logging.getLogger("animerec.gateway.admin")
 
-START_TIMEOUT_S = 30.0  # starting a job may validate its input first
+START_TIMEOUT_SECONDS = 30.0  # starting a job may validate its input first
+ADMIN_POLL_INTERVAL_SECONDS = 1.0  # between two status reads of a running step
+ADMIN_POLL_FAILURES_ALLOWED = 30  # status reads in a row that may fail (upstream restarting) before the step fails
 MAX_KEPT_RUNS = 100
 
 
@@ -32,9 +34,11 @@ class StepFailed(Exception):
 class Orchestrator:
     """Runs at most one training pipeline at a time as a background task and keeps recent runs in memory."""
 
-    def __init__(self, upstreams: Any, settings: Settings):
+    def __init__(self, upstreams: Any, settings: Settings, *,
+                 poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS):
         self.upstreams = upstreams
         self.settings = settings
+        self.poll_interval_seconds = poll_interval_seconds
         self.runs: dict[str, PipelineRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -70,7 +74,7 @@ class Orchestrator:
     async def promote(self, version: str) -> PromoteResult:
         """Returns the result of promoting a stored version (rollback included) and reloading the recommender."""
         training: Upstream = self.upstreams["training"]
-        wait = self.settings.admin_reload_timeout_s
+        wait = self.settings.admin_reload_timeout_seconds
         answer = await training.json("POST", f"/models/{version}/promote", timeout=wait)
         reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": version},
                                                             timeout=wait)
@@ -138,7 +142,7 @@ class Orchestrator:
             step.state, step.finished_at = "skipped", time.time()
             return
         answer = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": run.version},
-                                                          timeout=self.settings.admin_reload_timeout_s)
+                                                          timeout=self.settings.admin_reload_timeout_seconds)
         run.model_version = answer.get("model_version")
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
 
@@ -146,14 +150,14 @@ class Orchestrator:
                     body: dict[str, Any]) -> dict[str, Any]:
         """Returns the final state of an upstream job after starting it and polling until it ends."""
         step = self._begin(run, name)
-        started = await upstream.json("POST", path, json_body=body, timeout=START_TIMEOUT_S)
+        started = await upstream.json("POST", path, json_body=body, timeout=START_TIMEOUT_SECONDS)
         step.upstream_id = str(started["id"])
         final = await self._poll(upstream, f"{path}/{step.upstream_id}", step)
         step.result, step.state, step.finished_at = final, "succeeded", time.time()
         return final
 
     async def _poll(self, upstream: Upstream, path: str, step: PipelineStep) -> dict[str, Any]:
-        deadline = time.monotonic() + self.settings.admin_step_timeout_s
+        deadline = time.monotonic() + self.settings.admin_step_timeout_seconds
         failures = 0
         while True:
             try:
@@ -162,7 +166,7 @@ class Orchestrator:
             except (UpstreamUnavailable, UpstreamTimeout):
                 # A restart of the upstream mid-job is survivable for a while; past that the step fails.
                 failures += 1
-                if failures > self.settings.admin_poll_failures_allowed:
+                if failures > ADMIN_POLL_FAILURES_ALLOWED:
                     raise
             else:
                 if isinstance(state.get("progress"), (int, float)):
@@ -175,5 +179,6 @@ class Orchestrator:
                         raise StepFailed(str(err.get("code", f"{step.name}_failed")), str(err.get("message", err)))
                     raise StepFailed(f"{step.name}_failed", str(err or f"{step.name} failed"))
             if time.monotonic() > deadline:
-                raise StepFailed("step_timeout", f"{step.name} did not finish in {self.settings.admin_step_timeout_s}s")
-            await asyncio.sleep(self.settings.admin_poll_interval_s)
+                limit = self.settings.admin_step_timeout_seconds
+                raise StepFailed("step_timeout", f"{step.name} did not finish in {limit}s")
+            await asyncio.sleep(self.poll_interval_seconds)

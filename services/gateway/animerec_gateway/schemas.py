@@ -235,7 +235,7 @@ class TrainingRunCreate(BaseModel):
 
     source: str | None = Field(None, min_length=1, max_length=1024,
                                description="folder to ingest first: absolute, or relative to the ingestion service's "
-                                           "INGEST_ALLOWED_ROOT (default the repo's var/); "
+                                           "INGESTION_ALLOWED_ROOT (default the repo's var/); "
                                            "omitted: process the current raw dataset")
     min_ratings: int | None = Field(None, ge=1, le=100_000, description="processing: minimum ratings per user")
     processed_id: str | None = Field(None, pattern=VERSION_PATTERN,

@@ -66,9 +66,9 @@ class Upstream:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.retries = settings.upstream_get_retries
-        self.connect_timeout = settings.upstream_connect_timeout_s
+        self.connect_timeout = settings.upstream_connect_timeout_seconds
         # connect: waiting for a pooled connection plus opening one; sock_read: between two reads of the answer
-        self.timeout = self._budget(settings.upstream_read_timeout_s)
+        self.timeout = self._budget(settings.upstream_read_timeout_seconds)
         connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections, keepalive_timeout=_KEEPALIVE_S)
         self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         self._requests = requests

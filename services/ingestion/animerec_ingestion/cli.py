@@ -17,7 +17,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     settings = Settings()
     storage = open_storage(settings.storage_url)
-    max_rows = args.max_rows or settings.ingest_max_rows
+    max_rows = args.max_rows or settings.max_rows
     manifest = ingest_dataset(storage, Path(args.source), max_rows, progress=progress)
     if args.json:
         print_summary(manifest)
@@ -54,14 +54,14 @@ def register(subparsers: Any) -> None:
     ingest = subparsers.add_parser("ingest", help="validate Kaggle files in a folder and publish them to raw/")
     ingest.add_argument("--source", required=True, help="folder with anime.csv, anime_with_synopsis.csv and "
                                                         "animelist.csv or rating_complete.csv")
-    ingest.add_argument("--max-rows", type=int, default=None, help="ratings rows kept at most (INGEST_MAX_ROWS)")
+    ingest.add_argument("--max-rows", type=int, default=None, help="ratings rows kept at most (INGESTION_MAX_ROWS)")
     ingest.add_argument("--json", action="store_true", help="print the raw manifest as a last JSON line")
     ingest.set_defaults(func=_ingest)
 
     process = subparsers.add_parser("process", help="turn the current raw dataset into processed/ artifacts")
     process.add_argument("--min-ratings", type=int, default=None, help="keep users with at least N ratings "
-                                                                       "(MIN_USER_RATINGS, default 400)")
-    process.add_argument("--seed", type=int, default=None, help="split seed (PROCESS_SEED, default 42)")
+                                                                       "(INGESTION_MIN_USER_RATINGS, default 400)")
+    process.add_argument("--seed", type=int, default=None, help="split seed (INGESTION_PROCESS_SEED, default 42)")
     process.add_argument("--raw-dataset", default=None, help="raw dataset id (default raw/CURRENT)")
     process.add_argument("--json", action="store_true", help="print the processed manifest as a last JSON line")
     process.set_defaults(func=_process)

@@ -10,7 +10,7 @@ JobState = Literal["queued", "running", "succeeded", "failed"]
 
 
 class IngestionCreate(BaseModel):
-    """Ingest the Kaggle files of a folder under INGEST_ALLOWED_ROOT (relative paths start there)."""
+    """Ingest the Kaggle files of a folder under INGESTION_ALLOWED_ROOT (relative paths start there)."""
 
     source: str = Field(min_length=1, max_length=4096, examples=["sample-data"])
 
@@ -48,9 +48,9 @@ class IngestionPublic(_JobPublic):
 class ProcessingRunCreate(BaseModel):
     """Process a raw dataset (default: raw/CURRENT) into a processed dataset."""
 
-    min_ratings: int | None = Field(None, ge=1, le=1_000_000, description="default MIN_USER_RATINGS (400)")
+    min_ratings: int | None = Field(None, ge=1, le=1_000_000, description="default INGESTION_MIN_USER_RATINGS (400)")
     raw_dataset: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
-    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="default PROCESS_SEED (42)")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="default INGESTION_PROCESS_SEED (42)")
 
 
 class ProcessingRunPublic(_JobPublic):

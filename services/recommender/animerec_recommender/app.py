@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Returns the recommender FastAPI app (the model loads in the background after start-up)."""
     settings = settings or Settings()
     holder = ModelHolder(settings)
-    offload.configure(settings.recommender_worker_threads)
+    offload.configure(settings.worker_threads)
 
     async def initial_load() -> None:
         try:
@@ -43,10 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[Any]] = []
-        if settings.recommender_load_on_start:
+        if settings.load_on_start:
             tasks.append(asyncio.create_task(initial_load()))
-        if settings.recommender_poll_seconds > 0:
-            tasks.append(asyncio.create_task(holder.poll_forever(settings.recommender_poll_seconds)))
+        if settings.poll_interval_seconds > 0:
+            tasks.append(asyncio.create_task(holder.poll_forever(settings.poll_interval_seconds)))
         try:
             yield
         finally:

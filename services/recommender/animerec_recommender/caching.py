@@ -28,10 +28,10 @@ class ResultCache:
     def __init__(self, settings: Settings, metrics: ServiceMetrics):
         self.redis = RedisCache(settings.redis_url) if settings.redis_url else None
         # Without Redis the in-process LRU is the only layer and keeps entries as long as Redis would.
-        local_ttl = settings.recommender_local_cache_ttl if self.redis else settings.recommender_cache_ttl
-        self.local = LocalCache(max_entries=settings.recommender_local_cache_size) if local_ttl > 0 else None
+        local_ttl = settings.local_cache_ttl_seconds if self.redis else settings.cache_ttl_seconds
+        self.local = LocalCache(max_entries=settings.local_cache_size) if local_ttl > 0 else None
         self.local_ttl = int(max(1, local_ttl))
-        self.ttl = settings.recommender_cache_ttl
+        self.ttl = settings.cache_ttl_seconds
         self.backend = "redis" if self.redis else "memory"
         self.hits = metrics.counter("recommender_cache_hits", "Similarity cache hits", ("kind", "layer"))
         self.misses = metrics.counter("recommender_cache_misses", "Similarity cache misses", ("kind",))

@@ -28,8 +28,8 @@ def ranking_params(settings: Settings) -> RankingParams:
     Fixed weights (RECOMMENDER_HYBRID_WEIGHTS) switch tuning off and are the whole blend: the
     components they do not name get 0.
     """
-    weights = settings.hybrid_weights()
-    base = RankingParams(ease_top_n=settings.recommender_ease_top_n, tune=settings.recommender_tune and not weights)
+    weights = settings.hybrid_weight_map()
+    base = RankingParams(ease_top_n=settings.ease_top_n, tune=settings.tune and not weights)
     return replace(base, weights={c: weights.get(c, 0.0) for c in COMPONENTS}) if weights else base
 
 

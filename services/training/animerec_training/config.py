@@ -1,4 +1,4 @@
-"""Settings of the training service (one env var per field; laptop defaults; no secret defaults)."""
+"""Settings of the training service (TRAINING_* variables, Comet's own names; laptop defaults; no secret defaults)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,34 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from animerec_shared.settings import BaseServiceSettings
+from pydantic import Field
+
+from animerec_shared.settings import SERVICE_PORTS, BaseServiceSettings, service_config
 
 ModelName = Literal["two_tower", "seed"]
 PromotePolicy = Literal["never", "if_better", "always"]
 
 
 class Settings(BaseServiceSettings):
-    """Training settings; env vars are the upper-case field names (e.g. TRAINING_THREADS)."""
+    """Training settings; every field reads TRAINING_<FIELD> (e.g. TRAINING_THREADS) except Comet's COMET_*."""
 
-    training_default_model: ModelName = "two_tower"
+    model_config = service_config("training")
+
+    port: int = SERVICE_PORTS["training"]
+    default_model: ModelName = "two_tower"
     # Status files and logs of API-started runs (a writable local folder; /tmp in read-only containers).
-    training_runs_dir: str = str(Path(tempfile.gettempdir()) / "animerec-training-runs")
-    training_threads: int = 2
-    training_seed: int = 42
-    training_deterministic: bool = True
+    runs_dir: str = str(Path(tempfile.gettempdir()) / "animerec-training-runs")
+    threads: int = 2
+    seed: int = 42
+    deterministic: bool = True
     # tf.distribute strategy of the two-tower fit: default (one device), mirrored (every GPU, or
     # TRAINING_CPU_REPLICAS logical CPU devices), multi_worker (the workers of TF_CONFIG).
-    training_strategy: Literal["default", "mirrored", "multi_worker"] = "default"
-    training_cpu_replicas: int = 2
-    training_default_promote: PromotePolicy = "if_better"
+    strategy: Literal["default", "mirrored", "multi_worker"] = "default"
+    cpu_replicas: int = 2
+    default_promote: PromotePolicy = "if_better"
     # Tune the hybrid blend on val with a val-blind copy of the model (fit on train only) when the
     # served model fits on train + val: its own embeddings have seen val and would bias the blend.
-    training_tune_hybrid: bool = True
-    comet_api_key: str | None = None
-    comet_project_name: str = "animerec"
-    comet_workspace: str | None = None
+    tune_hybrid: bool = True
+    comet_api_key: str | None = Field(None, validation_alias="COMET_API_KEY")
+    comet_project_name: str = Field("animerec", validation_alias="COMET_PROJECT_NAME")
+    comet_workspace: str | None = Field(None, validation_alias="COMET_WORKSPACE")

@@ -54,7 +54,7 @@ class RunManager:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.runs_dir = Path(settings.training_runs_dir)
+        self.runs_dir = Path(settings.runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -84,7 +84,7 @@ class RunManager:
                 cmd += ["--epochs", str(epochs)]
             if processed_id:
                 cmd += ["--processed-id", processed_id]
-            env = {**os.environ, **thread_env(self.settings.training_threads)}
+            env = {**os.environ, **thread_env(self.settings.threads)}
             log = open(self.runs_dir / f"{run_id}.log", "ab")
             self._procs[run_id] = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
             log.close()

@@ -39,8 +39,8 @@ def run_training(settings: Settings, *, model: str | None = None, epochs: int | 
     """
     status = status or StatusFile(None)
     try:
-        return _run(settings, model or settings.training_default_model, epochs, processed_id,
-                    promote or settings.training_default_promote, params or {}, status, on_progress)
+        return _run(settings, model or settings.default_model, epochs, processed_id,
+                    promote or settings.default_promote, params or {}, status, on_progress)
     except BaseException as exc:
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         raise
@@ -59,10 +59,10 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         # Comet first: it wants to be imported before TensorFlow.
         tracker = Tracker(api_key=settings.comet_api_key, project=settings.comet_project_name,
                           workspace=settings.comet_workspace, name=version, offline_dir=work / "comet")
-        tf = configure_tensorflow(settings.training_threads, settings.training_seed,
-                                  settings.training_deterministic,
-                                  settings.training_cpu_replicas if settings.training_strategy == "mirrored" else 1)
-        strategy = distribution_strategy(settings.training_strategy)
+        tf = configure_tensorflow(settings.threads, settings.seed,
+                                  settings.deterministic,
+                                  settings.cpu_replicas if settings.strategy == "mirrored" else 1)
+        strategy = distribution_strategy(settings.strategy)
         from .models import registry  # imports TensorFlow/Keras: only ever inside the training process
 
         params = {**registry.default_params(model_name), **overrides}
@@ -72,12 +72,12 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         progress(f"training {model_name} on processed/{processed_id} ({data.n_users} users, {data.n_items} anime, "
                  f"{len(data.train):,} train ratings) for up to {params['epochs']} epochs -> {version}")
         tracker.log_parameters({**params, "model": model_name, "processed_id": processed_id,
-                                "seed": settings.training_seed, "n_users": data.n_users, "n_items": data.n_items,
+                                "seed": settings.seed, "n_users": data.n_users, "n_items": data.n_items,
                                 "train_ratings": len(data.train), "tensorflow": tf.__version__,
-                                "strategy": settings.training_strategy,
+                                "strategy": settings.strategy,
                                 "replicas": strategy.num_replicas_in_sync})
 
-        tune_blend_first = bool(settings.training_tune_hybrid and model_name == "two_tower" and len(data.val)
+        tune_blend_first = bool(settings.tune_hybrid and model_name == "two_tower" and len(data.val)
                                 and params.get("fit_on") == "train_part")
         n_epochs = int(params["epochs"])
         tuning = {"val-blind copy": n_epochs, "tuning hybrid on val": PHASE_UNITS["tuning hybrid on val"]}
@@ -114,7 +114,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             progress("hybrid blend: training a val-blind copy (fit on train only, early stopping on val NDCG@10) "
                      "and tuning the blend on val")
             blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
-                                   settings.training_seed, on_blind_epoch, strategy=strategy)
+                                   settings.seed, on_blind_epoch, strategy=strategy)
             best = blind.extra["best_epoch"]
             plan.start("tuning hybrid on val")
             blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
@@ -130,7 +130,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             progress(f"final fit: the val-blind copy (best val NDCG@10 at epoch {best}) continues on train + val "
                      f"for {n_epochs} epochs")
         plan.start("training")
-        trained = registry.train(model_name, data, params, work, settings.training_seed, on_epoch, start_from,
+        trained = registry.train(model_name, data, params, work, settings.seed, on_epoch, start_from,
                                  strategy)
         if not is_chief(strategy):  # a multi-worker cluster's other workers: the chief evaluates and publishes
             status.update(state="succeeded", phase="done", progress=1.0, eta_s=0.0)
@@ -162,7 +162,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             with storage.publish(f"experiments/{version}", meta={"comet_offline_id": experiment_key}) as staging:
                 versions.copy_file(archive, staging / archive.name)
         config = {"model": model_name, "params": trained.params, "processed_id": processed_id,
-                  "seed": settings.training_seed, "deterministic": settings.training_deterministic,
+                  "seed": settings.seed, "deterministic": settings.deterministic,
                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": version,
                   "epochs_run": len(trained.history.get("loss", [])), "history": trained.history,
                   "blind_history": blind.history if start_from is not None else None,
@@ -184,7 +184,7 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             "metrics": metrics["strategies"], "val_bce": metrics.get("val_bce"), "mean_bce": metrics["mean_bce"],
             "promoted": promoted, "promotion": promotion, "current": storage.get_current("models"),
             "epochs_run": config["epochs_run"], "train_seconds": round(trained.train_seconds, 2),
-            "strategy": settings.training_strategy, "replicas": int(strategy.num_replicas_in_sync),
+            "strategy": settings.strategy, "replicas": int(strategy.num_replicas_in_sync),
             "phase_seconds": phase_seconds, "run_seconds": round(time.perf_counter() - started, 1),
             "blind_copy": {k: blend[k] for k in ("blind_epochs", "blind_best_epoch")} if blend else None,
             "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}

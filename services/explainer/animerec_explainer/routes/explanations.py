@@ -35,7 +35,7 @@ async def create_explanations(body: ExplanationBatchCreate, explainer: Explainer
     """Returns one entry per distinct anime id; an unknown anime is an entry with an error."""
     start = time.perf_counter()
     items = await explainer.explain_many(_subject(body), body.anime_ids, body.strategy,
-                                         settings.explainer_batch_concurrency)
+                                         settings.batch_concurrency)
     version = next((i.get("model_version") for i in items if i.get("model_version")), None)
     return ExplanationBatchPublic(items=items, model_version=version,
                                   took_ms=round((time.perf_counter() - start) * 1000, 2))

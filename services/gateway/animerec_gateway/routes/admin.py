@@ -1,4 +1,4 @@
-"""Admin API (bearer ADMIN_TOKEN): orchestrated training runs and promotion/rollback."""
+"""Admin API (bearer GATEWAY_ADMIN_TOKEN): orchestrated training runs and promotion/rollback."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ _BODY_DOC = {
 
 def resolve_source(settings: Settings, source: str) -> Path:
     """Returns the real path of ``source``; raises 400 source_outside_allowed_root when it escapes the root."""
-    root = Path(settings.ingest_allowed_root).resolve()
+    root = Path(settings.allowed_root).resolve()
     try:
         path = Path(source)
         path = (path if path.is_absolute() else root / path).resolve()
@@ -74,8 +74,8 @@ async def _save_uploads(request: Request, settings: Settings) -> Path:
             if (folder / name).exists():
                 raise InvalidInputError(f"file {name!r} uploaded twice", code="duplicate_file")
             total += await run_in_threadpool(copy_upload, upload.file, folder / name)
-            if total > settings.ingest_upload_max_bytes:
-                raise AnimeRecError(f"upload larger than {settings.ingest_upload_max_bytes:,} bytes",
+            if total > settings.upload_max_bytes:
+                raise AnimeRecError(f"upload larger than {settings.upload_max_bytes:,} bytes",
                                     code="payload_too_large", status_code=413)
         return folder
     except BaseException:
@@ -112,7 +112,7 @@ async def create_ingestion(request: Request, settings: SettingsDep, storage: Sto
                                 code="validation_error", status_code=422, details=details) from None
         source = resolve_source(settings, body.source)
     job = jobs.submit("ingestion",
-                      lambda say: ingest_dataset(storage, source, settings.ingest_max_rows, progress=say),
+                      lambda say: ingest_dataset(storage, source, settings.max_rows, progress=say),
                       cleanup=cleanup)
     return JobAccepted(id=job.id, state=job.state)
 
