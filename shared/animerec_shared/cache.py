@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger("animerec.cache")
 
@@ -97,7 +97,7 @@ class RedisCache(LocalCache):
             self.stats.misses += 1
             return None
         try:
-            val = self._client.get(key)
+            val = cast("bytes | None", self._client.get(key))
         except Exception as exc:  # any Redis/socket failure is a miss, never a 5xx
             self._mark_down(exc)
             self.stats.misses += 1

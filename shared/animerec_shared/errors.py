@@ -17,7 +17,7 @@ class AnimeRecError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None,
-                 details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+                 details: dict[str, Any] | list[Any] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         if code:

@@ -51,7 +51,7 @@ def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.2) -> bool:
         return s.connect_ex((_connect_host(host), port)) == 0
 
 
-def wait_for(check: Callable[[], T], timeout: float, what: str, step: float = 0.1) -> T:
+def wait_for(check: Callable[[], T | None], timeout: float, what: str, step: float = 0.1) -> T:
     """Returns the first truthy value of check() within timeout seconds; raises TimeoutError naming what."""
     deadline = time.monotonic() + timeout
     while True:

@@ -84,18 +84,20 @@ def ingest_dataset(storage: Storage, source: Path, max_rows: int, progress: Prog
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     sources = find_sources(Path(source))
+    anime_file, ratings_file = sources["anime"], sources["ratings"]
+    assert anime_file is not None and ratings_file is not None  # find_sources raised otherwise
     say(f"validating {ANIME_FILE}")
-    anime_rows = validate_metadata(sources["anime"], ANIME_REQUIRED, ANIME_VALUE_RULES)
+    anime_rows = validate_metadata(anime_file, ANIME_REQUIRED, ANIME_VALUE_RULES)
     synopsis_rows = None
     if sources["synopsis"] is not None:
         say(f"validating {SYNOPSIS_FILE}")
         synopsis_rows = validate_metadata(sources["synopsis"], SYNOPSIS_REQUIRED)
     dataset_id = new_id("ds")
     with storage.publish(f"raw/{dataset_id}", meta={"kind": "raw"}) as staging:
-        say(f"validating {sources['ratings'].name} (cap {max_rows:,} rows)")
-        ratings = ingest_ratings(sources["ratings"], staging / "ratings.parquet", max_rows, progress=say)
+        say(f"validating {ratings_file.name} (cap {max_rows:,} rows)")
+        ratings = ingest_ratings(ratings_file, staging / "ratings.parquet", max_rows, progress=say)
         files: dict[str, Any] = {ANIME_FILE: {"source": ANIME_FILE, "rows": anime_rows,
-                                              **_copy_hashed(sources["anime"], staging / ANIME_FILE)}}
+                                              **_copy_hashed(anime_file, staging / ANIME_FILE)}}
         if sources["synopsis"] is not None:
             files[SYNOPSIS_FILE] = {"source": SYNOPSIS_FILE, "rows": synopsis_rows,
                                     **_copy_hashed(sources["synopsis"], staging / SYNOPSIS_FILE)}

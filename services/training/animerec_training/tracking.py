@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-_QUIET = dict(auto_metric_logging=False, auto_param_logging=False, auto_output_logging=False,
+_QUIET: dict[str, Any] = dict(auto_metric_logging=False, auto_param_logging=False, auto_output_logging=False,
               auto_histogram_weight_logging=False, auto_histogram_gradient_logging=False,
               auto_histogram_activation_logging=False, log_code=False, log_graph=False,
               log_env_details=False, log_git_metadata=False, log_git_patch=False, log_env_gpu=False,
@@ -33,6 +33,7 @@ class Tracker:
 
         self.offline_dir = offline_dir
         self.online = bool(api_key)
+        self.experiment: comet_ml.Experiment | comet_ml.OfflineExperiment
         if self.online:
             self.experiment = comet_ml.Experiment(api_key=api_key, project_name=project, workspace=workspace,
                                                   **_QUIET)

@@ -163,7 +163,7 @@ def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics
     missing = [k for k, (new, _) in pairs.items() if new is None]
     if missing:
         return {**out, "promote": False, "decision": f"not promoted: the new version has no {', '.join(missing)}"}
-    worse = [f"{k} {new:.4f} < {cur:.4f}" for k, (new, cur) in pairs.items() if new < cur]
+    worse = [f"{k} {new:.4f} < {cur:.4f}" for k, (new, cur) in pairs.items() if new is not None and cur is not None and new < cur]
     if worse:
         return {**out, "promote": False, "decision": "not promoted: worse than the current version: "
                                                       + "; ".join(worse)}
