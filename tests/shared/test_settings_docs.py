@@ -50,6 +50,13 @@ def all_env_names() -> set[str]:
     return names
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_in_the_environment(monkeypatch):
+    """Every settings variable unset: the defaults are what the tests see."""
+    for name in all_env_names():
+        monkeypatch.delenv(name, raising=False)
+
+
 def readme_table() -> list[str]:
     """Returns the variables of the README's configuration table, in order (one backticked name per row)."""
     text = README.read_text()
