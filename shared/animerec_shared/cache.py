@@ -29,17 +29,17 @@ class CacheStats:
 
 
 class LocalCache:
-    """Thread-safe in-process LRU with per-entry TTL."""
+    """Thread-safe in-process LRU with per-entry TTL (values: JSON bytes, or any object kept in-process)."""
 
     backend = "memory"
 
     def __init__(self, max_entries: int = 10_000):
         self.max_entries = max_entries
-        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
-    def get_raw(self, key: str) -> bytes | None:
+    def get_raw(self, key: str) -> Any | None:
         with self._lock:
             item = self._data.get(key)
             if item is None or item[0] < time.monotonic():
@@ -51,7 +51,7 @@ class LocalCache:
             self.stats.hits += 1
             return item[1]
 
-    def set_raw(self, key: str, value: bytes, ttl: int) -> None:
+    def set_raw(self, key: str, value: Any, ttl: int) -> None:
         with self._lock:
             self._data[key] = (time.monotonic() + ttl, value)
             self._data.move_to_end(key)

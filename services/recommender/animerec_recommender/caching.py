@@ -52,28 +52,29 @@ class ResultCache:
         """
         key = self.key(kind, version, *parts)
         if self.local is not None:
-            payload = self.local.get_raw(key)  # type: ignore[assignment]  (holds payloads, not bytes)
-            if payload is not None:
+            hit = self.local.get_raw(key)  # the in-process layer holds payloads, not bytes
+            if hit is not None:
                 self.hits.labels(kind, "local").inc()
-                return payload
+                return hit
         use_redis = self.redis is not None and (share or self.local is None)
         payload = await offload(self._fill, kind, key, compute, use_redis)
         if self.local is not None:
-            self.local.set_raw(key, payload, self.local_ttl)  # type: ignore[arg-type]
+            self.local.set_raw(key, payload, self.local_ttl)
         return payload
 
     def _fill(self, kind: str, key: str, compute: Callable[[], Payload], use_redis: bool) -> Payload:
         """Returns the payload from Redis or, on a miss, computes it and stores its JSON in Redis."""
-        if use_redis:
-            raw = self.redis.get_raw(key)
+        redis = self.redis if use_redis else None
+        if redis is not None:
+            raw = redis.get_raw(key)
             self._sync_errors()
             if raw is not None:
                 self.hits.labels(kind, self.backend).inc()
                 return from_json(raw)
         self.misses.labels(kind).inc()
         payload = compute()
-        if use_redis:
-            self.redis.set_raw(key, to_json(payload), self.ttl)
+        if redis is not None:
+            redis.set_raw(key, to_json(payload), self.ttl)
             self._sync_errors()
         return payload
 
