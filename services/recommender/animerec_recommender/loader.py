@@ -44,7 +44,7 @@ class ModelHolder:
         self.refused: dict[str, str] = {}
         self.last_error: str | None = None
         self._lock = threading.Lock()
-        self._reuse: dict[str, dict[str, Any]] = {}
+        self._reuse: dict[str, dict[tuple[Any, ...], Any]] = {}
 
     def require(self) -> ServingState:
         """Returns the current state or raises NotReadyError while nothing is loaded."""

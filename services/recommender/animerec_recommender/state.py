@@ -92,7 +92,7 @@ def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def build_state(storage: Storage, version: str, params: RankingParams,
-                reuse_by_processed: dict[str, dict[str, Any]]) -> ServingState:
+                reuse_by_processed: dict[str, dict[tuple[Any, ...], Any]]) -> ServingState:
     """Returns the serving state of a published model version (raises InvalidModelVersion when unusable)."""
     start = time.perf_counter()
     model = load_model_version(storage, version)

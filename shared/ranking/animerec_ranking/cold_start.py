@@ -117,7 +117,7 @@ def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.Dat
         comps = query_scores(model, names, [queries[r] for r in rows])
         out = {"popularity": comps["popularity"]}
         for label, w in used.items():
-            out[label] = sum(comps[n] * v for n, v in w.items())
+            out[label] = np.asarray(sum(comps[n] * v for n, v in w.items()), dtype=np.float32)
         return out
 
     seen = query_mask(queries, model.n_items)

@@ -60,7 +60,7 @@ def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarra
 
 def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | None,
          item_vectors: np.ndarray | None, content: ContentModel | None,
-         reuse: dict[str, Any] | None = None,
+         reuse: dict[tuple[Any, ...], Any] | None = None,
          franchise: FranchiseModel | None = None) -> tuple[RankingParams, dict[str, Any]]:
     """Returns (params with the best EASE lambda and blend weights on val, a report of val NDCG@10).
 
@@ -114,7 +114,7 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
 
 
 def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, item_vectors: np.ndarray | None = None,
-                params: RankingParams | None = None, reuse: dict[str, Any] | None = None) -> FittedRanking:
+                params: RankingParams | None = None, reuse: dict[tuple[Any, ...], Any] | None = None) -> FittedRanking:
     """Returns the ranking core fitted on the train part, tuned on val first when params.tune.
 
     ``reuse`` (one dict per processed dataset, kept by the caller) carries the parts that do not

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -228,7 +228,7 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _rows_by_key(keys_per_row: list[Iterable[str]]) -> dict[str, list[int]]:
+def _rows_by_key(keys_per_row: Sequence[Iterable[str]]) -> dict[str, list[int]]:
     """Returns {key: the rows that have it} (empty keys skipped)."""
     out: dict[str, list[int]] = {}
     for row, keys in enumerate(keys_per_row):

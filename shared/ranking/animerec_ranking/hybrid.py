@@ -86,7 +86,7 @@ def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, rele
 
     if start is None:
         singles = {n: score({n: 1.0}) for n in z}
-        start = {max(singles, key=singles.get): 1.0}
+        start = {max(singles, key=lambda n: singles[n]): 1.0}
     best = {n: float(start.get(n, 0.0)) for n in components}
     best_score = score(best)
     for _ in range(rounds):

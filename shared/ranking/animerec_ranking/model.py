@@ -67,20 +67,21 @@ class RankingModel:
         rows = np.asarray(rows, dtype=np.int64)
         if name == "item_item":
             return self.ease.score(self.inputs[rows])
-        if name == "collaborative":
-            return np.asarray(self.user_vectors[rows] @ self.item_vectors.T, dtype=np.float32)
-        if name == "content":
+        users, items = self.user_vectors, self.item_vectors
+        if name == "collaborative" and users is not None and items is not None:
+            return np.asarray(users[rows] @ items.T, dtype=np.float32)
+        if name == "content" and self.content is not None:
             return self.content.score_rated(self.content.profiles(self.content_inputs[rows]))
-        if name == "franchise":
+        if name == "franchise" and self.franchise is not None:
             return self.franchise.score(self.inputs[rows])
-        if name == "user_based":  # in chunks: the similarity block is [chunk, n_users]
-            parts = [user_based_scores(self.user_vectors[rows[i:i + 32]], self.user_vectors, self.favourites,
+        if name == "user_based" and users is not None:  # in chunks: the similarity block is [chunk, n_users]
+            parts = [user_based_scores(users[rows[i:i + 32]], users, self.favourites,
                                        self.params.similar_users, exclude=rows[i:i + 32])
                      for i in range(0, len(rows), 32)]
             return np.vstack(parts) if parts else np.zeros((0, self.n_items), np.float32)
         if name in ("popularity", "quality"):
             return np.broadcast_to(getattr(self, name), (len(rows), self.n_items)).copy()
-        raise KeyError(f"unknown ranking component {name!r}")
+        raise KeyError(f"unknown or unavailable ranking component {name!r}")
 
     def query_components(self, names: list[str], idx: np.ndarray, weights: np.ndarray,
                          profile_weights: np.ndarray, user_vector: np.ndarray | None,
@@ -101,7 +102,7 @@ class RankingModel:
             elif name == "content" and self.content is not None:
                 profile = self.content.profile_of(self.content.rated_rows[idx], profile_weights)
                 out[name] = self.content.score_profile(profile)
-            elif name == "user_based" and user_vector is not None:
+            elif name == "user_based" and user_vector is not None and self.user_vectors is not None:
                 out[name] = user_based_scores(user_vector[None, :], self.user_vectors, self.favourites,
                                               self.params.similar_users, exclude=np.array([exclude_user]))[0]
             elif name in ("popularity", "quality"):

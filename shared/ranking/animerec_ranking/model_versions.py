@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def load_model_dir(path: Path, version: str, mmap: bool = False) -> ModelVersion
     if missing:
         raise InvalidModelVersion(f"model version {version} is incomplete: missing {', '.join(missing)}")
     try:
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         ue = np.load(path / "user_embeddings.npy", mmap_mode=mode, allow_pickle=False)
         ae = np.load(path / "anime_embeddings.npy", mmap_mode=mode, allow_pickle=False)
         uid = np.load(path / "user_ids.npy", allow_pickle=False)

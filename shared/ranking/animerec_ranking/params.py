@@ -71,7 +71,8 @@ class RankingParams:
         Components the blend does not name get weight 0; an empty blend changes nothing; a blend
         without cold-start weights (tuned before they existed) keeps the default ones.
         """
-        weights = (blend or {}).get("weights")
+        blend = blend or {}
+        weights = blend.get("weights")
         if not isinstance(weights, dict) or not weights:
             return self
 
