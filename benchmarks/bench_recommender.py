@@ -190,9 +190,9 @@ def main() -> None:
     from animerec_ranking import RankingParams, cold_start_metrics, strategies_of
     from animerec_ranking.evaluation import evaluate_strategy
     from animerec_recommender.engine import recommend_for_user
-    from animerec_recommender.filters import Filters
     from animerec_recommender.similarity import similar_anime
     from animerec_recommender.state import build_state
+    from animerec_shared.contracts.recommender import Filters
     from animerec_shared.storage import FileStorage
     from tests.recommender import recommender_fixtures as rf
 

@@ -135,8 +135,8 @@ def test_redis_unreachable_from_the_start_answers_from_the_process(planted_stora
 
 def test_model_swap_never_serves_the_old_versions_list(tmp_path):
     from animerec_recommender.app import create_app
-    from animerec_recommender.filters import Filters
     from animerec_recommender.similarity import similar_anime
+    from animerec_shared.contracts.recommender import Filters
     from animerec_shared.storage import FileStorage
 
     storage = FileStorage(tmp_path / "storage")

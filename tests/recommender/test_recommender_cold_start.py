@@ -11,8 +11,8 @@ from animerec_ranking import COMPONENTS, RankingParams, cold_start_metrics
 from animerec_ranking.cold_start import NOT_FOR_COLD_START, fold_in, query_mask, simulated_queries
 from animerec_ranking.datasets import load_processed
 from animerec_recommender.engine import recommend_cold_start
-from animerec_recommender.filters import Filters
 from animerec_recommender.state import build_state
+from animerec_shared.contracts.recommender import Filters
 from animerec_shared.storage import FileStorage
 
 

@@ -10,14 +10,13 @@ import numpy as np
 from animerec_ranking import zscore
 from animerec_ranking.cold_start import fold_in
 from animerec_ranking.model import content_weights, interaction_weights
+from animerec_shared.contracts.recommender import Filters
 from animerec_shared.errors import AnimeNotFound, InvalidInputError
 
-from .filters import Filters, meta_mask
+from .filters import meta_mask
 from .items import franchise_item, shaped_items, to_meta_space
 from .similarity import user_row
 from .state import ServingState
-
-STRATEGIES = ("hybrid", "collaborative", "user_based", "content", "item_item", "popularity")
 
 
 def _names(state: ServingState, strategy: str, cold_start: bool = False) -> tuple[list[str], dict[str, float]]:

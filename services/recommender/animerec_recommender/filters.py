@@ -1,47 +1,27 @@
-"""Filters shared by every list endpoint, applied as one boolean mask over the anime metadata."""
+"""The list filters as one boolean mask over the anime metadata, and the cache key of a validated query.
+
+The filters themselves are the contract's (``animerec_shared.contracts.recommender``): each list
+query carries the subset its route takes, the engine ranks with ``Filters``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Set
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel
+
+from animerec_shared.contracts.recommender import ListFilters
 
 from .state import ServingState
 
+LIST_FILTER_FIELDS = frozenset(ListFilters.model_fields)
 
-class Filters(BaseModel):
-    """Include/exclude genres, types, minimum members, year range, already rated, adult titles."""
 
-    genre: list[str] = Field(default_factory=list, max_length=20, description="anime must have all these genres")
-    exclude_genre: list[str] = Field(default_factory=list, max_length=20, description="anime must have none of these")
-    type: list[str] = Field(default_factory=list, max_length=10, description="TV, Movie, OVA, ONA, Special, Music")
-    min_members: int = Field(0, ge=0, le=10_000_000)
-    year_min: int | None = Field(None, ge=1900, le=2100)
-    year_max: int | None = Field(None, ge=1900, le=2100)
-    exclude_rated: bool = Field(True, description="drop anime the user already rated (user endpoints)")
-    include_adult: bool = Field(False, description="include 'Rx - Hentai' titles")
-    max_per_franchise: int = Field(1, ge=0, le=100, description=(
-        "lists show at most this many entries of one franchise, the earliest standing for it "
-        "(0 = no cap)"))
-    mix_franchises: bool = Field(False, description=(
-        "keep the franchises the user rated or liked in the list (true, with max_per_franchise=0, "
-        "gives the plain ranked list); false moves them to the separate continue list"))
-
-    @model_validator(mode="after")
-    def _years_ordered(self) -> Filters:
-        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
-            raise ValueError("year_min must not exceed year_max")
-        return self
-
-    def key(self) -> str:
-        """Returns a short stable digest of the filters (for cache keys)."""
-        raw = json.dumps(self.model_dump(), sort_keys=True, default=str)
-        return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
-
-    def is_default(self) -> bool:
-        return self == Filters()
+def cache_key(model: BaseModel, fields: Set[str] | None = None) -> str:
+    """Returns a short stable digest of a validated query, body or filter set (every field, or those named)."""
+    return hashlib.blake2b(model.model_dump_json(include=fields).encode(), digest_size=8).hexdigest()
 
 
 def _genre_columns(state: ServingState, names: list[str]) -> list[int]:
@@ -49,9 +29,9 @@ def _genre_columns(state: ServingState, names: list[str]) -> list[int]:
     return [lower[n.lower()] for n in names if n.lower() in lower]
 
 
-def meta_mask(state: ServingState, f: Filters) -> np.ndarray:
-    """Returns a fresh bool mask over meta rows of the anime that pass the filters (rated exclusion aside)."""
-    key = f.model_copy(update={"exclude_rated": True, "max_per_franchise": 1, "mix_franchises": False}).key()
+def meta_mask(state: ServingState, f: ListFilters) -> np.ndarray:
+    """Returns a fresh bool mask over meta rows of the anime that pass the list filters (rated exclusion aside)."""
+    key = cache_key(f, LIST_FILTER_FIELDS)
     cached = state.mask_cache.get(key)
     if cached is None:
         cached = _compute_mask(state, f)
@@ -61,7 +41,7 @@ def meta_mask(state: ServingState, f: Filters) -> np.ndarray:
     return cached.copy()  # callers switch more anime off in place
 
 
-def _compute_mask(state: ServingState, f: Filters) -> np.ndarray:
+def _compute_mask(state: ServingState, f: ListFilters) -> np.ndarray:
     mask = np.ones(len(state.meta), dtype=bool)
     if not f.include_adult:
         mask &= ~state.adult
@@ -85,7 +65,7 @@ def _compute_mask(state: ServingState, f: Filters) -> np.ndarray:
     return mask
 
 
-def rated_mask(state: ServingState, f: Filters) -> np.ndarray:
+def rated_mask(state: ServingState, f: ListFilters) -> np.ndarray:
     """Returns the filter mask over rated anime (anime_index order); unknown metadata fails."""
     m = meta_mask(state, f)
     rows = state.rated_meta_rows

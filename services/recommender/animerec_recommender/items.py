@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from animerec_ranking.lists import Entry
+from animerec_shared.contracts.recommender import Filters
 
-from .filters import Filters
 from .state import ServingState
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from animerec_ranking.lists import top_rows
+from animerec_shared.contracts.recommender import Filters
 from animerec_shared.errors import AnimeNotFound, UserNotFound
 
-from .filters import Filters, meta_mask
+from .filters import meta_mask
 from .items import item, shaped_items, to_meta_space
 from .state import ServingState
 

@@ -5,6 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from animerec_shared.contracts.recommender import Filters, ListFilters
+
+
+def ranking_filters(query: ListFilters) -> Filters:
+    """Returns the engine's filters of a validated list query (those the route does not take at their defaults)."""
+    return Filters.model_validate(query, from_attributes=True)
+
 
 def stamped(payload: dict[str, Any], model_version: str, started: float) -> dict[str, Any]:
     """Returns a copy of payload with the served model version and the milliseconds since started."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.contracts.recommender import ReloadAnswer, ReloadRequest
+
 from ..deps import HolderDep
-from ..schemas import ReloadAnswer, ReloadRequest
 
 router = APIRouter(tags=["admin"])
 

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
+
+from animerec_shared.contracts.common import AnimeIdPath
+from animerec_shared.contracts.recommender import (
+    AnimeDetail,
+    AnimeList,
+    FranchiseAnswer,
+    SearchQuery,
+    SimilarAnimeQuery,
+)
 
 from ..deps import CacheDep, StateDep
-from ..filters import Filters, meta_mask
+from ..filters import cache_key, meta_mask
 from ..items import item
 from ..offload import offload
-from ..schemas import AnimeDetail, AnimeList, FranchiseAnswer
 from ..similarity import meta_row, similar_anime
 from ..state import ServingState
-from . import stamped
+from . import ranking_filters, stamped
 
 router = APIRouter(tags=["anime"])
-AnimeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _clean(v: object) -> object:
@@ -26,7 +33,7 @@ def _clean(v: object) -> object:
 
 
 @router.get("/anime/{anime_id}", response_model=AnimeDetail, summary="Metadata and synopsis of one anime")
-async def get_anime(anime_id: AnimeId, state: StateDep) -> dict:
+async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
     row = meta_row(state, anime_id)
     m = state.meta.iloc[row]
     idx = int(state.meta_index[row])
@@ -35,8 +42,9 @@ async def get_anime(anime_id: AnimeId, state: StateDep) -> dict:
             "n_ratings": int(state.n_ratings_item[idx]) if idx >= 0 else 0, "model_version": state.version}
 
 
-def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> dict:
-    allowed = meta_mask(state, f)
+def _search(state: ServingState, query: SearchQuery) -> dict:
+    allowed = meta_mask(state, query)
+    q, limit = query.q, query.limit
     if q:
         found = state.titles.search(q, limit=max(limit * 4, 50))
         rows = [(r, s) for r, s in found if allowed[r]][:limit]
@@ -50,29 +58,24 @@ def _search(state: ServingState, q: str | None, limit: int, f: Filters) -> dict:
 # List answers leave out the optional fields a list does not have (exclude_unset), as they always did.
 @router.get("/anime", response_model=AnimeList, response_model_exclude_unset=True,
             summary="Title search (romaji, English, Japanese; typo-tolerant)")
-async def search_anime(state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
-                       q: Annotated[str | None, Query(max_length=200)] = None,
-                       limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
+async def search_anime(state: StateDep, cache: CacheDep, query: Annotated[SearchQuery, Query()]) -> dict:
     start = time.perf_counter()
-    # q last in the key: colons in q cannot collide
-    payload = await cache.cached("search", state.version, (limit, filters.key(), q or ""),
-                                 lambda: _search(state, q, limit, filters))
+    payload = await cache.cached("search", state.version, (cache_key(query),), lambda: _search(state, query))
     return stamped(payload, state.version, start)
 
 
-def _similar(state: ServingState, anime_id: int, method: str, n: int, f: Filters) -> dict:
-    items, used = similar_anime(state, anime_id, method, n, f)
+def _similar(state: ServingState, anime_id: int, query: SimilarAnimeQuery) -> dict:
+    items, used = similar_anime(state, anime_id, query.method, query.n, ranking_filters(query))
     return {"items": items, "method": used}
 
 
 @router.get("/anime/{anime_id}/similar", response_model=AnimeList, response_model_exclude_unset=True,
             summary="Most similar anime")
-async def get_similar_anime(anime_id: AnimeId, state: StateDep, cache: CacheDep, filters: Annotated[Filters, Query()],
-                            n: Annotated[int, Query(ge=1, le=100)] = 10,
-                            method: Literal["collaborative", "content"] = "collaborative") -> dict:
+async def get_similar_anime(anime_id: AnimeIdPath, state: StateDep, cache: CacheDep,
+                            query: Annotated[SimilarAnimeQuery, Query()]) -> dict:
     start = time.perf_counter()
-    payload = await cache.cached("similar_anime", state.version, (anime_id, method, n, filters.key()),
-                                 lambda: _similar(state, anime_id, method, n, filters))
+    payload = await cache.cached("similar_anime", state.version, (anime_id, cache_key(query)),
+                                 lambda: _similar(state, anime_id, query))
     return stamped(payload, state.version, start)
 
 
@@ -96,6 +99,6 @@ def franchise_of(state: ServingState, anime_id: int) -> dict:
 
 @router.get("/anime/{anime_id}/franchise", response_model=FranchiseAnswer,
             summary="The other entries of an anime's franchise, in watch order, with the evidence of each link")
-async def get_franchise(anime_id: AnimeId, state: StateDep) -> dict:
+async def get_franchise(anime_id: AnimeIdPath, state: StateDep) -> dict:
     start = time.perf_counter()
     return stamped(await offload(franchise_of, state, anime_id), state.version, start)

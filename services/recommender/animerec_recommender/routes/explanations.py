@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from animerec_shared.contracts.recommender import ExplanationFacts, ExplanationFactsRequest
+
 from ..deps import StateDep
 from ..facts import explanation_facts
 from ..offload import offload
-from ..schemas import ExplanationFacts, ExplanationFactsRequest
 
 router = APIRouter(tags=["explanations"])
 

@@ -7,18 +7,18 @@ import time
 
 from fastapi import APIRouter
 
+from animerec_shared.contracts.recommender import AnimeList, ColdStartRequest
+
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
-from ..filters import Filters
-from ..schemas import AnimeList, ColdStartRequest
 from ..state import ServingState
-from . import stamped
+from . import ranking_filters, stamped
 
 router = APIRouter(tags=["recommendations"])
 
 
 def _cold_start(state: ServingState, body: ColdStartRequest) -> dict:
-    filters = Filters(**body.model_dump(include=set(Filters.model_fields)))
+    filters = ranking_filters(body)
     return {**recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n, filters),
             "strategy": body.strategy}
 
