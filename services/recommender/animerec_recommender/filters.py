@@ -7,7 +7,6 @@ query carries the subset its route takes, the engine ranks with ``Filters``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Set
 
 import numpy as np
 from pydantic import BaseModel
@@ -16,10 +15,10 @@ from animerec_shared.contracts.recommender import ListFilters
 
 from .state import ServingState
 
-LIST_FILTER_FIELDS = frozenset(ListFilters.model_fields)
+LIST_FILTER_FIELDS = set(ListFilters.model_fields)
 
 
-def cache_key(model: BaseModel, fields: Set[str] | None = None) -> str:
+def cache_key(model: BaseModel, fields: set[str] | None = None) -> str:
     """Returns a short stable digest of a validated query, body or filter set (every field, or those named)."""
     return hashlib.blake2b(model.model_dump_json(include=fields).encode(), digest_size=8).hexdigest()
 

@@ -47,8 +47,8 @@ def _search(state: ServingState, query: SearchQuery) -> dict:
     q, limit = query.q, query.limit
     if q:
         found = state.titles.search(q, limit=max(limit * 4, 50))
-        rows = [(r, s) for r, s in found if allowed[r]][:limit]
-        items = [item(state, r, "similarity", min(s, 100.0) / 100.0, ["title"]) for r, s in rows]
+        hits = [(r, s) for r, s in found if allowed[r]][:limit]
+        items = [item(state, r, "similarity", min(s, 100.0) / 100.0, ["title"]) for r, s in hits]
     else:
         rows = [int(r) for r in state.members.argsort(kind="stable")[::-1] if allowed[r]][:limit]
         items = [item(state, r, "similarity", 0.0, ["members"]) for r in rows]
