@@ -45,6 +45,7 @@ class World:
     served: str = "v1"
     request_ids: list[str] = field(default_factory=list)
     params: list[dict[str, Any]] = field(default_factory=list)
+    multi_params: list[list[tuple[str, str]]] = field(default_factory=list)  # repeated keys kept
     bodies: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls_to_finish: int = 2
@@ -69,6 +70,7 @@ class World:
 def _record(world: World, request: Request) -> None:
     world.request_ids.append(request.headers.get("x-request-id", ""))
     world.params.append(dict(request.query_params.multi_items()))
+    world.multi_params.append(request.query_params.multi_items())
 
 
 def _app(name: str) -> FastAPI:

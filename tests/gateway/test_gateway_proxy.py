@@ -25,7 +25,7 @@ def test_search_proxied_with_params_and_request_id(stack, client):
     assert [i["anime_id"] for i in r.json()["items"]] == [5114, 121]
     assert r.headers["x-request-id"] == "rid-search-1"
     assert stack.world.request_ids[-1] == "rid-search-1"
-    assert stack.world.params[-1] == {"q": "fullmetal", "limit": "5", "include_adult": "false"}
+    assert stack.world.params[-1] == {"q": "fullmetal", "limit": "5"}  # the contract's defaults are not sent
 
 
 def test_request_id_generated_when_absent_and_passed_upstream(stack, client):
@@ -40,8 +40,9 @@ def test_similar_forwards_typed_filters(stack, client):
                                                         ("genre", "Drama"), ("type", "TV"), ("min_members", 10)])
     assert r.status_code == 200 and len(r.json()["items"]) == 3
     sent = stack.world.params[-1]
-    assert sent["method"] == "content" and sent["n"] == "3" and sent["min_members"] == "10"
-    assert sent["include_adult"] == "false" and sent["type"] == "TV"
+    assert sent["method"] == "content" and sent["n"] == "3" and sent["min_members"] == "10" and sent["type"] == "TV"
+    assert stack.world.multi_params[-1].count(("genre", "Action")) == 1  # lists as repeated keys
+    assert ("genre", "Drama") in stack.world.multi_params[-1] and "include_adult" not in sent
 
 
 def test_bad_query_parameter_is_422_before_upstream(stack, client):
@@ -80,14 +81,15 @@ def test_upstream_error_body_passed_through(client):
 def test_user_routes_and_cold_start_answer(stack, client):
     recs = client.get("/api/v1/users/7/recommendations", params={"strategy": "user_based", "n": 2})
     assert recs.status_code == 200 and len(recs.json()["items"]) == 2
-    assert stack.world.params[-1]["strategy"] == "user_based" and stack.world.params[-1]["exclude_rated"] == "true"
+    assert stack.world.params[-1] == {"strategy": "user_based", "n": "2"}
+    client.get("/api/v1/users/7/recommendations", params={"exclude_rated": "false", "include_adult": "true"})
+    assert stack.world.params[-1] == {"include_adult": "true", "exclude_rated": "false"}  # booleans as true/false
     assert client.get("/api/v1/users/7/similar").json()["items"][0]["user_id"] == 8
     assert client.get("/api/v1/users/7/preferences", params={"n": 3}).json()["genres"][0]["genre"] == "Action"
     assert stack.world.params[-1] == {"n": "3"}
     cold = client.post("/api/v1/recommendations", json={"liked": [5114, 9253], "n": 2})
     assert cold.status_code == 200 and [i["anime_id"] for i in cold.json()["items"]] == [121, 1535]
-    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "disliked": [], "n": 2, "strategy": "hybrid",
-                                      "include_adult": False}
+    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "n": 2}  # the defaults are the recommender's too
     typo = client.post("/api/v1/recommendations", json={"liked": [5114], "genres": ["Action"]})
     assert typo.status_code == 422  # unknown fields are refused, not silently ignored
     years = client.get("/api/v1/anime/5114/similar", params={"year_min": 2010, "year_max": 2000})
@@ -99,8 +101,7 @@ def test_user_routes_and_cold_start_answer(stack, client):
 def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, client):
     recs = client.get("/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 2})
     assert recs.status_code == 200
-    assert stack.world.params[-1] == {"n": "3", "strategy": "hybrid", "exclude_rated": "true", "include_adult": "false",
-                                      "max_per_franchise": "2"}
+    assert stack.world.params[-1] == {"max_per_franchise": "2", "n": "3"}
     body = recs.json()
     assert [i["anime_id"] for i in body["continue"]] == [5114]  # passed through: discovery and continue apart
     assert body["items"][0]["franchise"] == {"id": 9253, "size": 3}
@@ -110,8 +111,7 @@ def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, 
     assert stack.world.params[-1]["max_per_franchise"] == "0" and stack.world.params[-1]["mix_franchises"] == "true"
     similar = client.get("/api/v1/anime/5114/similar", params={"n": 2, "mix_franchises": "false"})
     assert similar.status_code == 200
-    assert stack.world.params[-1] == {"n": "2", "method": "collaborative", "include_adult": "false",
-                                      "mix_franchises": "false"}
+    assert stack.world.params[-1] == {"n": "2"}  # mix_franchises=false is the default: not sent
     client.get("/api/v1/anime/5114/similar", params={"n": 4})
     assert "max_per_franchise" not in stack.world.params[-1] and "mix_franchises" not in stack.world.params[-1]
 
@@ -130,8 +130,7 @@ def test_cold_start_body_takes_the_franchise_options(stack, client):
     r = client.post("/api/v1/recommendations", json={"liked": [5114], "n": 2, "max_per_franchise": 3,
                                                      "mix_franchises": False})
     assert r.status_code == 200 and [i["anime_id"] for i in r.json()["continue"]] == [121]
-    assert stack.world.bodies[-1] == {"liked": [5114], "disliked": [], "n": 2, "strategy": "hybrid",
-                                      "include_adult": False, "max_per_franchise": 3, "mix_franchises": False}
+    assert stack.world.bodies[-1] == {"liked": [5114], "n": 2, "max_per_franchise": 3}
     before = len(stack.world.request_ids)
     for bad in ({"max_per_franchise": -1}, {"max_per_franchise": 101}, {"mix_franchises": "maybe"}):
         r = client.post("/api/v1/recommendations", json={"liked": [5114], **bad})
@@ -146,11 +145,11 @@ def test_continue_watching_proxied(stack, client):
     assert [i["anime_id"] for i in r.json()["items"]] == [5114] and r.json()["model_version"] == "v1"
     assert r.json()["items"][0]["franchise"] == {"id": 121, "size": 2}
     assert stack.world.request_ids[-1] == "rid-continue-1"
-    assert stack.world.params[-1] == {"n": "5", "genre": "Action", "type": "TV", "include_adult": "false"}
+    assert stack.world.params[-1] == {"n": "5", "genre": "Action", "type": "TV"}
     missing = client.get(f"/api/v1/users/{MISSING_USER}/continue")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
     before = len(stack.world.request_ids)
-    for params, user in (({"n": 0}, 7), ({"n": 101}, 7), ({}, -1), ({}, 10_000_000_001),
+    for params, user in (({"n": 0}, 7), ({"n": 101}, 7), ({}, -1), ({}, 2**31),
                          ({"year_min": 2010, "year_max": 2000}, 7)):
         r = client.get(f"/api/v1/users/{user}/continue", params=params)
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (params, user)
@@ -169,7 +168,7 @@ def test_franchise_of_an_anime_proxied(stack, client):
     missing = client.get("/api/v1/anime/77777/franchise")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "anime_not_found"
     before = len(stack.world.request_ids)
-    for bad in (0, 10_000_001):  # the bounds of the other anime routes
+    for bad in (0, 2**31):  # the bounds of the other anime routes: one bound for anime and user ids, 2**31 - 1
         assert client.get(f"/api/v1/anime/{bad}/franchise").status_code == 422
     assert len(stack.world.request_ids) == before
 
@@ -243,15 +242,34 @@ def test_openapi_documents_the_franchise_routes_and_options(client):
         assert {"404", "422", "429", "503", "504"} <= set(op["responses"]), path
     for path in ("/api/v1/users/{user_id}/recommendations", "/api/v1/anime/{anime_id}/similar"):
         params = {p["name"]: p for p in paths[path]["get"]["parameters"]}
-        bounds = params["max_per_franchise"]["schema"]["anyOf"][0]
-        assert (bounds["minimum"], bounds["maximum"]) == (0, 100)
-        assert params["mix_franchises"]["schema"]["anyOf"][0]["type"] == "boolean"
+        bounds = params["max_per_franchise"]["schema"]
+        assert (bounds["minimum"], bounds["maximum"], bounds["default"]) == (0, 100, 1)
+        assert params["mix_franchises"]["schema"]["type"] == "boolean"
     search = {p["name"] for p in paths["/api/v1/anime"]["get"]["parameters"]}
     assert "max_per_franchise" not in search  # search does not group by franchise
     anime_id = next(p for p in paths["/api/v1/anime/{anime_id}/franchise"]["get"]["parameters"])
-    assert (anime_id["schema"]["minimum"], anime_id["schema"]["maximum"]) == (1, 10_000_000)
+    assert (anime_id["schema"]["minimum"], anime_id["schema"]["maximum"]) == (1, 2**31 - 1)
     assert "continue" in schemas["AnimeList"]["properties"] and "franchise" in schemas["AnimeItem"]["properties"]
     assert {"max_per_franchise", "mix_franchises"} <= set(schemas["ColdStartRequest"]["properties"])
+
+
+def test_openapi_has_one_error_schema_that_every_error_response_uses(client):
+    """The contract's ErrorBody is the only error body documented: no FastAPI HTTPValidationError, no copies."""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    error_bodies = [name for name, schema in schemas.items() if set(schema.get("properties", {})) == {"error"}]
+    assert error_bodies == ["ErrorBody"]
+    assert schemas["ErrorBody"]["properties"]["error"]["$ref"] == "#/components/schemas/ErrorDetail"
+    assert not {"HTTPValidationError", "ValidationError"} & set(schemas)
+    documented = 0
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            for status, response in op["responses"].items():
+                if status[0] in "45":
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+                    documented += 1
+    assert documented > 50
 
 
 def test_docs_served_without_cdn(client):

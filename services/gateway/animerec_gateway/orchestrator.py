@@ -8,6 +8,8 @@ import time
 import uuid
 from typing import Any
 
+from animerec_shared.contracts import training as training_api
+from animerec_shared.contracts.ingestion import IngestionCreate, ProcessingRunCreate
 from animerec_shared.errors import AnimeRecError, ConflictError, NotFoundError, UpstreamUnavailable
 
 from .config import Settings
@@ -94,17 +96,17 @@ class Orchestrator:
         try:
             if req.source:
                 done = await self._step(run, "ingestion", self.upstreams["ingestion"], "/ingestions",
-                                        {"source": req.source})
+                                        IngestionCreate(source=req.source).model_dump())
                 run.dataset_id = done.get("dataset_id")
             if not req.processed_id:
-                body: dict[str, Any] = {"raw_dataset": run.dataset_id}
-                if req.min_ratings is not None:
-                    body["min_ratings"] = req.min_ratings
-                done = await self._step(run, "processing", self.upstreams["ingestion"], "/processing-runs", body)
+                # the bodies sent are the upstreams' contract models (no raw_dataset: raw/CURRENT)
+                body = ProcessingRunCreate(raw_dataset=run.dataset_id, min_ratings=req.min_ratings)
+                done = await self._step(run, "processing", self.upstreams["ingestion"], "/processing-runs",
+                                        body.model_dump(exclude_none=True))
                 run.processed_id = done.get("processed_id")
-            done = await self._step(run, "training", self.upstreams["training"], "/training-runs",
-                                    {"model": req.model, "epochs": req.epochs, "processed_id": run.processed_id,
-                                     "promote": req.promote})
+            create = training_api.TrainingRunCreate(model=req.model, epochs=req.epochs,
+                                                    processed_id=run.processed_id, promote=req.promote)
+            done = await self._step(run, "training", self.upstreams["training"], "/training-runs", create.model_dump())
             run.version, run.promoted = done.get("version"), bool(done.get("promoted"))
             run.metrics = done.get("metrics")
             await self._reload(run)

@@ -1,7 +1,7 @@
-"""Public request bodies and documented response shapes of /api/v1.
+"""The gateway's own models: the admin API's orchestrated training runs and promotion.
 
-Request bodies are validated here (bounds, examples) and forwarded as sent; response models only
-document the upstream answers in OpenAPI: the gateway passes the upstream bytes through untouched.
+Every public route documents and validates with the platform's written contract
+(``animerec_shared.contracts``); only what the gateway itself answers is declared here.
 """
 
 from __future__ import annotations
@@ -10,220 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-STRATEGY_PATTERN = r"^[a-z][a-z_]{0,31}$"
-VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-Strategy = Literal["hybrid", "collaborative", "user_based", "content", "item_item", "popularity"]
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class ErrorBody(BaseModel):
-    """The platform's one error schema."""
-
-    class _Error(BaseModel):
-        code: str = Field(examples=["anime_not_found"])
-        message: str
-        details: Any = None
-
-    error: _Error
-
-
-class FranchiseRef(BaseModel):
-    """The franchise of a list item."""
-
-    id: int = Field(description="anime_id of the franchise's first entry in watch order")
-    size: int = Field(description="entries in the franchise (1: standalone)")
-
-
-class AnimeItem(_Open):
-    """One anime in a list answer (more fields may follow)."""
-
-    anime_id: int
-    title: str = Field(examples=["Fullmetal Alchemist: Brotherhood"], description="English title, else romaji")
-    name: str | None = Field(None, description="romaji title")
-    english_title: str | None = None
-    genres: list[str] = []
-    type: str | None = None
-    year: int | None = None
-    score: float | None = Field(None, description="MyAnimeList score")
-    members: int | None = None
-    similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
-    relevance: float | None = Field(None, description="ranking score (recommendation lists)")
-    franchise: FranchiseRef | None = Field(None, description=(
-        "its franchise; a discovery item stands for the whole franchise (size - 1 other entries)"))
-    sources: list[str] | None = Field(None, description=(
-        "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, quality"))
-
-
-class AnimeList(_Open):
-    """A list answer of the recommender."""
-
-    items: list[AnimeItem] = Field(description=(
-        "recommendations: discovery (the franchises rated or liked left out, `max_per_franchise` entries of "
-        "each other one); similar anime: the anime's own franchise left out; search: best match first"))
-    continue_: list[AnimeItem] | None = Field(None, alias="continue", description=(
-        "recommendations only: the next unrated entries of the franchises rated or liked, in watch order, "
-        "best franchises first ([] with mix_franchises=true)"))
-    model_version: str | None = None
-    took_ms: float | None = None
-    strategy: str | None = Field(None, description="recommendations: the strategy used")
-    method: str | None = Field(None, description="similar anime: the method used")
-
-
-class ContinueList(_Open):
-    """Continue watching: the next unrated entries of a user's franchises."""
-
-    items: list[AnimeItem] = Field(description="in watch order, best franchises first")
-    model_version: str | None = None
-    took_ms: float | None = None
-
-
-class FranchiseEntry(_Open):
-    """Another entry of an anime's franchise, with the evidence linking it."""
-
-    anime_id: int
-    title: str
-    type: str | None = None
-    year: int | None = None
-    episodes: float | None = None
-    aired_from: str | None = Field(None, description="first air date (ISO): the watch order")
-    evidence: dict[str, Any] = Field(description=(
-        "why it is of the franchise: {relation: same_franchise, rules: [title_base | title_prefix | shared_stem "
-        "| japanese_base], base: the shared title base, path: anime ids from the asked anime}"))
-
-
-class FranchiseAnswer(_Open):
-    """The other entries of an anime's franchise, in watch order."""
-
-    anime_id: int
-    title: str | None = None
-    franchise_id: int = Field(description="anime_id of the franchise's first entry in watch order")
-    items: list[FranchiseEntry] = Field(description="the other entries in watch order; [] for a standalone anime")
-    model_version: str | None = None
-    took_ms: float | None = None
-
-
-class AnimeDetail(_Open):
-    """Metadata and synopsis of one anime."""
-
-    anime_id: int
-    title: str | None = None
-    genres: list[str] = []
-    synopsis: str | None = None
-
-
-class Preferences(_Open):
-    """A user's favourite genres (weights from top-quartile ratings) and favourite anime."""
-
-    user_id: int
-    genres: list[dict[str, Any]] = Field(default_factory=list,
-                                        examples=[[{"genre": "Action", "weight": 0.31, "count": 12}]])
-    favourites: list[dict[str, Any]] = Field(default_factory=list)
-    model_version: str | None = None
-
-
-class UserList(_Open):
-    """Users most similar to a user."""
-
-    items: list[dict[str, Any]]
-    model_version: str | None = None
-
-
-class ColdStartRequest(BaseModel):
-    """Body of POST /api/v1/recommendations: recommendations for someone without an account."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
-                     {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]},
-                     {"liked": [5114], "n": 10, "max_per_franchise": 2}]})
-
-    liked: list[int] = Field(..., min_length=1, max_length=500, description="anime ids the person liked")
-    disliked: list[int] = Field(default_factory=list, max_length=500)
-    n: int = Field(10, ge=1, le=100)
-    strategy: Strategy = "hybrid"
-    genre: list[str] | None = Field(None, max_length=20, description="keep only anime having all these genres")
-    exclude_genre: list[str] | None = Field(None, max_length=20, description="drop anime with any of these genres")
-    type: list[str] | None = Field(None, max_length=10, examples=[["TV", "Movie"]])
-    min_members: int | None = Field(None, ge=0, le=10_000_000)
-    year_min: int | None = Field(None, ge=1900, le=2100)
-    year_max: int | None = Field(None, ge=1900, le=2100)
-    exclude_rated: bool | None = Field(None, description="drop the liked/disliked anime (default true)")
-    include_adult: bool = False
-    max_per_franchise: int | None = Field(None, ge=0, le=100, description=(
-        "show at most this many entries of one franchise, the earliest standing for it (default 1; 0 = no cap)"))
-    mix_franchises: bool | None = Field(None, description=(
-        "keep the liked anime's franchises in the list instead of the separate `continue` list (default false; "
-        "true with max_per_franchise=0 = the plain ranked list)"))
-
-    @model_validator(mode="after")
-    def _positive_ids(self) -> ColdStartRequest:
-        if any(a < 1 for a in self.liked + self.disliked):
-            raise ValueError("anime ids must be positive")
-        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
-            raise ValueError("year_min must not exceed year_max")
-        return self
-
-
-class _Subject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: int | None = Field(None, ge=0, description="a user known to the recommender")
-    liked: list[int] | None = Field(None, min_length=1, max_length=200,
-                                    description="anime ids the person liked (no account needed)")
-    strategy: str | None = Field(None, pattern=STRATEGY_PATTERN, description="the strategy that recommended it")
-
-    @model_validator(mode="after")
-    def _one_subject(self) -> _Subject:
-        if (self.user_id is None) == (self.liked is None):
-            raise ValueError("give exactly one of user_id or liked")
-        if self.liked is not None and any(a < 1 for a in self.liked):
-            raise ValueError("liked anime ids must be positive")
-        return self
-
-
-class ExplanationRequest(_Subject):
-    """Body of POST /api/v1/explanations."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"user_id": 1234, "anime_id": 5114}, {"liked": [1535, 16498], "anime_id": 5114}]})
-
-    anime_id: int = Field(..., ge=1)
-
-
-class ExplanationBatchRequest(_Subject):
-    """Body of POST /api/v1/explanations/batch (up to 20 anime)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"user_id": 1234, "anime_ids": [5114, 9253]}]})
-
-    anime_ids: list[int] = Field(..., min_length=1, max_length=20)
-
-
-class Explanation(_Open):
-    """An explanation built from computed facts; `source` says who wrote the text."""
-
-    anime_id: int
-    facts: list[dict[str, Any]]
-    text: str
-    source: Literal["llm", "template"]
-    fallback_reason: str | None = None
-    model_version: str | None = None
-
-
-class ExplanationBatch(_Open):
-    """One entry per distinct anime id: an explanation or an error."""
-
-    items: list[dict[str, Any]]
-    model_version: str | None = None
-
-
-class ModelList(_Open):
-    """Model versions in storage and which one is promoted."""
-
-    current: str | None = None
-    models: list[dict[str, Any]]
+from animerec_shared.contracts.common import VERSION_PATTERN
+from animerec_shared.contracts.training import ModelName, PromotePolicy
 
 
 class TrainingRunCreate(BaseModel):
@@ -240,9 +28,9 @@ class TrainingRunCreate(BaseModel):
     min_ratings: int | None = Field(None, ge=1, le=100_000, description="processing: minimum ratings per user")
     processed_id: str | None = Field(None, pattern=VERSION_PATTERN,
                                      description="train on this processed dataset and skip ingestion + processing")
-    model: Literal["two_tower", "seed"] = "two_tower"
+    model: ModelName = "two_tower"
     epochs: int | None = Field(None, ge=1, le=500)
-    promote: Literal["never", "if_better", "always"] = "if_better"
+    promote: PromotePolicy = "if_better"
 
     @model_validator(mode="after")
     def _source_or_processed(self) -> TrainingRunCreate:

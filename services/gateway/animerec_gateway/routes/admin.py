@@ -6,20 +6,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from animerec_shared.contracts.common import VERSION_PATTERN, error_doc
+
 from ..deps import AdminDep, OrchestratorDep
-from ..schemas import VERSION_PATTERN, ErrorBody, PipelineRun, PipelineRunList, PromoteResult, TrainingRunCreate
+from ..schemas import PipelineRun, PipelineRunList, PromoteResult, TrainingRunCreate
 from .common import UPSTREAM_ERRORS
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminDep], responses={
     **UPSTREAM_ERRORS,
-    401: {"model": ErrorBody, "description": "no bearer token (`unauthorized`)"},
-    403: {"model": ErrorBody, "description": "wrong token (`forbidden`)"},
+    401: error_doc("no bearer token (`unauthorized`)"),
+    403: error_doc("wrong token (`forbidden`)"),
 })
 
 
 @router.post("/training-runs", summary="Start ingestion -> processing -> training -> promotion -> reload",
              status_code=202, response_model=PipelineRun,
-             responses={409: {"model": ErrorBody, "description": "a run is in progress (`training_in_progress`)"}})
+             responses={409: error_doc("a run is in progress (`training_in_progress`)")})
 async def start_training_run(orchestrator: OrchestratorDep, body: TrainingRunCreate) -> PipelineRun:
     """Returns the new run (state `queued`); poll GET /api/v1/admin/training-runs/{id} until it ends."""
     return orchestrator.start(body)
@@ -32,7 +34,7 @@ async def list_training_runs(orchestrator: OrchestratorDep) -> PipelineRunList:
 
 
 @router.get("/training-runs/{run_id}", summary="State of a training run", response_model=PipelineRun,
-            responses={404: {"model": ErrorBody, "description": "unknown run (`training_run_not_found`)"}})
+            responses={404: error_doc("unknown run (`training_run_not_found`)")})
 async def get_training_run(orchestrator: OrchestratorDep,
                            run_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]) -> PipelineRun:
     """Returns the state of each step, the new version, whether it was promoted and what the recommender serves."""
@@ -41,7 +43,7 @@ async def get_training_run(orchestrator: OrchestratorDep,
 
 @router.post("/models/{version}/promote", summary="Promote a stored model version (rollback)",
              response_model=PromoteResult,
-             responses={404: {"model": ErrorBody, "description": "unknown version"}})
+             responses={404: error_doc("unknown version")})
 async def promote_model(orchestrator: OrchestratorDep,
                         version: Annotated[str, Path(pattern=VERSION_PATTERN, examples=["20261127-041500-ab12"])]
                         ) -> PromoteResult:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from animerec_shared.contracts.explainer import (
+    Explanation,
+    ExplanationBatch,
+    ExplanationBatchRequest,
+    ExplanationRequest,
+)
+
 from ..deps import ExplainerDep
-from ..schemas import Explanation, ExplanationBatch, ExplanationBatchRequest, ExplanationRequest
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS
 

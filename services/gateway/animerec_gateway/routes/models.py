@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from animerec_shared.contracts.training import ModelList
+
 from ..deps import TrainingDep
-from ..schemas import ModelList
 from ..upstreams import relay
 from .common import UPSTREAM_ERRORS
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from animerec_shared.contracts.recommender import AnimeList, ColdStartRequest
+
 from ..deps import RecommenderDep
-from ..schemas import AnimeList, ColdStartRequest
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS
 
@@ -16,5 +17,5 @@ router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
 @router.post("", summary="Recommendations from a few liked anime (cold start)", response_model=AnimeList)
 async def cold_start_recommendations(recommender: RecommenderDep, body: ColdStartRequest) -> Response:
     """Returns recommendations folded in from the liked (and disliked) anime, filtered."""
-    payload = body.model_dump(exclude_none=True)
+    payload = body.model_dump(exclude_defaults=True)  # the recommender has the same defaults
     return relay("recommender", await recommender.request("POST", "/recommendations", json_body=payload))
