@@ -78,7 +78,7 @@ def test_compose_secrets_come_from_the_shell_and_only_the_gateway_is_published(c
     for name, svc in services.items():
         for key, value in (svc.get("environment") or {}).items():
             if re.search("KEY|TOKEN|SECRET|PASSWORD", key):
-                assert re.fullmatch(r"\$\{%s:-\}" % key, str(value)), (name, key, value)
+                assert re.fullmatch(rf"\$\{{{key}:-\}}", str(value)), (name, key, value)
         if name != "gateway":
             assert "ports" not in svc, name
     assert services["gateway"]["ports"] == ["127.0.0.1:${GATEWAY_PORT:-8000}:8000"]

@@ -68,12 +68,12 @@ class FakeGateway:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append(("POST", self.path, self.headers.get("Authorization"), body))
                 self._answer(*post)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 fake.requests.append(("GET", self.path, self.headers.get("Authorization"), b""))
                 self._answer(*(states.pop(0) if len(states) > 1 else states[0]))
 

@@ -8,7 +8,6 @@ recommender's own test fixtures (tests/recommender/recommender_fixtures.py).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +18,7 @@ import pytest
 from explainer_fakes import serve
 
 pytest.importorskip("animerec_recommender", reason="the recommender service is not installed")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recommender"))
-from recommender_fixtures import publish_processed, publish_svd_model  # noqa: E402
+from tests.recommender.recommender_fixtures import publish_processed, publish_svd_model
 
 VERSION = "svd-explainer-test"
 
@@ -29,7 +27,6 @@ VERSION = "svd-explainer-test"
 def real_recommender(tmp_path_factory, real_data):
     from animerec_recommender.app import create_app
     from animerec_recommender.config import Settings
-
     from animerec_shared.storage import FileStorage
 
     storage = FileStorage(tmp_path_factory.mktemp("explainer-real") / "storage")

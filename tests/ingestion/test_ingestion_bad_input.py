@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from animerec_shared.errors import DataValidationError, InvalidInputError
 from ingestion_helpers import ANIMELIST_HEADER, animelist_rows, storage_snapshot, write_animelist
 
 from animerec_ingestion.ingest import ingest_dataset
+from animerec_shared.errors import DataValidationError, InvalidInputError
 
 
 def _lines(header: str, rows: list[str], newline: str = "\n") -> bytes:

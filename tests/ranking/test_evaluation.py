@@ -12,7 +12,7 @@ from animerec_ranking.evaluation import evaluate_strategy, mean_prediction_bce, 
 
 
 def _train(n_users: int, n_items: int, pairs: list[tuple[int, int]]) -> sp.csr_matrix:
-    u, i = zip(*pairs)
+    u, i = zip(*pairs, strict=False)
     return sp.csr_matrix((np.ones(len(pairs)), (u, i)), shape=(n_users, n_items))
 
 

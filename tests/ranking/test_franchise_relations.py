@@ -29,11 +29,11 @@ def test_labelled_pairs_precision_and_recall(catalogue, relations):
     pairs = pd.read_csv(PAIRS)
     assert len(pairs) >= 60 and pairs["same_franchise"].sum() >= 30 and (pairs["same_franchise"] == 0).sum() >= 30
     row = {int(a): i for i, a in enumerate(catalogue["anime_id"])}
-    said = [relations.same(row[a], row[b]) for a, b in zip(pairs["anime_id_a"], pairs["anime_id_b"])]
+    said = [relations.same(row[a], row[b]) for a, b in zip(pairs["anime_id_a"], pairs["anime_id_b"], strict=False)]
     truth = pairs["same_franchise"].astype(bool).tolist()
-    tp = sum(s and t for s, t in zip(said, truth))
-    fp = [f"{a} / {b}" for s, t, a, b in zip(said, truth, pairs["title_a"], pairs["title_b"]) if s and not t]
-    fn = sum(t and not s for s, t in zip(said, truth))
+    tp = sum(s and t for s, t in zip(said, truth, strict=False))
+    fp = [f"{a} / {b}" for s, t, a, b in zip(said, truth, pairs["title_a"], pairs["title_b"], strict=False) if s and not t]
+    fn = sum(t and not s for s, t in zip(said, truth, strict=False))
     precision, recall = tp / max(tp + len(fp), 1), tp / max(tp + fn, 1)
     assert precision >= 0.97, (precision, fp)
     assert recall >= 0.85, recall

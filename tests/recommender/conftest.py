@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-import recommender_fixtures as rf  # noqa: E402
-from recommender_live import LiveServer, make_settings  # noqa: E402
+import recommender_fixtures as rf
+from recommender_live import LiveServer, make_settings
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,7 @@ def check_storage(root: Path, currents: dict[str, str | None]) -> list[str]:
                     load_model_dir(entry, entry.name)
                 else:
                     assert (entry / "manifest.json").exists(), "no manifest.json"
-            except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+            except Exception as exc:
                 problems.append(f"{area}/{entry.name} is published but broken: {exc}")
         if storage.get_current(area) != currents[area]:
             problems.append(f"{area}/CURRENT moved: {currents[area]} -> {storage.get_current(area)}")

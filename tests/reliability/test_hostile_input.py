@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -191,7 +190,7 @@ class _FakeLLM:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 fake.prompts.append(body["messages"])
                 out = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
@@ -205,7 +204,7 @@ class _FakeLLM:
                 self.end_headers()
                 self.wfile.write(out)
 
-            def log_message(self, *args):  # noqa: ANN002
+            def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -8,17 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
+import processed_fixture
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import processed_fixture  # noqa: E402
-
-from animerec_shared.launcher import free_port  # noqa: E402
-from animerec_shared.storage import FileStorage  # noqa: E402
+from animerec_shared.launcher import free_port
+from animerec_shared.storage import FileStorage
 
 
 def wait_http(url: str, timeout: float) -> None:

@@ -57,7 +57,7 @@ def _steps(layer: keras.layers.Embedding, optimizer: object, ids: list[list[int]
             loss = tf.reduce_sum(tf.square(layer(idx) - tf.cast(idx, tf.float32)[:, None]))
         grads = tape.gradient(loss, layer.trainable_variables)
         assert isinstance(grads[0], tf.IndexedSlices)
-        optimizer.apply_gradients(zip(grads, layer.trainable_variables))
+        optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=False))
     return layer.embeddings.numpy()
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import processed_fixture
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import processed_fixture  # noqa: E402
-
-from animerec_ranking.model_versions import load_model_version  # noqa: E402
-from animerec_shared.storage import FileStorage  # noqa: E402
+from animerec_ranking.model_versions import load_model_version
+from animerec_shared.storage import FileStorage
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +78,7 @@ def test_default_model_ranks_planted_favourites_above_popularity_on_planted_tast
     storage = trained["storage"]
     mv = load_model_version(storage, trained["default"]["version"])
     anime = pd.read_parquet(storage.fetch_dir(f"processed/{trained['processed_id']}") / "anime.parquet")
-    genre_of = dict(zip(anime["anime_index"], anime["genres"].map(lambda g: g[0])))
+    genre_of = dict(zip(anime["anime_index"], anime["genres"].map(lambda g: g[0]), strict=False))
     scores = mv.user_embeddings @ mv.anime_embeddings.T
     share = []
     for u, user_id in enumerate(mv.user_ids[:100]):

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import processed_fixture  # noqa: E402
+import processed_fixture
 
-from animerec_shared.storage import FileStorage  # noqa: E402
+from animerec_shared.storage import FileStorage
 
 
 def _train(storage: FileStorage, strategy: str, runs: Path) -> dict:

@@ -80,7 +80,7 @@ def _aired_from(table: pa.Table) -> pa.Array:
     premiered = _text(table, "Premiered").to_pylist()
     pattern = re.compile(_AIRED)
     season = re.compile(r"(Winter|Spring|Summer|Fall)\s+((?:19|20)\d\d)")
-    for a, p in zip(aired, premiered):
+    for a, p in zip(aired, premiered, strict=False):
         m = pattern.match(a or "")
         if m:
             month = _MONTHS.get((m.group("mon") or "").lower()[:3], 1)

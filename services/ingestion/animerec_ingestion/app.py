@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from animerec_shared.service import create_service_app
-from animerec_shared.storage import open_storage
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+
+from animerec_shared.service import create_service_app
+from animerec_shared.storage import open_storage
 
 from . import __version__
 from .config import Settings

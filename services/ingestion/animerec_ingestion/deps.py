@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from animerec_shared.storage import Storage
 from fastapi import Depends, Request
+
+from animerec_shared.storage import Storage
 
 from .config import Settings
 from .jobs import JobRunner

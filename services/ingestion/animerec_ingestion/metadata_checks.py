@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+
 from animerec_shared.errors import DataValidationError
 
 from .csv_checks import read_header, shorten

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from animerec_shared.errors import InvalidInputError, NotFoundError
 from animerec_shared.storage import Storage
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+
 from animerec_shared.errors import DataValidationError
 
 from .csv_checks import locate_bad_int_row, read_header

@@ -238,7 +238,7 @@ def anime_frames(cat: Catalog, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     for s in range(10, 0, -1):
         anime[f"Score-{s}"] = _fmt_float(hist[:, s - 1], 1)
     has_synopsis = rng.random(n) >= 0.077                    # the real file lists ~92% of the titles
-    synopses = ["" if rnd.random() < 0.0005 else _synopsis(rnd, vocab, g, t) for g, t in zip(cat.genres, cat.types)]
+    synopses = ["" if rnd.random() < 0.0005 else _synopsis(rnd, vocab, g, t) for g, t in zip(cat.genres, cat.types, strict=False)]
     syn = anime.loc[has_synopsis, ["MAL_ID", "Name", "Score", "Genders"]].copy()
-    syn["sypnopsis"] = [s for s, keep in zip(synopses, has_synopsis) if keep]
+    syn["sypnopsis"] = [s for s, keep in zip(synopses, has_synopsis, strict=False) if keep]
     return anime[ANIME_COLUMNS], syn[SYNOPSIS_COLUMNS]

@@ -30,15 +30,16 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from animerec_shared.cli import print_summary, progress as cli_progress
+from animerec_shared.cli import print_summary
+from animerec_shared.cli import progress as cli_progress
 from animerec_shared.errors import InvalidInputError
 
 from .sample_catalog import ANIME_COLUMNS, GENERATED_LABEL, SYNOPSIS_COLUMNS, anime_frames, load_catalog
@@ -50,7 +51,7 @@ ANIMELIST_COLUMNS = ["user_id", "anime_id", "rating", "watching_status", "watche
 def _write_animelist(path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: np.ndarray,
                      n_users: int, say: Callable[[str], None]) -> dict[str, Any]:
     """Returns row and score statistics after streaming the chunks into ``animelist.csv``."""
-    schema = pa.schema(list(zip(ANIMELIST_COLUMNS, (pa.int32(), pa.int32(), pa.int8(), pa.int8(), pa.int32()))))
+    schema = pa.schema(list(zip(ANIMELIST_COLUMNS, (pa.int32(), pa.int32(), pa.int8(), pa.int8(), pa.int32()), strict=False)))
     scored_per_user = np.zeros(n_users, dtype=np.int64)
     rows = scored_sum = 0
     tmp = path.with_name(path.name + ".tmp")

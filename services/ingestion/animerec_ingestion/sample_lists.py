@@ -214,7 +214,7 @@ def iter_lists(model: ListModel, sizes: np.ndarray, rng_draw: np.random.Generato
     """Yields (user_index, title_index, rating, watching_status, watched_episodes) per chunk of users."""
     chunk_of_user = (np.cumsum(sizes) - 1) // CHUNK_ROWS
     cuts = [0, *(np.flatnonzero(np.diff(chunk_of_user)) + 1).tolist(), sizes.size]
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=False):
         tastes = {k: v[lo:hi] for k, v in model.tastes.items()}
         u, i = _draw_lists(rng_draw, sizes[lo:hi], model, tastes)
         u += lo

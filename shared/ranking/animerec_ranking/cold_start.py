@@ -48,7 +48,7 @@ def simulated_queries(ratings: pd.DataFrame, relevant: Mapping[int, np.ndarray],
     wanted = np.array(sorted(relevant), dtype=users.dtype)
     starts, ends = np.searchsorted(users, wanted), np.searchsorted(users, wanted, side="right")
     queries, rel = [], []
-    for u, a, b in zip(wanted.tolist(), starts, ends):
+    for u, a, b in zip(wanted.tolist(), starts, ends, strict=False):
         if b - a >= n_liked:
             queries.append(np.sort(rng.choice(items[a:b], n_liked, replace=False)).astype(np.int64))
             rel.append(relevant[u])

@@ -101,7 +101,7 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
                                      min_gain=params.tune_min_gain)
     del comps
     cold, cold_components, cold_ndcg, n_queries = tune_cold_start(
-        model, train, {int(u): r for u, r in zip(users, relevant)}, params.cold_start_liked, params.liked_rating,
+        model, train, {int(u): r for u, r in zip(users, relevant, strict=False)}, params.cold_start_liked, params.liked_rating,
         params.tune_users, params.seed, params.tune_k, params.tune_min_gain)
     report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
               "tune_k": params.tune_k,

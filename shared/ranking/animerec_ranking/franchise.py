@@ -62,7 +62,7 @@ def co_membership(labels: np.ndarray, weights: np.ndarray | None = None) -> sp.c
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     sizes = np.diff(np.r_[starts, n])
     rows, cols = [], []
-    for s, k in zip(starts[sizes > 1], sizes[sizes > 1]):
+    for s, k in zip(starts[sizes > 1], sizes[sizes > 1], strict=False):
         members = order[s:s + k]
         rows.append(np.repeat(members, k))
         cols.append(np.tile(members, k))

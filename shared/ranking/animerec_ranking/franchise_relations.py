@@ -187,7 +187,7 @@ class Franchises:
         path = self.path(a, b)
         if len(path) < 2:
             return None
-        steps = [self.edges[(min(x, y), max(x, y))] for x, y in zip(path, path[1:])]
+        steps = [self.edges[(min(x, y), max(x, y))] for x, y in zip(path, path[1:], strict=False)]
         rules = sorted({r for e in steps for r in e.rules})
         return {"relation": "same_franchise", "rules": rules, "base": steps[0].base,
                 "path": [int(self.anime_ids[r]) for r in path]}
@@ -221,7 +221,7 @@ def _letters(text: str) -> int:
 
 def _common_prefix(a: str, b: str) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y or x.isspace():
             break
         n += 1
@@ -275,7 +275,7 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
     def col(name: str) -> list[str]:
         return anime[name].fillna("").astype(str).tolist() if name in anime else [""] * n
 
-    latin_titles = list(zip(col("name"), col("english_name")))
+    latin_titles = list(zip(col("name"), col("english_name"), strict=False))
     bases = [sorted({b for b in (latin_base(t) for t in titles) if _letters(b) >= 3}) for titles in latin_titles]
     folded = [sorted({f for f in (normalise_title(t) for t in titles if t.strip().casefold() != "unknown") if f})
               for titles in latin_titles]

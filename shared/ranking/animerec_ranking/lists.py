@@ -119,7 +119,7 @@ class FranchiseLists:
         labels = self.label[rated]
         multi = self.relations.size[rated] >= 2
         first: dict[int, int] = {}
-        for lab, row in zip(labels[multi].tolist(), rated[multi].tolist()):
+        for lab, row in zip(labels[multi].tolist(), rated[multi].tolist(), strict=False):
             first.setdefault(lab, row)
         todos: list[tuple[int, list[int], set[int]]] = []
         for lab, row in first.items():
@@ -133,7 +133,7 @@ class FranchiseLists:
         owner = np.repeat(np.arange(len(todos)), [len(todo) for _, todo, _ in todos])
         best = np.full(len(todos), -np.inf)
         np.maximum.at(best, owner, np.where(np.isfinite(scores[flat]), scores[flat], -np.inf))
-        groups = [(float(b), lab, todo, main) for b, (lab, todo, main) in zip(best, todos)]
+        groups = [(float(b), lab, todo, main) for b, (lab, todo, main) in zip(best, todos, strict=False)]
         groups.sort(key=lambda g: (-g[0], g[1]))
         out: list[Entry] = []
         # the main entries of every franchise first (best franchise first), then the extras

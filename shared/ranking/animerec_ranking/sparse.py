@@ -16,6 +16,6 @@ def weighted_row_sum(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray) ->
     ok = rows >= 0
     rows, w = rows[ok], np.asarray(weights, dtype=np.float32)[ok]
     starts, ends = m.indptr[rows], m.indptr[rows + 1]
-    sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+    sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=False)] or [np.zeros(0, np.int64)])
     vals = m.data[sel] * np.repeat(w, ends - starts)
     return np.bincount(m.indices[sel], weights=vals, minlength=m.shape[1]).astype(np.float32)

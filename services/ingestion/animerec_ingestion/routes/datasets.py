@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from animerec_shared.errors import NotFoundError
-from animerec_shared.storage import Storage
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
+
+from animerec_shared.errors import NotFoundError
+from animerec_shared.storage import Storage
 
 from ..deps import StorageDep
 

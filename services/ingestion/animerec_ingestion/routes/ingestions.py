@@ -7,11 +7,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from animerec_shared.errors import AnimeRecError, InvalidInputError
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+
+from animerec_shared.errors import AnimeRecError, InvalidInputError
 
 from ..config import Settings
 from ..deps import JobsDep, SettingsDep, StorageDep

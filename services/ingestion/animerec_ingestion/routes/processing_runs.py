@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from animerec_shared.errors import NotFoundError
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
+
+from animerec_shared.errors import NotFoundError
 
 from ..deps import JobsDep, SettingsDep, StorageDep
 from ..jobs import Job

@@ -111,7 +111,7 @@ class TwoTower(keras.Model):
             # are summed across replicas: scale so that the sum is the gradient of the mean.
             scaled = loss / tf.cast(self.distribute_strategy.num_replicas_in_sync, loss.dtype)
         grads = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables, strict=False))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
