@@ -144,7 +144,13 @@ class FakeRecommender:
         if body["anime_id"] not in self.facts:
             return JSONResponse({"error": {"code": "anime_not_found", "message": "no such anime"}}, status_code=404)
         strategy = body.get("strategy") or "hybrid"
-        return JSONResponse({**self.facts[body["anime_id"]], "model_version": self.version, "strategy": strategy})
+        facts = {**self.facts[body["anime_id"]], "model_version": self.version, "strategy": strategy}
+        # The contract's fields the older fact sets lack, at values that say nothing more
+        # (no franchise list, no evidence; the ratings count says whether the subject rated anything).
+        facts.setdefault("rated", 0 if body.get("liked") else 100)
+        facts.setdefault("franchise", {})
+        facts["because_you_liked"] = [{"evidence": {}, **b} for b in facts["because_you_liked"]]
+        return JSONResponse(facts)
 
     async def _anime(self, anime_id: int) -> JSONResponse:
         if anime_id not in self.facts:

@@ -58,6 +58,16 @@ def test_recommender_down_gives_503_upstream_unavailable(explainer):
     assert ready.status_code == 503 and ready.json()["recommender"] == "unreachable"
 
 
+def test_facts_outside_the_contract_give_503(explainer, fake_recommender):
+    """The recommender's answer is read as contracts.recommender.ExplanationFacts: a missing field is its fault."""
+    url = explainer(recommender_url=fake_recommender.url)
+    del fake_recommender.facts[30002]["members"]
+    resp = httpx.post(f"{url}/explanations", json={"user_id": 7, "anime_id": 30002})
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "upstream_unavailable"
+    assert resp.json()["error"]["details"]["fields"] == ["members"]
+    assert httpx.post(f"{url}/explanations", json={"user_id": 7, "anime_id": 30001}).status_code == 200
+
+
 def test_request_id_reaches_recommender(explainer, fake_recommender):
     url = explainer(recommender_url=fake_recommender.url)
     resp = httpx.post(f"{url}/explanations", json={"user_id": 7, "anime_id": 5114},

@@ -71,7 +71,7 @@ class Explainer:
         return f"{CACHE_PREFIX}:{subject.cache_part()}:{anime_id}:{model_version or '-'}:{src}:{strategy or '-'}"
 
     async def explain(self, subject: Subject, anime_id: int, strategy: str | None) -> dict[str, Any]:
-        """Returns the explanation body for one anime (see ``ExplanationPublic``)."""
+        """Returns the explanation body for one anime (see contracts.explainer ``Explanation``)."""
         facts = await self.recommender.explanation_facts(
             user_id=subject.user_id, liked=list(subject.liked) if subject.liked else None,
             anime_id=anime_id, strategy=strategy)

@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
+from animerec_shared.contracts.recommender import ExplanationFacts, ExplanationFactsRequest
 from animerec_shared.errors import AnimeNotFound, AnimeRecError, UpstreamUnavailable, UserNotFound
 from animerec_shared.logs import request_id_var
 
@@ -46,21 +48,28 @@ class RecommenderClient:
                                 strategy: str | None) -> dict[str, Any]:
         """Returns the recommender's facts about why anime_id suits the user (or liked set).
 
+        The answer is checked against the contract (``ExplanationFacts``) and returned as its JSON object.
+
         Raises:
             UserNotFound, AnimeNotFound: passed through from the recommender's 404.
             AnimeRecError: another 4xx of the recommender, with its status and code.
-            UpstreamUnavailable: the recommender is down, times out or answers 5xx/garbage.
+            UpstreamUnavailable: the recommender is down, times out or answers 5xx/garbage (facts outside
+                the contract included).
         """
-        resp = await self._post("/explanation-facts", {"user_id": user_id, "liked": liked,
-                                                        "anime_id": anime_id, "strategy": strategy})
+        ask = ExplanationFactsRequest(user_id=user_id, liked=liked, anime_id=anime_id, strategy=strategy)
+        resp = await self._post("/explanation-facts", ask.model_dump())
         if resp.status_code == 200:
             try:
                 facts = resp.json()
             except ValueError as exc:
                 raise UpstreamUnavailable("recommender sent a non-JSON answer") from exc
-            if not isinstance(facts, dict) or "anime_id" not in facts:
-                raise UpstreamUnavailable("recommender sent facts without anime_id")
-            return facts
+            try:
+                ExplanationFacts.model_validate(facts)
+            except ValidationError as exc:
+                fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:10]
+                raise UpstreamUnavailable("recommender sent facts outside the contract",
+                                          details={"upstream": "recommender", "fields": fields}) from exc
+            return facts  # validated: a JSON object of the contract
         err = _error_of(resp)
         code, message = str(err.get("code") or ""), str(err.get("message") or resp.reason_phrase)
         if resp.status_code == 404 and code in _PASSTHROUGH:
