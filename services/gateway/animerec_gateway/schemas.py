@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from animerec_shared.contracts.common import VERSION_PATTERN
+from animerec_shared.contracts.ingestion import JobState
 from animerec_shared.contracts.training import ModelName, PromotePolicy
 
 
@@ -55,7 +56,7 @@ class PipelineRun(BaseModel):
     """State of an orchestrated training run (ingestion, processing, training, reload)."""
 
     id: str
-    state: Literal["queued", "running", "succeeded", "failed"] = "queued"
+    state: JobState = "queued"
     step: str | None = None
     steps: list[PipelineStep]
     request: TrainingRunCreate

@@ -8,10 +8,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from animerec_shared.contracts.training import ModelName, PromotePolicy
 from animerec_shared.settings import SERVICE_PORTS, BaseServiceSettings, service_config
-
-ModelName = Literal["two_tower", "seed"]
-PromotePolicy = Literal["never", "if_better", "always"]
 
 
 class Settings(BaseServiceSettings):

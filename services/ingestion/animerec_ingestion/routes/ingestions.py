@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from animerec_shared.contracts.common import error_doc
+from animerec_shared.contracts.ingestion import IngestionCreate, IngestionPublic, JobAccepted
 from animerec_shared.errors import AnimeRecError, InvalidInputError
 
 from ..config import Settings
 from ..deps import JobsDep, SettingsDep, StorageDep
 from ..ingest import ACCEPTED_FILES, copy_upload, ingest_dataset
 from ..jobs import Job
-from ..schemas import IngestionCreate, IngestionPublic, JobAccepted
 
 router = APIRouter(prefix="/ingestions", tags=["ingestions"])
 
@@ -94,8 +95,8 @@ def _public(job: Job) -> IngestionPublic:
 
 @router.post("", status_code=202, response_model=JobAccepted, openapi_extra=_BODY_DOC,
              summary="Ingest Kaggle files from a folder under the allowed root or from an upload",
-             responses={400: {"description": "source_outside_allowed_root, source_not_found, unexpected_file"},
-                        409: {"description": "another job is running (job_in_progress)"}})
+             responses={400: error_doc("source_outside_allowed_root, source_not_found, unexpected_file"),
+                        409: error_doc("another job is running (job_in_progress)")})
 async def create_ingestion(request: Request, settings: SettingsDep, storage: StorageDep,
                            jobs: JobsDep) -> JobAccepted:
     """Returns the queued ingestion job; validation and publishing run in the worker thread."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.contracts.common import error_doc
+from animerec_shared.contracts.ingestion import JobAccepted, ProcessingRunCreate, ProcessingRunPublic
 from animerec_shared.errors import NotFoundError
 
 from ..deps import JobsDep, SettingsDep, StorageDep
 from ..jobs import Job
 from ..processing import process_dataset
-from ..schemas import JobAccepted, ProcessingRunCreate, ProcessingRunPublic
 
 router = APIRouter(prefix="/processing-runs", tags=["processing"])
 
@@ -22,8 +23,8 @@ def _public(job: Job) -> ProcessingRunPublic:
 
 
 @router.post("", status_code=202, response_model=JobAccepted, summary="Start processing a raw dataset",
-             responses={404: {"description": "raw_dataset_not_found"},
-                        409: {"description": "another job is running (job_in_progress)"}})
+             responses={404: error_doc("raw_dataset_not_found"),
+                        409: error_doc("another job is running (job_in_progress)")})
 async def create_processing_run(body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep,
                                 jobs: JobsDep) -> JobAccepted:
     """Returns the queued run; the work happens in the service's worker thread."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.contracts.common import VERSION_PATTERN, error_doc
+from animerec_shared.contracts.training import ModelList, Promotion
+
 from ..deps import StorageDep
-from ..schemas import ModelList, Promotion
 from ..versions import list_models, promote
 
 router = APIRouter(prefix="/models", tags=["models"])
 
-VersionPath = Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+VersionPath = Path(pattern=VERSION_PATTERN)
 
 
 @router.get("", response_model=ModelList)
@@ -20,7 +22,7 @@ async def get_models(storage: StorageDep) -> dict:
     return await run_in_threadpool(list_models, storage)
 
 
-@router.post("/{version}/promote", response_model=Promotion, responses={404: {"description": "model_not_found"}})
+@router.post("/{version}/promote", response_model=Promotion, responses={404: error_doc("model_not_found")})
 async def promote_model(storage: StorageDep, version: str = VersionPath) -> dict:
     """Makes a published version current (atomic pointer update); 404 model_not_found otherwise."""
     result = await run_in_threadpool(promote, storage, version, "api")
