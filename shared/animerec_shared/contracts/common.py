@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Path
 from pydantic import BaseModel, Field
@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 ANIME_ID_MIN, ANIME_ID_MAX = 1, 2**31 - 1
 USER_ID_MIN, USER_ID_MAX = 0, 2**31 - 1
 
-STRATEGIES = ("hybrid", "collaborative", "user_based", "content", "item_item", "popularity")
 Strategy = Literal["hybrid", "collaborative", "user_based", "content", "item_item", "popularity"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
 # Model versions and dataset ids (also the storage key segment they name).
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
