@@ -99,14 +99,16 @@ def franchise_ids(facts: dict[str, Any]) -> set[int] | None:
 
 def _evidence(item: dict[str, Any], by: str, in_franchise: set[int] | None) -> dict[str, Any] | None:
     """Returns the cleaned evidence of a because-you-liked item, or None when it does not hold up."""
-    raw = item.get("evidence") if isinstance(item.get("evidence"), dict) else {}
+    found = item.get("evidence")
+    raw: dict[str, Any] = found if isinstance(found, dict) else {}
     if by == "franchise":
         if raw.get("relation") != SAME_FRANCHISE:
             return None
         if in_franchise is not None and _anime_id(item.get("anime_id")) not in in_franchise:
             return None
-        rules = raw.get("rules") if isinstance(raw.get("rules"), list) else []
-        path = raw.get("path") if isinstance(raw.get("path"), list) else []
+        rules = raw.get("rules") or []
+        path = raw.get("path") or []
+        rules, path = (rules if isinstance(rules, list) else []), (path if isinstance(path, list) else [])
         return {"relation": SAME_FRANCHISE, "rules": [clean_text(r, 40) for r in rules if clean_text(r, 40)][:8],
                 "base": clean_text(raw.get("base"), 100) or None,
                 "path": [a for a in map(_anime_id, path) if a is not None][:20]}

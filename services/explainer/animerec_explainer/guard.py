@@ -95,7 +95,7 @@ class TitleCatalogue:
                 if not words or len(words) > MAX_TITLE_WORDS or len("".join(words)) < 3:
                     continue
                 index.setdefault(tuple(_fold(w) for w in words), {}).setdefault(words, set()).add(aid)
-            for g in rec.get("genres") if rec.get("genres") is not None else ():
+            for g in rec.get("genres") or ():
                 genres.add(_fold(str(g)))
         by_key = {k: [(orig, frozenset(ids)) for orig, ids in v.items()] for k, v in index.items()}
         return cls(by_key=by_key, names_of=names_of, genres=frozenset(genres), source_id=source_id)

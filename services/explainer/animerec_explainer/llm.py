@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from .guard import TitleCatalogue, unknown_titles, unverified_claims
 from .prompt import build_messages
@@ -74,7 +75,7 @@ class LLMWriter:
         self._slots = asyncio.Semaphore(concurrency)
         self._paused_until = 0.0
 
-    async def _complete(self, messages: list[dict[str, str]], deadline: float) -> LLMResult | Any:
+    async def _complete(self, messages: list[ChatCompletionMessageParam], deadline: float) -> LLMResult | Any:
         """Returns the completion, or an LLMResult naming the failure; retries one short 429."""
         for attempt in (1, 2):
             remaining = deadline - time.monotonic()
@@ -86,7 +87,7 @@ class LLMWriter:
                                                         max_tokens=self.max_tokens,
                                                         temperature=self.temperature, timeout=remaining),
                     timeout=remaining + 0.25)
-            except (openai.APITimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, openai.APITimeoutError):
                 return LLMResult(None, "llm_timeout", f"no answer within {self.timeout_s:g}s")
             except openai.RateLimitError as exc:
                 wait = retry_after_seconds(getattr(exc.response, "headers", None))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from openai.types.chat import ChatCompletionMessageParam
+
 from .facts import SAME_FRANCHISE, clean_text, is_cold_start, liked_titles
 
 SYNOPSIS_CHARS = 600
@@ -86,7 +88,7 @@ def encode_data(payload: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def build_messages(payload: dict[str, Any]) -> list[dict[str, str]]:
+def build_messages(payload: dict[str, Any]) -> list[ChatCompletionMessageParam]:
     """Returns the chat messages: the fixed system prompt, then the instruction and the data."""
     return [{"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"{USER_INSTRUCTION}\n<facts>\n{encode_data(payload)}\n</facts>"}]

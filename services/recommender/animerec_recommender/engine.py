@@ -84,7 +84,10 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
 
 
 def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return state.ranking.model.content.profile_of(rows, np.asarray(weights, dtype=np.float32))
+    content = state.ranking.model.content
+    if content is None:
+        raise RuntimeError("the served model has no content component")
+    return content.profile_of(rows, np.asarray(weights, dtype=np.float32))
 
 
 def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:

@@ -81,7 +81,8 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
                 named.add(meta["anime_id"])
 
     relations = state.lists.relations
-    in_franchise = {int(r): relations.evidence(int(r), row) for r in liked_rows if relations.same(int(r), row)}
+    in_franchise = {int(r): e for r in liked_rows if relations.same(int(r), row)
+                    and (e := relations.evidence(int(r), row)) is not None}
     if in_franchise:  # the liked entries of the target's franchise, the closest in the relation first
         same = np.array(list(in_franchise), dtype=np.int64)
         steps = np.array([len(e["path"]) - 1 for e in in_franchise.values()], dtype=np.float64)
