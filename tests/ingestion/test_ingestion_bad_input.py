@@ -31,6 +31,8 @@ CASES = {
                                 "rating", ["1-10", "'0'"]),
     "negative_user_id": ("animelist.csv", _lines(ANIMELIST_HEADER, [*GOOD[:2], "-4,8,5,2,3"]), 4, "user_id",
                          ["non-negative integer user id", "'-4'"]),
+    "user_id_past_the_api_bound": ("animelist.csv", _lines(ANIMELIST_HEADER, [*GOOD[:2], f"{2**31},8,5,2,3"]), 4,
+                                   "user_id", ["< 2^31", f"'{2**31}'"]),
     "float_anime_id": ("animelist.csv", _lines(ANIMELIST_HEADER, ["4,8.5,5,2,3"]), 2, "anime_id", ["'8.5'"]),
     "empty_file": ("animelist.csv", b"", 1, None, ["header line", "empty file"]),
     "header_only": ("animelist.csv", _lines(ANIMELIST_HEADER, []), 2, None, ["at least one data row"]),

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from animerec_shared.contracts.common import ANIME_ID_MAX, USER_ID_MAX, USER_ID_MIN
 from animerec_shared.errors import DataValidationError
 
 from .csv_checks import locate_bad_int_row, read_header
@@ -58,8 +59,8 @@ class RatingsResult:
 
 def _ranges(columns: list[str], min_rating: int) -> dict[str, tuple[int, int, str]]:
     spec = {
-        "user_id": (0, 2**62, "a non-negative integer user id"),
-        "anime_id": (0, INT32_MAX, "a non-negative integer anime id (< 2^31)"),
+        "user_id": (USER_ID_MIN, USER_ID_MAX, "a non-negative integer user id (< 2^31, as the API takes)"),
+        "anime_id": (0, ANIME_ID_MAX, "a non-negative integer anime id (< 2^31)"),
         "rating": (min_rating, 10, f"an integer rating {min_rating}-10"
                    + (" (0 = not scored)" if min_rating == 0 else "")),
         "watching_status": (0, 127, "a non-negative integer watching status code"),
