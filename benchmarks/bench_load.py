@@ -41,6 +41,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,7 @@ def seed_world(world_dir: Path, sample: Path, fresh: bool) -> None:
 # -- measuring ----------------------------------------------------------------------------------------------
 def measure(side: Side, phase: str, requests: list, args: argparse.Namespace) -> dict[str, Any]:
     """Returns one phase's figures on one side, with the CPU milliseconds per request of every process."""
+    cache0 = cache_outcomes(side.gateway)
     if phase == "fixed":
         users = args.locust_users or max(1, math.ceil(args.rate / 10))
         with FixedRate(side.gateway, requests, args.rate, args.seconds, users=users) as load:
@@ -183,7 +185,25 @@ def measure(side: Side, phase: str, requests: list, args: argparse.Namespace) ->
     ours = sum(after[k] - before.get(k, 0.0) for k in after) + s["tool_cpu_s"]
     s["other_cores_busy"] = round(max(0.0, machine1 - machine0 - ours) / elapsed, 2) if elapsed > 0 else None
     s["targets"] = targets_met(phase, s)
+    cache1 = cache_outcomes(side.gateway)
+    hits, misses = (cache1.get(k, 0.0) - cache0.get(k, 0.0) for k in ("hit", "miss"))
+    s["gateway_cache_hit_rate"] = round(hits / (hits + misses), 3) if cache1 and hits + misses > 0 else None
     return s
+
+
+def cache_outcomes(gateway: str) -> dict[str, float]:
+    """Returns the gateway's `gateway_response_cache_total` samples by outcome (empty: no such counter)."""
+    try:
+        with urllib.request.urlopen(gateway + "/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("gateway_response_cache_total{"):
+            sample, value = line.rsplit(" ", 1)
+            out[sample.split('outcome="', 1)[1].split('"', 1)[0]] = float(value)
+    return out
 
 
 def busy_seconds() -> float:
@@ -334,7 +354,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                     f"p99 {_ms(s['p99_ms'])} ms  errors {s['errors']}  "
                     f"CPU ms/req services {s['cpu_ms_per_request']['services']:.3f}, "
                     f"load tool {s['cpu_ms_per_request']['load_tool']:.3f}; other processes kept "
-                    f"{s['other_cores_busy']} cores busy",
+                    f"{s['other_cores_busy']} cores busy; gateway cache hit rate {s['gateway_cache_hit_rate']}",
                     flush=True,
                 )
         per_kind: dict[str, dict[str, dict]] = {}

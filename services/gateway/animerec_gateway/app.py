@@ -19,6 +19,7 @@ from .config import Settings
 from .docs import install_offline_docs
 from .limits import BodyLimitMiddleware, RateLimitMiddleware
 from .orchestrator import ADMIN_POLL_INTERVAL_SECONDS, Orchestrator
+from .response_cache import ResponseCache, ResponseCacheMiddleware
 from .routes import admin, anime, explanations, models, recommendations, users, web
 from .security import resolve_admin_token
 from .upstreams import Upstreams
@@ -46,11 +47,13 @@ def create_app(settings: Settings | None = None, *,
     (tests poll faster)."""
     settings = settings or Settings()
     state: dict[str, Any] = {}
+    response_cache = ResponseCache(settings.response_cache_ttl_seconds, settings.response_cache_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = Upstreams(settings, *app.state.upstream_metrics)
-        orchestrator = Orchestrator(upstreams, settings, poll_interval_seconds=admin_poll_interval_seconds)
+        orchestrator = Orchestrator(upstreams, settings, poll_interval_seconds=admin_poll_interval_seconds,
+                                    on_model_changed=response_cache.clear)
         app.state.upstreams = state["upstreams"] = upstreams
         app.state.orchestrator = orchestrator
         try:
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, *,
     app = create_service_app("gateway", settings, title="AnimeRec API", description=DESCRIPTION,
                              ready_check=ready_check, lifespan=lifespan)
     app.state.admin_token = resolve_admin_token(settings)
+    app.state.response_cache = response_cache
     metrics = app.state.metrics
     app.state.upstream_metrics = (
         metrics.counter("gateway_upstream_requests_total", "Requests to upstream services", ("upstream", "outcome")),
@@ -90,6 +94,11 @@ def create_app(settings: Settings | None = None, *,
                                           trust_forwarded_for=settings.trust_forwarded_for,
                                           on_limited=limited.inc))
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    if response_cache.enabled:  # innermost: a cached answer is throttled, counted and given its request id
+        outcomes = metrics.counter("gateway_response_cache_total", "Cacheable GETs by outcome", ("outcome",))
+        counted = {o: outcomes.labels(o).inc for o in ("hit", "miss")}
+        app.user_middleware.append(Middleware(ResponseCacheMiddleware, cache=response_cache,
+                                              on_outcome=lambda outcome: counted[outcome]()))
     if settings.cors_origin_list:  # closed unless origins are listed
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",

@@ -1,4 +1,5 @@
-"""Gateway settings (GATEWAY_*): its port, upstream URLs and timeouts, admin token, rate and body limits, CORS."""
+"""Gateway settings (GATEWAY_*): its port, upstream URLs and timeouts, admin token, rate and body limits, CORS,
+response cache."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Settings(BaseServiceSettings):
     trust_forwarded_for: bool = False
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: str = ""
+    response_cache_ttl_seconds: float = Field(2.0, ge=0, description="life of a cached public GET answer; 0 = off")
+    response_cache_size: int = Field(5000, ge=1, description="answers the response cache keeps at most")
 
     upstream_connect_timeout_seconds: float = Field(1.0, gt=0)
     upstream_read_timeout_seconds: float = Field(5.0, gt=0)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from animerec_shared.contracts import training as training_api
@@ -37,10 +38,13 @@ class Orchestrator:
     """Runs at most one training pipeline at a time as a background task and keeps recent runs in memory."""
 
     def __init__(self, upstreams: Any, settings: Settings, *,
-                 poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS):
+                 poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS,
+                 on_model_changed: Callable[[], None] | None = None):
         self.upstreams = upstreams
         self.settings = settings
         self.poll_interval_seconds = poll_interval_seconds
+        # called once the recommender has swapped its model (the gateway empties its response cache)
+        self.on_model_changed = on_model_changed
         self.runs: dict[str, PipelineRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -80,6 +84,7 @@ class Orchestrator:
         answer = await training.json("POST", f"/models/{version}/promote", timeout=wait)
         reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": version},
                                                             timeout=wait)
+        self._model_changed()
         return PromoteResult(version=version, promoted=True, model_version=reloaded.get("model_version"),
                              training=answer if isinstance(answer, dict) else None)
 
@@ -146,7 +151,12 @@ class Orchestrator:
         answer = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": run.version},
                                                           timeout=self.settings.admin_reload_timeout_seconds)
         run.model_version = answer.get("model_version")
+        self._model_changed()
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
+
+    def _model_changed(self) -> None:
+        if self.on_model_changed is not None:
+            self.on_model_changed()
 
     async def _step(self, run: PipelineRun, name: str, upstream: Upstream, path: str,
                     body: dict[str, Any]) -> dict[str, Any]:
