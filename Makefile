@@ -11,7 +11,7 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
+.PHONY: lint install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml shared/ranking/pyproject.toml requirements-dev.txt \
           $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml))
@@ -46,7 +46,13 @@ pipeline-data: install sample-data
 	  $(ANIMEREC) ingest --source "$$SRC" && \
 	  $(ANIMEREC) process --min-ratings $${INGESTION_MIN_USER_RATINGS:-50}
 
-test: install
+# ruff (lint + format check, ruff.toml) and mypy (mypy.ini) on shared/, the services, scripts, benchmarks, tests.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install lint
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 bench: install bench-deps

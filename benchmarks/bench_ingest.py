@@ -24,7 +24,7 @@ WORK = REPO / ".bench" / "ingest"
 HEADER = "user_id,anime_id,rating,watching_status,watched_episodes\n"
 N_ANIME = 17_562
 # animelist.csv-like: about 45% of rows unscored (0), scores skewed high as on MAL
-RATING_P = np.array([.45, .004, .006, .01, .02, .04, .07, .12, .13, .09, .06])
+RATING_P = np.array([0.45, 0.004, 0.006, 0.01, 0.02, 0.04, 0.07, 0.12, 0.13, 0.09, 0.06])
 
 
 def generate_animelist(path: Path, rows: int, seed: int = 0) -> None:
@@ -45,13 +45,15 @@ def generate_animelist(path: Path, rows: int, seed: int = 0) -> None:
         user = np.repeat(np.arange(n_users, dtype=np.int64) * 3 + 1, counts)
         for start in range(0, rows, step):
             n = min(step, rows - start)
-            table = pa.table({
-                "user_id": user[start:start + n],
-                "anime_id": (N_ANIME * rng.random(n) ** 2.5).astype(np.int32) * 2 + 1,
-                "rating": np.searchsorted(np.cumsum(RATING_P), rng.random(n) * 0.999999).astype(np.int8),
-                "watching_status": rng.choice(np.array([1, 2, 3, 4, 6], np.int8), n),
-                "watched_episodes": rng.integers(0, 30, n, dtype=np.int32),
-            })
+            table = pa.table(
+                {
+                    "user_id": user[start : start + n],
+                    "anime_id": (N_ANIME * rng.random(n) ** 2.5).astype(np.int32) * 2 + 1,
+                    "rating": np.searchsorted(np.cumsum(RATING_P), rng.random(n) * 0.999999).astype(np.int8),
+                    "watching_status": rng.choice(np.array([1, 2, 3, 4, 6], np.int8), n),
+                    "watched_episodes": rng.integers(0, 30, n, dtype=np.int32),
+                }
+            )
             pcsv.write_csv(table, f, pcsv.WriteOptions(include_header=False, quoting_style="none"))
     tmp.rename(path)
 
@@ -59,11 +61,14 @@ def generate_animelist(path: Path, rows: int, seed: int = 0) -> None:
 def generate_metadata(folder: Path) -> None:
     """Writes anime.csv and anime_with_synopsis.csv in the Kaggle schema for the generated ids."""
     ids = np.arange(N_ANIME) * 2 + 1
-    lines = ["MAL_ID,Name,Score,Genres,English name,Japanese name,Type,Episodes,Aired,Premiered,Rating,"
-             "Members,Popularity"]
-    lines += [f'{i},Generated {i},{6 + (i % 300) / 100:.2f},"Action, Drama",Unknown,Unknown,TV,12,'
-              f'"Apr 1, {1990 + i % 30}",Unknown,PG-13 - Teens 13 or older,{100000 // (1 + i % 977)},{1 + i}'
-              for i in ids]
+    lines = [
+        "MAL_ID,Name,Score,Genres,English name,Japanese name,Type,Episodes,Aired,Premiered,Rating,Members,Popularity"
+    ]
+    lines += [
+        f'{i},Generated {i},{6 + (i % 300) / 100:.2f},"Action, Drama",Unknown,Unknown,TV,12,'
+        f'"Apr 1, {1990 + i % 30}",Unknown,PG-13 - Teens 13 or older,{100000 // (1 + i % 977)},{1 + i}'
+        for i in ids
+    ]
     (folder / "anime.csv").write_text("\n".join(lines) + "\n")
     syn = ["MAL_ID,Name,Score,Genders,sypnopsis"]
     syn += [f'{i},Generated {i},7.0,"Action, Drama","A generated story number {i}."' for i in ids]
@@ -99,7 +104,9 @@ def report(**kw):
     print(json.dumps(kw))
 """
 
-OURS = CHILD_PRELUDE + """
+OURS = (
+    CHILD_PRELUDE
+    + """
 from animerec_shared.storage import FileStorage
 from animerec_ingestion.ingest import ingest_dataset
 from animerec_ingestion.processing import process_dataset
@@ -114,8 +121,11 @@ report(ingest_s=t1 - t0, process_s=t2 - t1, ingest_cpu_s=c1 - c0, process_cpu_s=
        rows_kept=raw["rows_kept"], rows_read=raw["rows_read"],
        capped=raw["capped"], users=proc["users"], ratings=proc["ratings"])
 """
+)
 
-OURS_SEED_STEPS = CHILD_PRELUDE + """
+OURS_SEED_STEPS = (
+    CHILD_PRELUDE
+    + """
 import numpy as np, pyarrow as pa, pyarrow.csv as pcsv
 from animerec_ingestion.split import dense_codes
 c0, t0 = cpu(), time.perf_counter()
@@ -136,8 +146,11 @@ order = np.random.default_rng(43).permutation(ucode.size)
 X = np.stack([ucode[order], acode[order]], axis=1); y = scaled[order]
 report(seconds=time.perf_counter() - t0, cpu_s=cpu() - c0, rows=int(y.size))
 """
+)
 
-SEED_WAY = CHILD_PRELUDE + """
+SEED_WAY = (
+    CHILD_PRELUDE
+    + """
 import numpy as np, pandas as pd
 c0, t0 = cpu(), time.perf_counter()
 df = pd.read_csv(src / "animelist.csv", low_memory=True, usecols=["user_id", "anime_id", "rating"], nrows=max_rows)
@@ -155,12 +168,17 @@ df = df.sample(frac=1, random_state=43).reset_index(drop=True)
 X = df[["user", "anime"]].values; y = df["rating"]
 report(seconds=time.perf_counter() - t0, cpu_s=cpu() - c0, rows=int(len(df)))
 """
+)
 
 
 def run_child(code: str, src: Path, max_rows: int) -> dict:
     """Returns the JSON figures a child process printed (its last stdout line)."""
-    out = subprocess.run([sys.executable, "-c", code, str(src), str(WORK / "storage"), str(max_rows)],
-                         capture_output=True, text=True, env={"OPENBLAS_NUM_THREADS": "1", **os.environ})
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(WORK / "storage"), str(max_rows)],
+        capture_output=True,
+        text=True,
+        env={"OPENBLAS_NUM_THREADS": "1", **os.environ},
+    )
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -174,35 +192,50 @@ def main() -> int:
     args = ap.parse_args()
     cap = args.rows
     src = prepare(args.rows)
-    print(f"ingest + process of a generated {args.rows:,}-row animelist.csv "
-          f"({(src / 'animelist.csv').stat().st_size / 2**20:.0f} MB), cap {cap:,}; figures are noisy on a "
-          f"shared machine", flush=True)
+    print(
+        f"ingest + process of a generated {args.rows:,}-row animelist.csv "
+        f"({(src / 'animelist.csv').stat().st_size / 2**20:.0f} MB), cap {cap:,}; figures are noisy on a "
+        f"shared machine",
+        flush=True,
+    )
     seed = run_child(SEED_WAY, src, cap)
     ours_steps = run_child(OURS_SEED_STEPS, src, cap)
     ours = run_child(OURS, src, cap)
     total = ours["ingest_s"] + ours["process_s"]
     total_cpu = ours["ingest_cpu_s"] + ours["process_cpu_s"]
-    print(f"  seed's way (pandas read_csv, value_counts, apply, dict map, shuffle): {seed['seconds']:.2f} s wall, "
-          f"{seed['cpu_s']:.2f} s CPU ({cap / seed['seconds'] / 1e6:.2f} M rows/s), "
-          f"peak RSS {seed['peak_rss_mb']:.0f} MB")
-    print(f"  the same steps our way (pyarrow + numpy): {ours_steps['seconds']:.2f} s wall, "
-          f"{ours_steps['cpu_s']:.2f} s CPU -> {seed['seconds'] / ours_steps['seconds']:.1f}x faster by wall time, "
-          f"{seed['cpu_s'] / ours_steps['cpu_s']:.1f}x by CPU time (goal >= 5x); "
-          f"peak RSS {ours_steps['peak_rss_mb']:.0f} MB")
-    print(f"  our full ingest (validate all 5 columns, sha256, cap, Parquet, manifest): {ours['ingest_s']:.2f} s wall, "
-          f"{ours['ingest_cpu_s']:.2f} s CPU")
-    print(f"  our full process (drop 0s, dedup, filter, encode, split, metadata, Parquet): {ours['process_s']:.2f} s "
-          f"wall, {ours['process_cpu_s']:.2f} s CPU")
-    print(f"  ingest + process: {total:.2f} s wall = {ours['rows_kept'] / total / 1e6:.2f} M rows/s (goal >= 3); "
-          f"{total_cpu:.2f} s CPU; peak RSS {ours['peak_rss_mb']:.0f} MB (goal <= 1024); "
-          f"{ours['users']:,} users with >= 400 ratings, {ours['ratings']:,} ratings kept")
+    print(
+        f"  seed's way (pandas read_csv, value_counts, apply, dict map, shuffle): {seed['seconds']:.2f} s wall, "
+        f"{seed['cpu_s']:.2f} s CPU ({cap / seed['seconds'] / 1e6:.2f} M rows/s), "
+        f"peak RSS {seed['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  the same steps our way (pyarrow + numpy): {ours_steps['seconds']:.2f} s wall, "
+        f"{ours_steps['cpu_s']:.2f} s CPU -> {seed['seconds'] / ours_steps['seconds']:.1f}x faster by wall time, "
+        f"{seed['cpu_s'] / ours_steps['cpu_s']:.1f}x by CPU time (goal >= 5x); "
+        f"peak RSS {ours_steps['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  our full ingest (validate all 5 columns, sha256, cap, Parquet, manifest): {ours['ingest_s']:.2f} s wall, "
+        f"{ours['ingest_cpu_s']:.2f} s CPU"
+    )
+    print(
+        f"  our full process (drop 0s, dedup, filter, encode, split, metadata, Parquet): {ours['process_s']:.2f} s "
+        f"wall, {ours['process_cpu_s']:.2f} s CPU"
+    )
+    print(
+        f"  ingest + process: {total:.2f} s wall = {ours['rows_kept'] / total / 1e6:.2f} M rows/s (goal >= 3); "
+        f"{total_cpu:.2f} s CPU; peak RSS {ours['peak_rss_mb']:.0f} MB (goal <= 1024); "
+        f"{ours['users']:,} users with >= 400 ratings, {ours['ratings']:,} ratings kept"
+    )
     if not args.no_big:
         big = prepare(args.big_rows)
         capped = run_child(OURS, big, cap)
-        print(f"  {args.big_rows:,}-row file capped at {cap:,}: rows kept {capped['rows_kept']:,} of "
-              f"{capped['rows_read']:,}; ingest {capped['ingest_s']:.2f} s, process {capped['process_s']:.2f} s; "
-              f"peak RSS {capped['peak_rss_mb']:.0f} MB vs {ours['peak_rss_mb']:.0f} MB for the "
-              f"{args.rows:,}-row file (goal: no more)")
+        print(
+            f"  {args.big_rows:,}-row file capped at {cap:,}: rows kept {capped['rows_kept']:,} of "
+            f"{capped['rows_read']:,}; ingest {capped['ingest_s']:.2f} s, process {capped['process_s']:.2f} s; "
+            f"peak RSS {capped['peak_rss_mb']:.0f} MB vs {ours['peak_rss_mb']:.0f} MB for the "
+            f"{args.rows:,}-row file (goal: no more)"
+        )
     return 0
 
 

@@ -29,8 +29,15 @@ import pandas as pd  # noqa: E402
 
 # -- the seed's pandas helpers (docs: ../shared/docs/seed-functions.md), on the same embeddings ------
 class SeedHelpers:
-    def __init__(self, anime: pd.DataFrame, ratings: pd.DataFrame, ae: np.ndarray, ue: np.ndarray,
-                 anime_ids: np.ndarray, user_ids: np.ndarray):
+    def __init__(
+        self,
+        anime: pd.DataFrame,
+        ratings: pd.DataFrame,
+        ae: np.ndarray,
+        ue: np.ndarray,
+        anime_ids: np.ndarray,
+        user_ids: np.ndarray,
+    ):
         self.df = anime.rename(columns={"anime_id": "anime_id", "name": "Name", "english_name": "English name"})
         self.synopsis = anime[["anime_id", "synopsis"]]
         self.ratings, self.ae, self.ue = ratings, ae, ue
@@ -55,15 +62,21 @@ class SeedHelpers:
         for close in closest:
             decoded = self.enc2anime.get(int(close))
             frame = self.get_anime_frame(decoded)
-            rows.append({"anime_id": decoded, "name": frame["title"].values[0], "similarity": dists[close],
-                         "genre": frame["genres"].values[0]})
+            rows.append(
+                {
+                    "anime_id": decoded,
+                    "name": frame["title"].values[0],
+                    "similarity": dists[close],
+                    "genre": frame["genres"].values[0],
+                }
+            )
         out = pd.DataFrame(rows).sort_values(by="similarity", ascending=False)
         return out[out.anime_id != index].drop(["anime_id"], axis=1)
 
     def find_similar_users(self, user_id, n=10):
         encoded = self.user2enc.get(int(user_id))
         dists = np.dot(self.ue, self.ue[encoded])
-        closest = np.argsort(dists)[-(n + 1):]
+        closest = np.argsort(dists)[-(n + 1) :]
         rows = [{"similar_users": self.enc2user[int(c)], "similarity": dists[c]} for c in closest]
         out = pd.DataFrame(rows).sort_values(by="similarity", ascending=False)
         return out[out.similar_users != user_id]
@@ -86,8 +99,9 @@ class SeedHelpers:
         for title in sorted_list.index:
             if isinstance(title, str):
                 frame = self.df[self.df.title == title]
-                recs.append({"n": sorted_list.loc[title].values[0], "anime_name": title,
-                             "genres": frame.genres.values[0]})
+                recs.append(
+                    {"n": sorted_list.loc[title].values[0], "anime_name": title, "genres": frame.genres.values[0]}
+                )
         return pd.DataFrame(recs)
 
     def hybrid_recommendation(self, user_id, user_weight=0.5, content_weight=0.5):
@@ -116,8 +130,9 @@ def timed(fn, calls: int) -> float:
 def wrk(url: str, lua: str, seconds: int, tmp: Path) -> dict:
     script = tmp / "paths.lua"
     script.write_text(lua)
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url], capture_output=True, text=True
+    ).stdout
     rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     p99 = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("99%"))
     errors = [line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
@@ -126,8 +141,10 @@ def wrk(url: str, lua: str, seconds: int, tmp: Path) -> dict:
 
 def lua_paths(paths: list[str]) -> str:
     body = ",".join(json.dumps(p) for p in paths)
-    return (f"local paths = {{{body}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
-            f"  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n")
+    return (
+        f"local paths = {{{body}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
+        f"  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n"
+    )
 
 
 def full_scale_rss() -> None:
@@ -143,6 +160,7 @@ def full_scale_rss() -> None:
 
     def mark(name: str) -> None:
         parts[name] = proc.memory_info().rss
+
     ue = rng.standard_normal((n_users, dim), dtype=np.float32)
     ae = rng.standard_normal((n_items, dim), dtype=np.float32)
     mark("embeddings")
@@ -154,17 +172,31 @@ def full_scale_rss() -> None:
     mark("ratings csr")
     inputs = sp.csr_matrix((np.ones(n_ratings, np.float32), indices, indptr), shape=(n_users, n_items))
     content_inputs = sp.csr_matrix((np.ones(n_ratings, np.float32), indices, indptr), shape=(n_users, n_items))
-    favourites = sp.csr_matrix((np.ones(n_ratings // 3, np.float32), indices[: n_ratings // 3],
-                                np.linspace(0, n_ratings // 3, n_users + 1).astype(np.int64)), shape=(n_users, n_items))
+    favourites = sp.csr_matrix(
+        (
+            np.ones(n_ratings // 3, np.float32),
+            indices[: n_ratings // 3],
+            np.linspace(0, n_ratings // 3, n_users + 1).astype(np.int64),
+        ),
+        shape=(n_users, n_items),
+    )
     mark("model inputs")
     nnz = n_items * 120  # TF-IDF of genres + synopsis: ~120 terms an anime
-    content = sp.csr_matrix((np.ones(nnz, np.float32), rng.integers(0, 30_000, nnz).astype(np.int32),
-                             np.arange(0, nnz + 1, 120)), shape=(n_items, 30_000))
+    content = sp.csr_matrix(
+        (np.ones(nnz, np.float32), rng.integers(0, 30_000, nnz).astype(np.int32), np.arange(0, nnz + 1, 120)),
+        shape=(n_items, 30_000),
+    )
     content_t, rated_t = content.T.tocsr(), content.T.tocsr()
     mark("content")
     k = 10  # title neighbours an anime
-    franchise = sp.csr_matrix((np.ones(n_items * k, np.float32), rng.integers(0, n_items, n_items * k).astype(np.int32),
-                               np.arange(0, n_items * k + 1, k)), shape=(n_items, n_items))
+    franchise = sp.csr_matrix(
+        (
+            np.ones(n_items * k, np.float32),
+            rng.integers(0, n_items, n_items * k).astype(np.int32),
+            np.arange(0, n_items * k + 1, k),
+        ),
+        shape=(n_items, n_items),
+    )
     mark("franchise")
     del ue, ae, ease, ratings, inputs, content_inputs, favourites, content, content_t, rated_t, franchise
     prev = base
@@ -172,8 +204,10 @@ def full_scale_rss() -> None:
     for k, v in parts.items():
         print(f"  + {k}: {(v - prev) / 2**20:.0f} MiB")
         prev = v
-    print(f"  total served arrays at full scale ({n_users:,} users, {n_items:,} anime, {dim}-d float32, "
-          f"{n_ratings:,} ratings, EASE top {top_n}): RSS {prev / 2**20:.0f} MiB")
+    print(
+        f"  total served arrays at full scale ({n_users:,} users, {n_items:,} anime, {dim}-d float32, "
+        f"{n_ratings:,} ratings, EASE top {top_n}): RSS {prev / 2**20:.0f} MiB"
+    )
 
 
 def main() -> None:
@@ -209,10 +243,13 @@ def main() -> None:
         state = build_state(storage, version, params, {})
         print(f"== model load + tuning on val + fit (real sample, EASE top 2500): {time.perf_counter() - t:.1f}s")
         print(f"   tuned: lambda {state.ranking.params.ease_lambda}, weights {state.ranking.weights}")
-        print(f"   val NDCG@{state.ranking.params.tune_k} per component: {state.ranking.report.get('val_ndcg')}, "
-              f"hybrid {state.ranking.report.get('val_ndcg_hybrid')}")
+        print(
+            f"   val NDCG@{state.ranking.params.tune_k} per component: {state.ranking.report.get('val_ndcg')}, "
+            f"hybrid {state.ranking.report.get('val_ndcg_hybrid')}"
+        )
 
         from animerec_ranking.datasets import load_processed
+
         data = load_processed(storage.fetch_dir(f"processed/{pid}"))
         seen = data.matrix(data.train_part)
         print("\n== evaluation on the test holdout (real sample, min 50 ratings, relevant = rating >= 8)")
@@ -220,17 +257,32 @@ def main() -> None:
         for name, fn in strategies_of(state.ranking).items():
             m = evaluate_strategy(fn, seen, data.test)
             print(f"   {name:14s} {m['ndcg@10']:8.4f} {m['recall@10']:10.4f} {m['hr@10']:7.4f}")
-        print(f"   cold start (each test user known only by {state.ranking.params.cold_start_liked} liked anime; "
-              f"cold-start blend {state.ranking.cold_start_weights}):")
+        print(
+            f"   cold start (each test user known only by {state.ranking.params.cold_start_liked} liked anime; "
+            f"cold-start blend {state.ranking.cold_start_weights}):"
+        )
         for name, m in cold_start_metrics(state.ranking, data).items():
             print(f"   {name:14s} {m['ndcg@10']:8.4f} {m['recall@10']:10.4f} {m['hr@10']:7.4f}")
 
-        ratings = pd.concat([data.train, data.val, data.test]).merge(data.users, on="user_index") \
+        ratings = (
+            pd.concat([data.train, data.val, data.test])
+            .merge(data.users, on="user_index")
             .merge(data.rated_anime[["anime_index", "anime_id"]], on="anime_index")[["user_id", "anime_id", "rating"]]
-        seed = SeedHelpers(state.meta, ratings, state.model.anime_embeddings, state.model.user_embeddings,
-                           state.model.anime_ids, state.model.user_ids)
-        rated_ids = [int(a) for a in data.anime_ids[np.argsort(-data.rated_anime.sort_values("anime_index")
-                                                               ["n_ratings"].to_numpy())[:200]]]
+        )
+        seed = SeedHelpers(
+            state.meta,
+            ratings,
+            state.model.anime_embeddings,
+            state.model.user_embeddings,
+            state.model.anime_ids,
+            state.model.user_ids,
+        )
+        rated_ids = [
+            int(a)
+            for a in data.anime_ids[
+                np.argsort(-data.rated_anime.sort_values("anime_index")["n_ratings"].to_numpy())[:200]
+            ]
+        ]
         users = [int(u) for u in data.user_ids[:100]]
         calls = 20 if args.quick else 50
         f = Filters()
@@ -241,8 +293,12 @@ def main() -> None:
         seed_hyb = timed(lambda i: seed.hybrid_recommendation(users[i % 100]), max(5, calls // 5))
         ours_hyb = timed(lambda i: recommend_for_user(state, users[i % 100], "hybrid", 10, f), calls * 4)
         print(f"   hybrid (10 items)  seed pandas {seed_hyb:8.2f} ms   service {ours_hyb:6.3f} ms")
-        ours_cold = timed(lambda i: __import__("animerec_recommender.engine", fromlist=["x"]).recommend_cold_start(
-            state, rated_ids[i % 50: i % 50 + 5], [], "hybrid", 10, f), calls * 2)
+        ours_cold = timed(
+            lambda i: __import__("animerec_recommender.engine", fromlist=["x"]).recommend_cold_start(
+                state, rated_ids[i % 50 : i % 50 + 5], [], "hybrid", 10, f
+            ),
+            calls * 2,
+        )
         print(f"   cold start hybrid  (no seed equivalent)    service {ours_cold:6.3f} ms")
 
         if shutil.which("wrk") is None:
@@ -261,19 +317,27 @@ def http_bench(tmp: Path, storage, state, rated_ids: list[int], users: list[int]
     from animerec_shared.launcher import Launcher, free_port
 
     weights = ",".join(f"{k}={v}" for k, v in state.ranking.weights.items())
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STORAGE_URL": storage.root.as_uri(),
-           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-           "RECOMMENDER_HYBRID_WEIGHTS": weights, "RECOMMENDER_EASE_TOP_N": "2500",
-           "RECOMMENDER_TUNE": "false",
-           "RECOMMENDER_POLL_INTERVAL_SECONDS": "0", "LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "STORAGE_URL": storage.root.as_uri(),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "RECOMMENDER_HYBRID_WEIGHTS": weights,
+        "RECOMMENDER_EASE_TOP_N": "2500",
+        "RECOMMENDER_TUNE": "false",
+        "RECOMMENDER_POLL_INTERVAL_SECONDS": "0",
+        "LOG_LEVEL": "ERROR",
+    }
     launcher = Launcher({"recommender": free_port()}, env=env, uvicorn_args={"recommender": ["--workers", "1"]})
     server = launcher.start("recommender")
     base = launcher.url("recommender")
     try:
         launcher.wait_ready(180, "recommender", step=0.5)
         secs = 3 if quick else 6
-        print(f"\n== HTTP on loopback: uvicorn 1 worker, wrk 2 threads 32 connections, {secs}s each "
-              f"(wrk shares the 2 cores)")
+        print(
+            f"\n== HTTP on loopback: uvicorn 1 worker, wrk 2 threads 32 connections, {secs}s each "
+            f"(wrk shares the 2 cores)"
+        )
         cold_paths = [f"/anime/{a}/similar?n={n}" for a in state.model.anime_ids[:3000] for n in (9, 11, 12)]
         np.random.default_rng(0).shuffle(cold_paths)
         print(f"   similar anime, cold cache (distinct keys): {wrk(base, lua_paths(cold_paths), secs, tmp)}")

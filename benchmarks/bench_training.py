@@ -49,9 +49,12 @@ def main() -> int:
     seen = data.matrix(data.train_part)
     test_ndcg = lambda u, a: ev.evaluate_strategy(ev.embedding_scores(u, a), seen, data.test)  # noqa: E731
     pop = ev.evaluate_strategy(ev.popularity_scores(seen), seen, data.test)
-    print(f"data: {data.n_users} users, {data.n_items} anime, train {len(data.train):,}, val {len(data.val):,}, "
-          f"test {len(data.test):,}; popularity NDCG@10 {pop['ndcg@10']:.4f} (load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
+    print(
+        f"data: {data.n_users} users, {data.n_items} anime, train {len(data.train):,}, val {len(data.val):,}, "
+        f"test {len(data.test):,}; popularity NDCG@10 {pop['ndcg@10']:.4f} (load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
+        flush=True,
+    )
 
     # --- seed recipe: its own callbacks (schedule, early stopping, checkpoint), its own 20 epochs
     p = dict(seed.DEFAULTS)
@@ -62,18 +65,26 @@ def main() -> int:
     model = seed.build(data.n_users, data.n_items, p)
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
-        hist = model.fit(train_ds, validation_data=val_ds, epochs=p["epochs"], verbose=0,
-                         callbacks=seed.callbacks(p, str(Path(tmp) / "best.weights.h5")))
+        hist = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=p["epochs"],
+            verbose=0,
+            callbacks=seed.callbacks(p, str(Path(tmp) / "best.weights.h5")),
+        )
         seconds, seed_cpu = time.perf_counter() - t0, time.process_time() - c0
     epochs_run = len(hist.history["loss"])
     val_bce = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]
     mean_bce = ev.mean_prediction_bce(data.train["rating_norm"].to_numpy(), data.val["rating_norm"].to_numpy())
     seed_m = test_ndcg(*seed.embeddings(model))
-    print(f"seed recipe: {len(data.train) * epochs_run / seconds:,.0f} samples/s (batch {p['batch_size']}, "
-          f"{epochs_run} epochs in {seconds:.1f} s incl. validation, {seed_cpu:.1f} CPU s); "
-          f"test NDCG@10 {seed_m['ndcg@10']:.4f} "
-          f"recall@10 {seed_m['recall@10']:.4f} HR@10 {seed_m['hr@10']:.4f}; val BCE {val_bce:.4f} vs "
-          f"mean-prediction BCE {mean_bce:.4f}", flush=True)
+    print(
+        f"seed recipe: {len(data.train) * epochs_run / seconds:,.0f} samples/s (batch {p['batch_size']}, "
+        f"{epochs_run} epochs in {seconds:.1f} s incl. validation, {seed_cpu:.1f} CPU s); "
+        f"test NDCG@10 {seed_m['ndcg@10']:.4f} "
+        f"recall@10 {seed_m['recall@10']:.4f} HR@10 {seed_m['hr@10']:.4f}; val BCE {val_bce:.4f} vs "
+        f"mean-prediction BCE {mean_bce:.4f}",
+        flush=True,
+    )
 
     # --- default two-tower, fitted as `animerec train` fits it; test NDCG measured after each epoch
     p = dict(two_tower.DEFAULTS)
@@ -98,23 +109,37 @@ def main() -> int:
         # CPU seconds / threads approximates the wall time on dedicated cores (the machine is shared).
         if cpu_s / args.threads <= args.budget_s:
             within_cpu = (epoch, cpu_s, m)
-        print(f"  two_tower epoch {epoch}: {train_s:6.1f} s of training ({cpu_s:6.1f} CPU s), "
-              f"test NDCG@10 {m['ndcg@10']:.4f}", flush=True)
-    print(f"two_tower (default): {len(frame) * p['epochs'] / train_s:,.0f} samples/s (batch {p['batch_size']}, "
-          f"fit on {p['fit_on']}, first epoch includes tracing; {cpu_s:.1f} CPU s)", flush=True)
+        print(
+            f"  two_tower epoch {epoch}: {train_s:6.1f} s of training ({cpu_s:6.1f} CPU s), "
+            f"test NDCG@10 {m['ndcg@10']:.4f}",
+            flush=True,
+        )
+    print(
+        f"two_tower (default): {len(frame) * p['epochs'] / train_s:,.0f} samples/s (batch {p['batch_size']}, "
+        f"fit on {p['fit_on']}, first epoch includes tracing; {cpu_s:.1f} CPU s)",
+        flush=True,
+    )
     if within:
-        print(f"  within {args.budget_s:.0f} s of training: epoch {within[0]} ({within[1]:.1f} s), "
-              f"test NDCG@10 {within[2]['ndcg@10']:.4f}")
+        print(
+            f"  within {args.budget_s:.0f} s of training: epoch {within[0]} ({within[1]:.1f} s), "
+            f"test NDCG@10 {within[2]['ndcg@10']:.4f}"
+        )
     else:
         print(f"  within {args.budget_s:.0f} s of training: no epoch finished (first took {curve[0][1]} s)")
     if within_cpu:
-        print(f"  within {args.budget_s * args.threads:.0f} CPU s ({args.budget_s:.0f} s on {args.threads} dedicated "
-              f"cores, estimated): epoch {within_cpu[0]}, test NDCG@10 {within_cpu[2]['ndcg@10']:.4f}")
-    print(f"  final after {p['epochs']} epochs ({train_s:.1f} s): test NDCG@10 {m['ndcg@10']:.4f} "
-          f"recall@10 {m['recall@10']:.4f} HR@10 {m['hr@10']:.4f}")
-    print(f"goals: default >= 0.40 final: {'met' if m['ndcg@10'] >= 0.40 else 'NOT met'}; >= 0.39 within "
-          f"{args.budget_s:.0f} s: {'met' if within and within[2]['ndcg@10'] >= 0.39 else 'NOT met'} "
-          f"(load average now {os.getloadavg()[0]:.1f})")
+        print(
+            f"  within {args.budget_s * args.threads:.0f} CPU s ({args.budget_s:.0f} s on {args.threads} dedicated "
+            f"cores, estimated): epoch {within_cpu[0]}, test NDCG@10 {within_cpu[2]['ndcg@10']:.4f}"
+        )
+    print(
+        f"  final after {p['epochs']} epochs ({train_s:.1f} s): test NDCG@10 {m['ndcg@10']:.4f} "
+        f"recall@10 {m['recall@10']:.4f} HR@10 {m['hr@10']:.4f}"
+    )
+    print(
+        f"goals: default >= 0.40 final: {'met' if m['ndcg@10'] >= 0.40 else 'NOT met'}; >= 0.39 within "
+        f"{args.budget_s:.0f} s: {'met' if within and within[2]['ndcg@10'] >= 0.39 else 'NOT met'} "
+        f"(load average now {os.getloadavg()[0]:.1f})"
+    )
     return 0
 
 

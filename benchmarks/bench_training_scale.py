@@ -33,20 +33,40 @@ REFERENCE = "d36c1e5"  # the last commit with the 30-epoch recipe (issue 14's fi
 
 def _pipeline(source: Path, store: Path, code: Path | None) -> dict:
     """Returns the pipeline's JSON summary with wall seconds and the peak RSS of the run."""
-    env = {**os.environ, "STORAGE_URL": store.as_uri(), "INGESTION_ALLOWED_ROOT": str(source.parent),
-           "LOG_JSON": "false", "OPENBLAS_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "STORAGE_URL": store.as_uri(),
+        "INGESTION_ALLOWED_ROOT": str(source.parent),
+        "LOG_JSON": "false",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     env.pop("COMET_API_KEY", None)
     if code is not None:  # the reference's packages come first on the path (this venv's installs are editable)
         env = code_env(code, env)
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "animerec_shared.cli", "pipeline", "--source", str(source),
-                             "--min-ratings", "50", "--json"], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "animerec_shared.cli",
+            "pipeline",
+            "--source",
+            str(source),
+            "--min-ratings",
+            "50",
+            "--json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     watched = psutil.Process(proc.pid)
     while proc.poll() is None:  # the largest RSS of any process of the run (ingest, process, the pipeline)
         with contextlib.suppress(psutil.Error):
-            peak = max([peak, watched.memory_info().rss,
-                        *(c.memory_info().rss for c in watched.children(recursive=True))])
+            peak = max(
+                [peak, watched.memory_info().rss, *(c.memory_info().rss for c in watched.children(recursive=True))]
+            )
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     out = proc.stdout.read() if proc.stdout else ""
@@ -58,16 +78,27 @@ def _pipeline(source: Path, store: Path, code: Path | None) -> dict:
 
 def _report(label: str, s: dict) -> None:
     m = s["metrics"]
-    print(f"{label}: {s['wall_s'] / 60:.1f} min wall to a promoted version (promoted: {s['promoted']}), "
-          f"peak RSS {s['peak_gb']:.2f} GB; {s.get('users')} users, {s.get('ratings'):,} ratings", flush=True)
+    print(
+        f"{label}: {s['wall_s'] / 60:.1f} min wall to a promoted version (promoted: {s['promoted']}), "
+        f"peak RSS {s['peak_gb']:.2f} GB; {s.get('users')} users, {s.get('ratings'):,} ratings",
+        flush=True,
+    )
     if s.get("phase_seconds"):
         print("  phases (s): " + ", ".join(f"{k} {v:.0f}" for k, v in s["phase_seconds"].items()))
     if s.get("blind_copy"):
         blind = s["blind_copy"]
-        print(f"  val-blind copy: {blind['blind_epochs']} epochs (best {blind['blind_best_epoch']}),"
-              f" final fit {s['epochs_run']} epochs, {s['samples_per_s']:,} samples/s")
-    print("  " + ", ".join(f"{n} {m[n]['ndcg@10']:.4f}" for n in ("hybrid", "collaborative", "item_item",
-                                                                    "popularity", "cold_start") if n in m))
+        print(
+            f"  val-blind copy: {blind['blind_epochs']} epochs (best {blind['blind_best_epoch']}),"
+            f" final fit {s['epochs_run']} epochs, {s['samples_per_s']:,} samples/s"
+        )
+    print(
+        "  "
+        + ", ".join(
+            f"{n} {m[n]['ndcg@10']:.4f}"
+            for n in ("hybrid", "collaborative", "item_item", "popularity", "cold_start")
+            if n in m
+        )
+    )
 
 
 def main() -> int:
@@ -79,9 +110,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="animerec-bench-scale-") as tmp:
         root = Path(tmp)
         source = root / "data"
-        subprocess.run([sys.executable, "-m", "animerec_shared.cli", "sample-data", "--out", str(source),
-                        "--rows", str(args.rows), "--entries-per-user", "335", "--json"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "animerec_shared.cli",
+                "sample-data",
+                "--out",
+                str(source),
+                "--rows",
+                str(args.rows),
+                "--entries-per-user",
+                "335",
+                "--json",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"data: {args.rows:,}-row generated animelist (seeded) in {source}; {os.cpu_count()} CPUs", flush=True)
         new = _pipeline(source, root / "store-new", None)
         _report("this recipe", new)
@@ -91,12 +136,16 @@ def main() -> int:
             ref = _pipeline(source, root / "store-reference", checkout)
         _report(f"reference ({args.reference}, 30-epoch recipe)", ref)
         h_new, h_ref = new["metrics"]["hybrid"]["ndcg@10"], ref["metrics"]["hybrid"]["ndcg@10"]
-        print(f"side by side: {new['wall_s'] / 60:.1f} vs {ref['wall_s'] / 60:.1f} min, peak RSS "
-              f"{new['peak_gb']:.2f} vs {ref['peak_gb']:.2f} GB, hybrid NDCG@10 {h_new:.4f} vs {h_ref:.4f} "
-              f"({100 * (h_new - h_ref) / h_ref:+.1f}%)")
-        print(f"goals: <= 10 min {'met' if new['wall_s'] <= 600 else 'NOT met'}; <= 4 GB "
-              f"{'met' if new['peak_gb'] <= 4 else 'NOT met'}; within 2% of the reference "
-              f"{'met' if h_new >= 0.98 * h_ref else 'NOT met'}")
+        print(
+            f"side by side: {new['wall_s'] / 60:.1f} vs {ref['wall_s'] / 60:.1f} min, peak RSS "
+            f"{new['peak_gb']:.2f} vs {ref['peak_gb']:.2f} GB, hybrid NDCG@10 {h_new:.4f} vs {h_ref:.4f} "
+            f"({100 * (h_new - h_ref) / h_ref:+.1f}%)"
+        )
+        print(
+            f"goals: <= 10 min {'met' if new['wall_s'] <= 600 else 'NOT met'}; <= 4 GB "
+            f"{'met' if new['peak_gb'] <= 4 else 'NOT met'}; within 2% of the reference "
+            f"{'met' if h_new >= 0.98 * h_ref else 'NOT met'}"
+        )
     return 0
 
 

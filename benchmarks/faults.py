@@ -23,7 +23,7 @@ from benchmarks.stack import RedisServer, Stack
 
 Clock = Callable[[], float]
 
-_METRIC = re.compile(r'^(recommender_cache_(?:hits|misses)_total)\{([^}]*)\}\s+([0-9.e+]+)$', re.M)
+_METRIC = re.compile(r"^(recommender_cache_(?:hits|misses)_total)\{([^}]*)\}\s+([0-9.e+]+)$", re.M)
 
 
 def cache_counters(stack: Stack) -> dict[str, float]:
@@ -44,16 +44,25 @@ def hit_rates(a: dict[str, float], b: dict[str, float]) -> dict[str, float | Non
     d = {k: b.get(k, 0.0) - a.get(k, 0.0) for k in b}
     lookups = d["local"] + d["redis"] + d.get("memory", 0.0) + d["misses"]
     shared = d["redis"] + d["misses"]  # lookups that reached Redis (the in-process copy missed)
-    return {"lookups": lookups, "hit_rate": round((lookups - d["misses"]) / lookups, 3) if lookups else None,
-            "redis_hit_rate": round(d["redis"] / shared, 3) if shared else None}
+    return {
+        "lookups": lookups,
+        "hit_rate": round((lookups - d["misses"]) / lookups, 3) if lookups else None,
+        "redis_hit_rate": round(d["redis"] / shared, 3) if shared else None,
+    }
 
 
 def _5xx(result: Records) -> int:
     return sum(1 for r in result.records if r[2] >= 500 or r[2] == 0)
 
 
-def under_load(stack: Stack, mix: Mix, rate: float, seconds: float, timeline: Callable[[Clock], None],
-               stop_after_timeline: bool = False) -> Records:
+def under_load(
+    stack: Stack,
+    mix: Mix,
+    rate: float,
+    seconds: float,
+    timeline: Callable[[Clock], None],
+    stop_after_timeline: bool = False,
+) -> Records:
     """Returns the Records of `rate` requests/s of the mix through the gateway while timeline(clock) runs.
 
     The load ends after `seconds`, or when the timeline has returned if stop_after_timeline.
@@ -68,8 +77,15 @@ def under_load(stack: Stack, mix: Mix, rate: float, seconds: float, timeline: Ca
         return load.stop() if stop_after_timeline else load.wait()
 
 
-def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, rate: float = 300, before: float = 10,
-                 down: float = 20, after: float = 20) -> dict[str, Any]:
+def redis_outage(
+    stack: Stack,
+    redis: RedisServer,
+    mix: Mix,
+    rate: float = 300,
+    before: float = 10,
+    down: float = 20,
+    after: float = 20,
+) -> dict[str, Any]:
     """Stops the private Redis for `down` seconds under load; promises zero 5xx and a recovered hit rate."""
     marks: dict[str, Any] = {}
 
@@ -90,10 +106,14 @@ def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, rate: float = 300, 
         marks["c4"] = cache_counters(stack)
 
     result = under_load(stack, mix, rate, before + down + after, timeline)
-    figures = {"load": result.summary(), "redis_down_s": round(marks["t_start"] - marks["t_stop"], 1),
-               "before": hit_rates(marks["c0"], marks["c1"]), "during": hit_rates(marks["c1"], marks["c2"]),
-               "after": hit_rates(marks["c3"], marks["c4"]),
-               "during_statuses": dict(result.statuses(marks["t_stop"], marks["t_start"]))}
+    figures = {
+        "load": result.summary(),
+        "redis_down_s": round(marks["t_start"] - marks["t_stop"], 1),
+        "before": hit_rates(marks["c0"], marks["c1"]),
+        "during": hit_rates(marks["c1"], marks["c2"]),
+        "after": hit_rates(marks["c3"], marks["c4"]),
+        "during_statuses": dict(result.statuses(marks["t_stop"], marks["t_start"])),
+    }
     broken = []
     if _5xx(result):
         broken.append(f"{_5xx(result)} 5xx or dropped requests: {dict(result.codes())}")
@@ -105,8 +125,15 @@ def redis_outage(stack: Stack, redis: RedisServer, mix: Mix, rate: float = 300, 
     return {"figures": figures, "broken": broken}
 
 
-def explainer_killed(stack: Stack, mix: Mix, rate: float = 300, before: float = 5, dead: float = 10,
-                     after: float = 10, body: dict | None = None) -> dict[str, Any]:
+def explainer_killed(
+    stack: Stack,
+    mix: Mix,
+    rate: float = 300,
+    before: float = 5,
+    dead: float = 10,
+    after: float = 10,
+    body: dict | None = None,
+) -> dict[str, Any]:
     """SIGKILLs the explainer under load; promises recommendations stay 200 and explanations say 503."""
     marks: dict[str, Any] = {}
 
@@ -126,22 +153,27 @@ def explainer_killed(stack: Stack, mix: Mix, rate: float = 300, before: float = 
         marks["explain_back"] = (r.status_code, None)
 
     result = under_load(stack, mix, rate, before + dead + after, timeline)
-    figures = {"load": result.summary(), "explanation_while_dead": marks["explain_dead"],
-               "explanation_after_restart": marks["explain_back"],
-               "statuses_while_dead": dict(result.statuses(marks["t_kill"], marks["t_back"]))}
+    figures = {
+        "load": result.summary(),
+        "explanation_while_dead": marks["explain_dead"],
+        "explanation_after_restart": marks["explain_back"],
+        "statuses_while_dead": dict(result.statuses(marks["t_kill"], marks["t_back"])),
+    }
     broken = []
     if result.summary()["errors"]:
         broken.append(f"recommendation routes failed while the explainer was down: {dict(result.codes())}")
     if marks["explain_dead"] != (503, "upstream_unavailable"):
-        broken.append(f"explanations while the explainer is dead: {marks['explain_dead']}, "
-                      "not 503 upstream_unavailable")
+        broken.append(
+            f"explanations while the explainer is dead: {marks['explain_dead']}, not 503 upstream_unavailable"
+        )
     if marks["explain_back"][0] != 200:
         broken.append(f"explanations after the restart: {marks['explain_back']}")
     return {"figures": figures, "broken": broken}
 
 
-def recommender_restarted(stack: Stack, mix: Mix, rate: float = 300, before: float = 5, after: float = 15,
-                          recover_within: float = 90) -> dict[str, Any]:
+def recommender_restarted(
+    stack: Stack, mix: Mix, rate: float = 300, before: float = 5, after: float = 15, recover_within: float = 90
+) -> dict[str, Any]:
     """Restarts the recommender under load; promises 503 upstream_unavailable for its routes only, then recovery."""
     marks: dict[str, Any] = {"other_routes": Counter()}
 
@@ -166,9 +198,13 @@ def recommender_restarted(stack: Stack, mix: Mix, rate: float = 300, before: flo
     result = under_load(stack, mix, rate, before + recover_within + after, timeline, stop_after_timeline=True)
     t_ready = marks["t_ready"]
     bad_codes = Counter(f"{r[2]}:{r[4]}" for r in result.records if r[2] != 200)
-    figures = {"load": result.summary(), "down_until_ready_s": round(t_ready - marks["t_stop"], 1),
-               "non_200": dict(bad_codes), "other_routes": dict(marks["other_routes"]),
-               "after_ready": dict(result.statuses(t_ready + 2, None))}
+    figures = {
+        "load": result.summary(),
+        "down_until_ready_s": round(t_ready - marks["t_stop"], 1),
+        "non_200": dict(bad_codes),
+        "other_routes": dict(marks["other_routes"]),
+        "after_ready": dict(result.statuses(t_ready + 2, None)),
+    }
     broken = []
     unexpected = {k: v for k, v in bad_codes.items() if k not in ("503:upstream_unavailable", "503:not_ready")}
     if unexpected:

@@ -32,24 +32,51 @@ from animerec_shared.launcher import SERVICES, Launcher, free_port, port_open, w
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "reliability-admin-token-0123456789"
-__all__ = ["ADMIN_TOKEN", "REPO", "SERVICES", "RedisServer", "Stack", "World", "animerec", "base_env",
-           "build_world", "free_port", "port_open", "publish_numpy_model", "wait_for"]
+__all__ = [
+    "ADMIN_TOKEN",
+    "REPO",
+    "SERVICES",
+    "RedisServer",
+    "Stack",
+    "World",
+    "animerec",
+    "base_env",
+    "build_world",
+    "free_port",
+    "port_open",
+    "publish_numpy_model",
+    "wait_for",
+]
 
 
 def base_env(**extra: str) -> dict[str, str]:
     """Returns os.environ without upstream URLs, OpenAI keys or storage settings, plus extra."""
     drop = ("_URL", "_PORT")
     env = {k: v for k, v in os.environ.items() if not k.endswith(drop) and not k.startswith("OPENAI_")}
-    env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "LOG_LEVEL": "WARNING",
-                "GATEWAY_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    env.update(
+        {
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "LOG_LEVEL": "WARNING",
+            "GATEWAY_ENVIRONMENT": "test",
+            "PYTHONUNBUFFERED": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+    )
     env.update(extra)
     return env
 
 
 def animerec(env: dict[str, str], *argv: str, timeout: float = 600) -> dict:
     """Returns the last-line JSON summary of ``animerec <argv> --json`` (raises with stderr on failure)."""
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *argv, "--json"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "animerec_shared.cli", *argv, "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"animerec {' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads([ln for ln in proc.stdout.splitlines() if ln.strip()][-1])
@@ -65,9 +92,9 @@ class World:
     sample_dir: Path
     processed_id: str
     model_version: str
-    user_ids: list[int] = field(default_factory=list)      # known users, most ratings first
-    anime_ids: list[int] = field(default_factory=list)     # rated anime, most ratings first
-    titles: list[str] = field(default_factory=list)        # titles of popular anime (search words)
+    user_ids: list[int] = field(default_factory=list)  # known users, most ratings first
+    anime_ids: list[int] = field(default_factory=list)  # rated anime, most ratings first
+    titles: list[str] = field(default_factory=list)  # titles of popular anime (search words)
 
     def save(self) -> None:
         data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -82,8 +109,9 @@ class World:
         return cls(**{**data, "root": Path(data["root"]), "sample_dir": Path(data["sample_dir"])})
 
 
-def publish_numpy_model(storage_url: str, processed_id: str | None = None, version: str | None = None,
-                        dim: int = 64, promote: bool = True) -> str:
+def publish_numpy_model(
+    storage_url: str, processed_id: str | None = None, version: str | None = None, dim: int = 64, promote: bool = True
+) -> str:
     """Returns the version id after publishing an SVD model version (numpy files of the contract)."""
     import numpy as np
 
@@ -107,11 +135,20 @@ def publish_numpy_model(storage_url: str, processed_id: str | None = None, versi
         np.save(staging / "anime_embeddings.npy", norm(pad(ae)))
         np.save(staging / "user_ids.npy", np.asarray(data.user_ids, dtype=np.int64))
         np.save(staging / "anime_ids.npy", np.asarray(data.anime_ids, dtype=np.int64))
-        (staging / "metrics.json").write_text(json.dumps({"ndcg@10": 0.0, "recall@10": 0.0, "hr@10": 0.0,
-                                                          "strategies": {}}))
-        (staging / "config.json").write_text(json.dumps({"model": "svd-reliability", "dim": k,
-                                                         "processed_id": processed_id, "seed": 0,
-                                                         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+        (staging / "metrics.json").write_text(
+            json.dumps({"ndcg@10": 0.0, "recall@10": 0.0, "hr@10": 0.0, "strategies": {}})
+        )
+        (staging / "config.json").write_text(
+            json.dumps(
+                {
+                    "model": "svd-reliability",
+                    "dim": k,
+                    "processed_id": processed_id,
+                    "seed": 0,
+                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            )
+        )
     if promote:
         storage.set_current("models", version)
     return version
@@ -142,9 +179,16 @@ def build_world(root: Path, users: int = 300, min_ratings: int = 50, reuse: bool
     rated = pd.read_parquet(folder / "rated_anime.parquet").sort_values("n_ratings", ascending=False)
     anime = pd.read_parquet(folder / "anime.parquet", columns=["anime_id", "name"]).set_index("anime_id")
     top = [int(a) for a in rated["anime_id"].head(200)]
-    world = World(root=root, storage_url=storage_url, sample_dir=sample, processed_id=processed["id"],
-                  model_version=version, user_ids=[int(u) for u in users_df["user_id"]], anime_ids=top,
-                  titles=[str(anime.loc[a, "name"]) for a in top[:50] if a in anime.index])
+    world = World(
+        root=root,
+        storage_url=storage_url,
+        sample_dir=sample,
+        processed_id=processed["id"],
+        model_version=version,
+        user_ids=[int(u) for u in users_df["user_id"]],
+        anime_ids=top,
+        titles=[str(anime.loc[a, "name"]) for a in top[:50] if a in anime.index],
+    )
     world.save()
     return world
 
@@ -162,9 +206,23 @@ class RedisServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
-        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--protected-mode", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(lambda: port_open(self.port), 10, f"redis-server on {self.port}")
         return self
 
@@ -192,17 +250,30 @@ class Stack(Launcher):
     Each service logs to logs/<service>.log; ``env`` overrides the services' environment.
     """
 
-    def __init__(self, world: World, logs: Path, redis_url: str | None = None, services: tuple[str, ...] = SERVICES,
-                 uvicorn_args: dict[str, list[str]] | None = None, **env: str):
+    def __init__(
+        self,
+        world: World,
+        logs: Path,
+        redis_url: str | None = None,
+        services: tuple[str, ...] = SERVICES,
+        uvicorn_args: dict[str, list[str]] | None = None,
+        **env: str,
+    ):
         self.world = world
         self.services = services
         ports = {s: free_port() for s in SERVICES}
         # the launcher points the gateway and the explainer at these ports (GATEWAY_*_URL, EXPLAINER_RECOMMENDER_URL)
-        service_env = base_env(STORAGE_URL=world.storage_url, INGESTION_ALLOWED_ROOT=str(world.root),
-                               GATEWAY_ADMIN_TOKEN=ADMIN_TOKEN, TRAINING_RUNS_DIR=str(world.root / "training-runs"),
-                               RECOMMENDER_POLL_INTERVAL_SECONDS="2", EXPLAINER_TITLE_CATALOGUE="false",
-                               # fixed blend weights: tuning on val costs ~80 s per model load on 2 busy cores
-                               RECOMMENDER_TUNE="false", RECOMMENDER_EASE_TOP_N="1000")
+        service_env = base_env(
+            STORAGE_URL=world.storage_url,
+            INGESTION_ALLOWED_ROOT=str(world.root),
+            GATEWAY_ADMIN_TOKEN=ADMIN_TOKEN,
+            TRAINING_RUNS_DIR=str(world.root / "training-runs"),
+            RECOMMENDER_POLL_INTERVAL_SECONDS="2",
+            EXPLAINER_TITLE_CATALOGUE="false",
+            # fixed blend weights: tuning on val costs ~80 s per model load on 2 busy cores
+            RECOMMENDER_TUNE="false",
+            RECOMMENDER_EASE_TOP_N="1000",
+        )
         if redis_url:
             service_env["REDIS_URL"] = redis_url
         service_env.update(env)
@@ -231,16 +302,35 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     world = build_world(Path(args.workdir) / f"world-{args.users}", users=args.users)
-    workers = {n: ["--workers", str(w)] for n, w in (("gateway", args.gateway_workers),
-                                                     ("recommender", args.recommender_workers)) if w > 1}
-    with RedisServer() as redis, Stack(world, Path(args.workdir) / "logs", redis_url=redis.url, uvicorn_args=workers,
-                                       GATEWAY_RATE_LIMIT_PER_MINUTE="0") as stack:
+    workers = {
+        n: ["--workers", str(w)]
+        for n, w in (("gateway", args.gateway_workers), ("recommender", args.recommender_workers))
+        if w > 1
+    }
+    with (
+        RedisServer() as redis,
+        Stack(
+            world,
+            Path(args.workdir) / "logs",
+            redis_url=redis.url,
+            uvicorn_args=workers,
+            GATEWAY_RATE_LIMIT_PER_MINUTE="0",
+        ) as stack,
+    ):
         try:
             stack.start_all(timeout=300)
-            print(json.dumps({"gateway": stack.url("gateway"), "redis": redis.url,
-                              **{s: stack.url(s) for s in SERVICES}, "world": str(world.root),
-                              "pids": {"redis": redis.proc.pid, **{s: p.pid for s, p in stack.procs.items()}}}),
-                  flush=True)
+            print(
+                json.dumps(
+                    {
+                        "gateway": stack.url("gateway"),
+                        "redis": redis.url,
+                        **{s: stack.url(s) for s in SERVICES},
+                        "world": str(world.root),
+                        "pids": {"redis": redis.proc.pid, **{s: p.pid for s, p in stack.procs.items()}},
+                    }
+                ),
+                flush=True,
+            )
             while not stack.dead():
                 time.sleep(1)
         except KeyboardInterrupt:

@@ -56,17 +56,28 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     results = []
-    with RedisServer() as redis, Stack(world, workdir / "logs", redis_url=redis.url,
-                                       GATEWAY_RATE_LIMIT_PER_MINUTE="0") as stack:
+    with (
+        RedisServer() as redis,
+        Stack(world, workdir / "logs", redis_url=redis.url, GATEWAY_RATE_LIMIT_PER_MINUTE="0") as stack,
+    ):
         stack.start_all(timeout=300)
-        print(f"stack ready; seed {seed}; {args.max_examples} examples per operation; checks: {', '.join(checks)}",
-              flush=True)
+        print(
+            f"stack ready; seed {seed}; {args.max_examples} examples per operation; checks: {', '.join(checks)}",
+            flush=True,
+        )
         for service in services:
             stack.wait_ready(60)
             try:
-                result = run_schemathesis(service, stack.url(service), workdir / "fuzz", seed=seed,
-                                          max_examples=args.max_examples, max_time=args.max_time, checks=checks,
-                                          timeout=3600)
+                result = run_schemathesis(
+                    service,
+                    stack.url(service),
+                    workdir / "fuzz",
+                    seed=seed,
+                    max_examples=args.max_examples,
+                    max_time=args.max_time,
+                    checks=checks,
+                    timeout=3600,
+                )
             finally:
                 if service == "training":
                     _stop_training_children(stack)

@@ -113,14 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("DATA_DIR") or None, help="real Kaggle files (DATA_DIR)")
     p.add_argument("--sample-dir", default=str(REPO_ROOT / "var" / "sample-data"))
-    p.add_argument("--users", type=int, default=int(os.environ.get("SAMPLE_USERS", "1000")),
-                   help="users in generated sample data (SAMPLE_USERS)")
+    p.add_argument(
+        "--users",
+        type=int,
+        default=int(os.environ.get("SAMPLE_USERS", "1000")),
+        help="users in generated sample data (SAMPLE_USERS)",
+    )
     # A first start should take minutes, not tens of minutes: fewer epochs than the tuned 30
     # (RUN_EPOCHS=0 keeps the model's default); retrain later through the admin API.
-    p.add_argument("--epochs", type=int, default=int(os.environ.get("RUN_EPOCHS", "10")),
-                   help="training epochs of the first pipeline run (RUN_EPOCHS; 0 = model default)")
-    p.add_argument("--min-ratings", type=int, default=int(os.environ.get("INGESTION_MIN_USER_RATINGS", "50")),
-                   help="processing: minimum ratings per user (INGESTION_MIN_USER_RATINGS)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=int(os.environ.get("RUN_EPOCHS", "10")),
+        help="training epochs of the first pipeline run (RUN_EPOCHS; 0 = model default)",
+    )
+    p.add_argument(
+        "--min-ratings",
+        type=int,
+        default=int(os.environ.get("INGESTION_MIN_USER_RATINGS", "50")),
+        help="processing: minimum ratings per user (INGESTION_MIN_USER_RATINGS)",
+    )
     p.add_argument("--retrain", action="store_true", help="run the pipeline even when a model is promoted")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--wait", type=float, default=180.0, help="seconds to wait for /readyz")
@@ -152,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         gateway = launcher.url("gateway")
         ready = wait_ready(launcher, args.wait)
         cache = f"Redis at {env['REDIS_URL']}" if env.get("REDIS_URL") else "in-process LRU (set REDIS_URL for Redis)"
-        print(f"""
-  AnimeRec is running (model {ready.get('model_version')}; cache: {cache})
+        print(
+            f"""
+  AnimeRec is running (model {ready.get("model_version")}; cache: {cache})
     web page     {gateway}/
     Swagger      {gateway}/docs      (ReDoc {gateway}/redoc, OpenAPI {gateway}/openapi.json)
     admin token  {token}   (GATEWAY_ADMIN_TOKEN; random unless set)
@@ -161,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                    -d '{{"source": "{source.relative_to(allowed)}", "min_ratings": {args.min_ratings}}}' \\
                    {gateway}/api/v1/admin/training-runs
   Ctrl-C stops everything.
-""", flush=True)
+""",
+            flush=True,
+        )
         if args.check:
             return 0
         while True:

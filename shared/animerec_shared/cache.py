@@ -78,8 +78,9 @@ class RedisCache(LocalCache):
         import redis
 
         super().__init__(max_entries=0)
-        self._client = redis.Redis.from_url(url, socket_timeout=socket_timeout,
-                                            socket_connect_timeout=socket_timeout, health_check_interval=10)
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout, health_check_interval=10
+        )
         self.retry_after = retry_after
         self._down_until = 0.0
 

@@ -37,8 +37,11 @@ def _serve(args: argparse.Namespace) -> int:
     names = args.services or [s for s in SERVICES if s in available]
     unknown = [n for n in names if n not in available]
     if unknown:
-        print(f"animerec serve: unknown or uninstalled service(s): {', '.join(unknown)}; "
-              f"installed: {', '.join(sorted(available)) or 'none'}", file=sys.stderr)
+        print(
+            f"animerec serve: unknown or uninstalled service(s): {', '.join(unknown)}; "
+            f"installed: {', '.join(sorted(available)) or 'none'}",
+            file=sys.stderr,
+        )
         return 2
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     launcher = Launcher({n: port_of(n) for n in names}, env=env, host=args.host)

@@ -16,8 +16,15 @@ class AnimeRecError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None,
-                 details: dict[str, Any] | list[Any] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:
@@ -73,8 +80,9 @@ class DataValidationError(AnimeRecError):
         msg = f"{where}: expected {expected}"
         if found is not None:
             msg += f", found {found!r}"
-        super().__init__(msg, details={"file": file, "line": line, "column": column,
-                                       "expected": expected, "found": found})
+        super().__init__(
+            msg, details={"file": file, "line": line, "column": column, "expected": expected, "found": found}
+        )
         self.file, self.line, self.column, self.expected, self.found = file, line, column, expected, found
 
 
@@ -93,8 +101,9 @@ class StorageError(AnimeRecError):
     code = "storage_error"
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """Returns a JSONResponse in the platform's error schema."""
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
@@ -102,9 +111,18 @@ def error_response(status: int, code: str, message: str, details: Any = None,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-                 415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def domain_error_response(exc: AnimeRecError) -> JSONResponse:
@@ -121,8 +139,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-                   for e in exc.errors()]
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in exc.errors()
+        ]
         return error_response(422, "validation_error", "request parameters are invalid", details)
 
     @app.exception_handler(StarletteHTTPException)

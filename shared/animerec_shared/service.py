@@ -65,11 +65,16 @@ class ServiceMetrics:
 
     def __init__(self, service: str):
         self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "route"],
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-                                 registry=self.registry)
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["service", "method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["service", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
         self.service = service
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
@@ -78,8 +83,10 @@ class ServiceMetrics:
         key = (method, route, str(status))
         pair = self._children.get(key)
         if pair is None:
-            pair = self._children[key] = (self.requests.labels(self.service, method, route, key[2]),
-                                          self.latency.labels(self.service, route))
+            pair = self._children[key] = (
+                self.requests.labels(self.service, method, route, key[2]),
+                self.latency.labels(self.service, route),
+            )
         pair[0].inc()
         pair[1].observe(seconds)
 
@@ -117,8 +124,10 @@ class RequestContextMiddleware:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 status, started = message["status"], True
-                message["headers"] = [*[h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"],
-                                      rid_header]
+                message["headers"] = [
+                    *[h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"],
+                    rid_header,
+                ]
             await send(message)
 
         try:
@@ -127,9 +136,17 @@ class RequestContextMiddleware:
             self.log.exception("unhandled error")
             status = 500
             if not started:
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(_INTERNAL_ERROR)).encode()), rid_header]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
+                            rid_header,
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             request_id_var.reset(token)
@@ -137,9 +154,16 @@ class RequestContextMiddleware:
         route_path = getattr(scope.get("route"), "path", "unmatched")
         self.metrics.observe(scope.get("method", ""), route_path, status, elapsed)
         if status >= 500:
-            self.log.warning("request failed", extra={"service": self.service, "method": scope.get("method"),
-                                                      "path": scope.get("path"), "status": status,
-                                                      "duration_ms": round(elapsed * 1000, 2)})
+            self.log.warning(
+                "request failed",
+                extra={
+                    "service": self.service,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
 
 
 def settle_heap() -> None:
@@ -172,13 +196,21 @@ def _settling(lifespan: Any) -> Any:
     return wrapped
 
 
-def create_service_app(service: str, settings: BaseServiceSettings, *, title: str, description: str = "",
-                       version: str = "0.1.0", ready_check: ReadyCheck | None = None,
-                       lifespan: Any = None) -> FastAPI:
+def create_service_app(
+    service: str,
+    settings: BaseServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    version: str = "0.1.0",
+    ready_check: ReadyCheck | None = None,
+    lifespan: Any = None,
+) -> FastAPI:
     """Returns a FastAPI app with error handlers, request ids, JSON logs, /metrics, /healthz, /readyz."""
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(title=title, description=description, version=version, lifespan=_settling(lifespan),
-                  responses=COMMON_RESPONSES)
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=_settling(lifespan), responses=COMMON_RESPONSES
+    )
     app.state.settings = settings
     app.state.metrics = ServiceMetrics(service)
     install_error_handlers(app)
@@ -195,8 +227,9 @@ def create_service_app(service: str, settings: BaseServiceSettings, *, title: st
     @router.get("/readyz", summary="Readiness: dependencies are usable")
     async def readyz() -> JSONResponse:
         ok, details = (True, {}) if ready_check is None else await ready_check()
-        return JSONResponse({"status": "ready" if ok else "not_ready", "service": service, **details},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "service": service, **details}, status_code=200 if ok else 503
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:

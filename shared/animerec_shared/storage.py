@@ -93,8 +93,11 @@ class Storage(ABC):
         """
         prefix = _clean_key(prefix)
         if self.is_published(prefix):
-            raise StorageError(f"{prefix} is already published; published directories are immutable",
-                               code="already_published", status_code=409)
+            raise StorageError(
+                f"{prefix} is already published; published directories are immutable",
+                code="already_published",
+                status_code=409,
+            )
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self._staging_root()))
         try:
             yield staging
@@ -206,8 +209,14 @@ class FileStorage(Storage):
 class GCSStorage(Storage):
     """Storage in a GCS bucket through google-cloud-storage (honours STORAGE_EMULATOR_HOST)."""
 
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None, cache_dir: Path | None = None,
-                 project: str | None = None):
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        client: Any = None,
+        cache_dir: Path | None = None,
+        project: str | None = None,
+    ):
         from google.cloud import storage as gcs  # imported lazily: only this backend needs it
 
         if client is None:
@@ -221,8 +230,9 @@ class GCSStorage(Storage):
         self.bucket = client.bucket(bucket)
         self.prefix = prefix.strip("/")
         self.url = f"gs://{bucket}/{self.prefix}".rstrip("/")
-        self.cache_dir = Path(cache_dir or os.environ.get("STORAGE_CACHE_DIR")
-                              or Path(tempfile.gettempdir()) / "animerec-gcs-cache")
+        self.cache_dir = Path(
+            cache_dir or os.environ.get("STORAGE_CACHE_DIR") or Path(tempfile.gettempdir()) / "animerec-gcs-cache"
+        )
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
 
@@ -248,8 +258,8 @@ class GCSStorage(Storage):
     def list_children(self, prefix: str) -> list[str]:
         base = self._name(prefix) + "/"
         it = self.client.list_blobs(self.bucket, prefix=base, delimiter="/")
-        names = [b.name[len(base):] for b in it]
-        names += [p[len(base):].rstrip("/") for p in it.prefixes]
+        names = [b.name[len(base) :] for b in it]
+        names += [p[len(base) :].rstrip("/") for p in it.prefixes]
         return sorted(n for n in names if n)
 
     def delete_prefix(self, prefix: str) -> None:
@@ -278,7 +288,7 @@ class GCSStorage(Storage):
             tmp = Path(tempfile.mkdtemp(prefix=".dl-", dir=self.cache_dir))
             base = self._name(prefix) + "/"
             for blob in self.client.list_blobs(self.bucket, prefix=base):
-                target = tmp / blob.name[len(base):]
+                target = tmp / blob.name[len(base) :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 blob.download_to_filename(str(target))
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -297,5 +307,8 @@ def open_storage(url: str) -> Storage:
         return GCSStorage(parsed.netloc, parsed.path)
     if parsed.scheme == "" and url.startswith("/"):
         return FileStorage(Path(url))
-    raise StorageError(f"unsupported STORAGE_URL {url!r}: use file:///abs/path or gs://bucket/prefix",
-                       code="invalid_storage_url", status_code=400)
+    raise StorageError(
+        f"unsupported STORAGE_URL {url!r}: use file:///abs/path or gs://bucket/prefix",
+        code="invalid_storage_url",
+        status_code=400,
+    )

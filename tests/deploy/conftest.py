@@ -37,8 +37,9 @@ def render(helm, chart_dirs):
     cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
     charts = {svc: helm.Chart.load(path) for svc, path in chart_dirs.items()}
 
-    def _render(svc: str, variant: str = "default", overrides: dict[str, Any] | None = None,
-                release: str | None = None) -> list[dict[str, Any]]:
+    def _render(
+        svc: str, variant: str = "default", overrides: dict[str, Any] | None = None, release: str | None = None
+    ) -> list[dict[str, Any]]:
         key = (svc, variant)
         if overrides is None and release is None and key in cache:
             return cache[key]

@@ -33,6 +33,7 @@ def test_lint_passes_without_warnings_for_every_chart(helm, chart_dirs, svc, var
     values = None
     if variant == "production":
         from deploy_helpers import load_yaml
+
         values = load_yaml(chart_dirs[svc] / "values-production.yaml")
     # GKE's stable channel is at least 1.30; deprecated or removed APIs would be reported.
     report = helm.lint(chart_dirs[svc], values, strict=True, namespace="animerec", kube_version="v1.30.0")
@@ -125,8 +126,9 @@ def test_ingress_only_for_gateway_and_services_are_cluster_ip(render, svc, varia
     objs = render(svc, variant)
     service = one(objs, "Service")
     assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [{"name": "http", "port": SERVICES[svc], "targetPort": "http",
-                                         "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": SERVICES[svc], "targetPort": "http", "protocol": "TCP"}
+    ]
     pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     ingresses = of_kind(objs, "Ingress")
@@ -232,8 +234,7 @@ def test_gateway_load_balancer_checks_readyz_and_upstreams_use_service_names(ren
     objs = render("gateway", variant)
     backend = one(objs, "BackendConfig")
     assert backend["spec"]["healthCheck"]["requestPath"] == "/readyz"
-    assert one(objs, "Service")["metadata"]["annotations"]["cloud.google.com/backend-config"] == \
-        '{"default":"gateway"}'
+    assert one(objs, "Service")["metadata"]["annotations"]["cloud.google.com/backend-config"] == '{"default":"gateway"}'
     config = one(objs, "ConfigMap")["data"]
     for svc, port in SERVICES.items():
         if svc != "gateway":
@@ -277,6 +278,8 @@ def test_distributed_training_job_gives_each_worker_pod_its_tf_config(render):
     exported = script.split('export TF_CONFIG="', 1)[1].split('"\n', 1)[0].split('" &&', 1)[0]
     tf_config = json.loads(exported.replace('\\"', '"').replace("${JOB_COMPLETION_INDEX}", "1"))
     name = headless["metadata"]["name"]
-    assert tf_config == {"cluster": {"worker": [f"{name}-{i}.{name}:12345" for i in range(3)]},
-                         "task": {"type": "worker", "index": 1}}
+    assert tf_config == {
+        "cluster": {"worker": [f"{name}-{i}.{name}:12345" for i in range(3)]},
+        "task": {"type": "worker", "index": 1},
+    }
     assert script.rstrip().endswith("exec animerec train --promote if_better --json")

@@ -103,8 +103,12 @@ def test_compose_emulator_command_and_healthcheck_give_a_working_bucket(compose,
     cmd[cmd.index("--port") + 1] = str(port)
     cmd[cmd.index("--host") + 1] = "127.0.0.1"
     env = {**os.environ, "STORAGE_BASE": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", *cmd[1:]], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gcp_storage_emulator", *cmd[1:]],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         check = services["gcs"]["healthcheck"]["test"]
         check_code = check[3].replace(":9023/", f":{port}/")
@@ -112,8 +116,9 @@ def test_compose_emulator_command_and_healthcheck_give_a_working_bucket(compose,
         while subprocess.run([sys.executable, "-c", check_code], capture_output=True).returncode != 0:
             assert time.monotonic() < deadline, "emulator never became healthy"
             time.sleep(0.3)
-        emulator = services["ingestion"]["environment"]["STORAGE_EMULATOR_HOST"].replace("gcs:9023",
-                                                                                         f"127.0.0.1:{port}")
+        emulator = services["ingestion"]["environment"]["STORAGE_EMULATOR_HOST"].replace(
+            "gcs:9023", f"127.0.0.1:{port}"
+        )
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
         from animerec_shared.storage import open_storage
 

@@ -1,4 +1,4 @@
-"""Structure of the declarative Jenkinsfile: stages, one image per service, staging, approval, production, credentials."""
+"""Structure of the declarative Jenkinsfile: stages, one image per service, staging, approval, production, secrets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ import re
 import pytest
 from deploy_helpers import REPO, SERVICES
 
-STAGES = ["Checkout", "Install", "Lint", "Test", "Build and push", "Deploy staging", "Smoke test",
-          "Approve production", "Deploy production"]
+STAGES = [
+    "Checkout",
+    "Install",
+    "Lint",
+    "Test",
+    "Build and push",
+    "Deploy staging",
+    "Smoke test",
+    "Approve production",
+    "Deploy production",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +34,7 @@ def stage_body(text: str, name: str) -> str:
     """Returns the text of a stage up to the next stage declaration."""
     start = text.index(f"stage('{name}')")
     end = text.find("stage('", start + 1)
-    return text[start:end if end > 0 else len(text)]
+    return text[start : end if end > 0 else len(text)]
 
 
 def test_declarative_pipeline_has_every_stage_in_order(jenkinsfile):

@@ -27,7 +27,8 @@ def _peer_admits(peer: dict, src: dict) -> bool:
         ip = ipaddress.ip_address(src["ip"])
         block = peer["ipBlock"]
         return ip in ipaddress.ip_network(block["cidr"]) and not any(
-            ip in ipaddress.ip_network(e) for e in block.get("except", []))
+            ip in ipaddress.ip_network(e) for e in block.get("except", [])
+        )
     if src.get("ip") is not None:  # traffic from outside the cluster matches only ipBlocks
         return False
     ns_labels = {"kubernetes.io/metadata.name": src["namespace"]}
@@ -53,9 +54,15 @@ def admits(policy: dict, src: dict, port: int) -> bool:
 
 def server_pod(svc: str) -> dict:
     """Returns a source that looks like a pod of an animerec service (labels from the charts)."""
-    return {"namespace": NAMESPACE, "labels": {"app.kubernetes.io/name": svc, "app.kubernetes.io/instance": svc,
-                                               "app.kubernetes.io/part-of": "animerec",
-                                               "app.kubernetes.io/component": "server"}}
+    return {
+        "namespace": NAMESPACE,
+        "labels": {
+            "app.kubernetes.io/name": svc,
+            "app.kubernetes.io/instance": svc,
+            "app.kubernetes.io/part-of": "animerec",
+            "app.kubernetes.io/component": "server",
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +80,13 @@ def policies(render):
     return out
 
 
-ALLOWED_CALLERS = {"gateway": set(), "ingestion": {"gateway"}, "training": {"gateway"},
-                   "recommender": {"gateway", "explainer"}, "explainer": {"gateway"}}
+ALLOWED_CALLERS = {
+    "gateway": set(),
+    "ingestion": {"gateway"},
+    "training": {"gateway"},
+    "recommender": {"gateway", "explainer"},
+    "explainer": {"gateway"},
+}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -137,8 +149,7 @@ def _egress_allows(policy: dict, labels: dict, port: int) -> bool:
         if not any(p["port"] == port for p in rule.get("ports", [])):
             continue
         for peer in rule.get("to", []):
-            if "podSelector" in peer and "namespaceSelector" not in peer and \
-                    _labels_match(peer["podSelector"], labels):
+            if "podSelector" in peer and "namespaceSelector" not in peer and _labels_match(peer["podSelector"], labels):
                 return True
     return False
 

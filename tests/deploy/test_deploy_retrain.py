@@ -94,15 +94,23 @@ class FakeGateway:
 
 
 def run_script(url: str, token: str = TOKEN, timeout: float = 20) -> subprocess.CompletedProcess:
-    env = {"GATEWAY_URL": url, "GATEWAY_ADMIN_TOKEN": token, "RETRAIN_BODY": '{"promote": "if_better"}',
-           "RETRAIN_POLL_SECONDS": "0.05", "RETRAIN_TIMEOUT_SECONDS": "10", "RETRAIN_NOT_FOUND_RETRIES": "2",
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "GATEWAY_URL": url,
+        "GATEWAY_ADMIN_TOKEN": token,
+        "RETRAIN_BODY": '{"promote": "if_better"}',
+        "RETRAIN_POLL_SECONDS": "0.05",
+        "RETRAIN_TIMEOUT_SECONDS": "10",
+        "RETRAIN_NOT_FOUND_RETRIES": "2",
+        "PATH": "/usr/bin:/bin",
+    }
     return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_retrain_script_succeeds_when_the_run_succeeds():
-    states = [(200, {"id": "r1", "state": "running", "progress": 0.5}),
-              (200, {"id": "r1", "state": "succeeded", "version": "v2", "promoted": True})]
+    states = [
+        (200, {"id": "r1", "state": "running", "progress": 0.5}),
+        (200, {"id": "r1", "state": "succeeded", "version": "v2", "promoted": True}),
+    ]
     with FakeGateway((202, {"id": "r1", "state": "queued"}), states) as gw:
         done = run_script(gw.url)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -111,8 +119,14 @@ def test_retrain_script_succeeds_when_the_run_succeeds():
     assert json.loads(body) == {"promote": "if_better"}
     assert all(r[:3] == ("GET", "/api/v1/admin/training-runs/r1", f"Bearer {TOKEN}") for r in gw.requests[1:])
     last = json.loads(done.stdout.strip().splitlines()[-1])
-    assert last == {"event": "finished", "id": "r1", "state": "succeeded", "version": "v2", "promoted": True,
-                    "error": None}
+    assert last == {
+        "event": "finished",
+        "id": "r1",
+        "state": "succeeded",
+        "version": "v2",
+        "promoted": True,
+        "error": None,
+    }
     assert TOKEN not in done.stdout + done.stderr
 
 
@@ -125,8 +139,9 @@ def test_retrain_script_fails_when_the_run_fails():
 
 
 def test_retrain_script_fails_fast_on_a_refused_token():
-    with FakeGateway((403, {"error": {"code": "forbidden", "message": "the admin token is not valid"}}),
-                     [(500, {})]) as gw:
+    with FakeGateway(
+        (403, {"error": {"code": "forbidden", "message": "the admin token is not valid"}}), [(500, {})]
+    ) as gw:
         done = run_script(gw.url, token="wrong-token")
     assert done.returncode == 1
     assert [r[0] for r in gw.requests] == ["POST"]

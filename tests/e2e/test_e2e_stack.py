@@ -26,8 +26,10 @@ from animerec_shared.launcher import SERVICES, free_port, port_open
 TOKEN = "e2e-admin-token-0123456789abcdef"
 
 pytestmark = [
-    pytest.mark.skipif(any(importlib.util.find_spec(f"animerec_{s}") is None for s in SERVICES),
-                       reason="needs all five service packages installed (make install)"),
+    pytest.mark.skipif(
+        any(importlib.util.find_spec(f"animerec_{s}") is None for s in SERVICES),
+        reason="needs all five service packages installed (make install)",
+    ),
     pytest.mark.timeout(1200),
 ]
 
@@ -66,18 +68,42 @@ def stack(tmp_path_factory, redis_url):
     var, log = root / "var", root / "run_stack.log"
     ports = {s: free_port() for s in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_URL") or k == "REDIS_URL"}
-    env.update({"STORAGE_URL": (root / "storage").as_uri(), "REDIS_URL": redis_url, "INGESTION_ALLOWED_ROOT": str(var),
-                "GATEWAY_ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "OPENBLAS_NUM_THREADS": "1",
-                "GATEWAY_ENVIRONMENT": "test",
-                "GATEWAY_RATE_LIMIT_PER_MINUTE": "0"})  # the hammer below is one client IP doing ~100 req/s
+    env.update(
+        {
+            "STORAGE_URL": (root / "storage").as_uri(),
+            "REDIS_URL": redis_url,
+            "INGESTION_ALLOWED_ROOT": str(var),
+            "GATEWAY_ADMIN_TOKEN": TOKEN,
+            "LOG_LEVEL": "WARNING",
+            "OPENBLAS_NUM_THREADS": "1",
+            "GATEWAY_ENVIRONMENT": "test",
+            "GATEWAY_RATE_LIMIT_PER_MINUTE": "0",
+        }
+    )  # the hammer below is one client IP doing ~100 req/s
     env.update({f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
     env.pop("OPENAI_API_KEY", None)
     env.pop("DATA_DIR", None)
     with open(log, "wb") as out:
         launcher = subprocess.Popen(
-            [sys.executable, str(REPO / "scripts" / "run_stack.py"), "--sample-dir", str(var / "sample"),
-             "--users", "300", "--epochs", "1", "--min-ratings", "50", "--host", "127.0.0.1"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            [
+                sys.executable,
+                str(REPO / "scripts" / "run_stack.py"),
+                "--sample-dir",
+                str(var / "sample"),
+                "--users",
+                "300",
+                "--epochs",
+                "1",
+                "--min-ratings",
+                "50",
+                "--host",
+                "127.0.0.1",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
     try:
         url = f"http://127.0.0.1:{ports['gateway']}"
         ready = _wait_ready(url, launcher, log)
@@ -147,11 +173,17 @@ def test_training_via_gateway_promotes_new_version_with_zero_failed_requests(sta
         user_id = _known_user(stack["root"])
         recs = c.get(f"/api/v1/users/{user_id}/recommendations", params={"n": 5})
         assert recs.status_code == 200 and recs.json()["model_version"] == first["version"]
-        paths = [f"/api/v1/users/{user_id}/recommendations?n=10", f"/api/v1/anime/{anime_id}/similar?n=10",
-                 f"/api/v1/users/{user_id}/preferences"]
+        paths = [
+            f"/api/v1/users/{user_id}/recommendations?n=10",
+            f"/api/v1/anime/{anime_id}/similar?n=10",
+            f"/api/v1/users/{user_id}/preferences",
+        ]
         with Hammer(url, paths) as hammer:
-            started = c.post("/api/v1/admin/training-runs", headers=auth,
-                             json={"source": "sample", "min_ratings": 50, "epochs": 1, "promote": "always"})
+            started = c.post(
+                "/api/v1/admin/training-runs",
+                headers=auth,
+                json={"source": "sample", "min_ratings": 50, "epochs": 1, "promote": "always"},
+            )
             assert started.status_code == 202, started.text
             run = _wait_run(c, started.json()["id"], auth, stack["log"])
             time.sleep(2)  # keep hammering on the new version for a moment
@@ -159,8 +191,10 @@ def test_training_via_gateway_promotes_new_version_with_zero_failed_requests(sta
         assert run["promoted"] is True and run["version"] != first["version"]
         assert run["model_version"] == run["version"]
         assert [s["state"] for s in run["steps"]] == ["succeeded"] * 4
-        print(f"\n[e2e] {sum(hammer.statuses.values())} public requests during the run and swap: "
-              f"{dict(hammer.statuses)}; versions seen {sorted(set(hammer.versions))}")
+        print(
+            f"\n[e2e] {sum(hammer.statuses.values())} public requests during the run and swap: "
+            f"{dict(hammer.statuses)}; versions seen {sorted(set(hammer.versions))}"
+        )
         assert hammer.failures == [], hammer.failures[:5]
         assert sum(hammer.statuses.values()) > 50
         assert first["version"] in hammer.versions and run["version"] in hammer.versions

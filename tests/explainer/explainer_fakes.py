@@ -17,48 +17,131 @@ from fastapi.responses import JSONResponse
 
 from animerec_shared.launcher import free_port
 
-FMA = {"anime_id": 5114, "title": "Fullmetal Alchemist: Brotherhood",
-       "genres": ["Action", "Adventure", "Drama", "Fantasy"], "score": 9.19, "members": 2248456,
-       "popularity_rank": 3, "strategy": "hybrid",
-       "because_you_liked": [
-           {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.81, "by": "embedding"},
-           {"anime_id": 1575, "title": "Code Geass: Hangyaku no Lelouch", "similarity": 0.74, "by": "embedding"},
-           {"anime_id": 16498, "title": "Shingeki no Kyojin", "similarity": 0.62, "by": "content"}],
-       "shared_genres": ["Action", "Drama"], "similar_users": {"liked_it": 37, "of": 50}}
+FMA = {
+    "anime_id": 5114,
+    "title": "Fullmetal Alchemist: Brotherhood",
+    "genres": ["Action", "Adventure", "Drama", "Fantasy"],
+    "score": 9.19,
+    "members": 2248456,
+    "popularity_rank": 3,
+    "strategy": "hybrid",
+    "because_you_liked": [
+        {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.81, "by": "embedding"},
+        {"anime_id": 1575, "title": "Code Geass: Hangyaku no Lelouch", "similarity": 0.74, "by": "embedding"},
+        {"anime_id": 16498, "title": "Shingeki no Kyojin", "similarity": 0.62, "by": "content"},
+    ],
+    "shared_genres": ["Action", "Drama"],
+    "similar_users": {"liked_it": 37, "of": 50},
+}
 # FMA in the facts contract with evidence: a verified franchise relation, shared users, shared genres
-FMA_V2 = {**FMA, "rated": 180, "franchise": {"same_franchise_as": [121]}, "because_you_liked": [
-    {"anime_id": 121, "title": "Fullmetal Alchemist", "similarity": 0.79, "by": "franchise",
-     "evidence": {"relation": "same_franchise", "rules": ["title_base", "japanese_base"],
-                  "base": "fullmetal alchemist", "path": [121, 5114]}},
-    {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.81, "by": "embedding",
-     "evidence": {"shared_users": 412}},
-    {"anime_id": 1575, "title": "Code Geass: Hangyaku no Lelouch", "similarity": 0.74, "by": "embedding",
-     "evidence": {"shared_users": 388}},
-    {"anime_id": 16498, "title": "Shingeki no Kyojin", "similarity": 0.62, "by": "content",
-     "evidence": {"shared_genres": ["Action", "Drama"]}}]}
+FMA_V2 = {
+    **FMA,
+    "rated": 180,
+    "franchise": {"same_franchise_as": [121]},
+    "because_you_liked": [
+        {
+            "anime_id": 121,
+            "title": "Fullmetal Alchemist",
+            "similarity": 0.79,
+            "by": "franchise",
+            "evidence": {
+                "relation": "same_franchise",
+                "rules": ["title_base", "japanese_base"],
+                "base": "fullmetal alchemist",
+                "path": [121, 5114],
+            },
+        },
+        {
+            "anime_id": 9253,
+            "title": "Steins;Gate",
+            "similarity": 0.81,
+            "by": "embedding",
+            "evidence": {"shared_users": 412},
+        },
+        {
+            "anime_id": 1575,
+            "title": "Code Geass: Hangyaku no Lelouch",
+            "similarity": 0.74,
+            "by": "embedding",
+            "evidence": {"shared_users": 388},
+        },
+        {
+            "anime_id": 16498,
+            "title": "Shingeki no Kyojin",
+            "similarity": 0.62,
+            "by": "content",
+            "evidence": {"shared_genres": ["Action", "Drama"]},
+        },
+    ],
+}
 # Death Parade tagged "franchise" with Death Note because the titles share a word (no evidence: not true)
-DEATH_PARADE = {"anime_id": 28223, "title": "Death Parade", "genres": ["Game", "Mystery", "Psychological", "Drama"],
-                "score": 8.19, "members": 1014243, "popularity_rank": 112, "strategy": "hybrid",
-                "because_you_liked": [
-                    {"anime_id": 1535, "title": "Death Note", "similarity": 0.5, "by": "franchise"},
-                    {"anime_id": 19, "title": "Monster", "similarity": 0.41, "by": "content"}],
-                "shared_genres": ["Mystery", "Psychological"], "similar_users": {"liked_it": 12, "of": 50}}
+DEATH_PARADE = {
+    "anime_id": 28223,
+    "title": "Death Parade",
+    "genres": ["Game", "Mystery", "Psychological", "Drama"],
+    "score": 8.19,
+    "members": 1014243,
+    "popularity_rank": 112,
+    "strategy": "hybrid",
+    "because_you_liked": [
+        {"anime_id": 1535, "title": "Death Note", "similarity": 0.5, "by": "franchise"},
+        {"anime_id": 19, "title": "Monster", "similarity": 0.41, "by": "content"},
+    ],
+    "shared_genres": ["Mystery", "Psychological"],
+    "similar_users": {"liked_it": 12, "of": 50},
+}
 CATALOGUE = [
-    {"anime_id": 5114, "name": "Fullmetal Alchemist: Brotherhood", "english_name": "Fullmetal Alchemist: Brotherhood",
-     "japanese_name": "鋼の錬金術師 FULLMETAL ALCHEMIST", "genres": ["Action", "Drama"]},
-    {"anime_id": 121, "name": "Fullmetal Alchemist", "english_name": "Fullmetal Alchemist",
-     "japanese_name": "鋼の錬金術師", "genres": ["Action"]},
-    {"anime_id": 9253, "name": "Steins;Gate", "english_name": "Steins;Gate", "japanese_name": "STEINS;GATE",
-     "genres": ["Sci-Fi", "Thriller"]},
-    {"anime_id": 1575, "name": "Code Geass: Hangyaku no Lelouch", "english_name": "Code Geass: Lelouch of the Rebellion",
-     "japanese_name": "コードギアス 反逆のルルーシュ", "genres": ["Mecha"]},
-    {"anime_id": 16498, "name": "Shingeki no Kyojin", "english_name": "Attack on Titan", "japanese_name": "進撃の巨人",
-     "genres": ["Action"]},
+    {
+        "anime_id": 5114,
+        "name": "Fullmetal Alchemist: Brotherhood",
+        "english_name": "Fullmetal Alchemist: Brotherhood",
+        "japanese_name": "鋼の錬金術師 FULLMETAL ALCHEMIST",
+        "genres": ["Action", "Drama"],
+    },
+    {
+        "anime_id": 121,
+        "name": "Fullmetal Alchemist",
+        "english_name": "Fullmetal Alchemist",
+        "japanese_name": "鋼の錬金術師",
+        "genres": ["Action"],
+    },
+    {
+        "anime_id": 9253,
+        "name": "Steins;Gate",
+        "english_name": "Steins;Gate",
+        "japanese_name": "STEINS;GATE",
+        "genres": ["Sci-Fi", "Thriller"],
+    },
+    {
+        "anime_id": 1575,
+        "name": "Code Geass: Hangyaku no Lelouch",
+        "english_name": "Code Geass: Lelouch of the Rebellion",
+        "japanese_name": "コードギアス 反逆のルルーシュ",
+        "genres": ["Mecha"],
+    },
+    {
+        "anime_id": 16498,
+        "name": "Shingeki no Kyojin",
+        "english_name": "Attack on Titan",
+        "japanese_name": "進撃の巨人",
+        "genres": ["Action"],
+    },
     {"anime_id": 20, "name": "Naruto", "english_name": "Naruto", "japanese_name": "ナルト", "genres": ["Action"]},
-    {"anime_id": 1535, "name": "Death Note", "english_name": "Death Note", "japanese_name": "デスノート",
-     "genres": ["Mystery"]},
+    {
+        "anime_id": 1535,
+        "name": "Death Note",
+        "english_name": "Death Note",
+        "japanese_name": "デスノート",
+        "genres": ["Mystery"],
+    },
     {"anime_id": 19, "name": "Monster", "english_name": "Monster", "japanese_name": "モンスター", "genres": ["Drama"]},
-    {"anime_id": 11111, "name": "Another", "english_name": "Another", "japanese_name": "アナザー", "genres": ["Horror"]},
+    {
+        "anime_id": 11111,
+        "name": "Another",
+        "english_name": "Another",
+        "japanese_name": "アナザー",
+        "genres": ["Horror"],
+    },
 ]
 
 
@@ -66,8 +149,15 @@ CATALOGUE = [
 def serve(app: FastAPI) -> Iterator[str]:
     """Runs an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -104,14 +194,27 @@ class FakeOpenAI:
         if step.get("delay"):
             await asyncio.sleep(step["delay"])
         if step.get("status"):
-            return JSONResponse({"error": {"message": "scripted failure", "type": "server_error", "code": None}},
-                                status_code=step["status"], headers=step.get("headers"))
-        return JSONResponse({
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model"),
-            "choices": [{"index": 0, "finish_reason": step.get("finish_reason", "stop"),
-                         "message": {"role": "assistant", "content": step.get("content")}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
+            return JSONResponse(
+                {"error": {"message": "scripted failure", "type": "server_error", "code": None}},
+                status_code=step["status"],
+                headers=step.get("headers"),
+            )
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": step.get("finish_reason", "stop"),
+                        "message": {"role": "assistant", "content": step.get("content")},
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            }
+        )
 
 
 class FakeRecommender:
@@ -139,8 +242,9 @@ class FakeRecommender:
         finally:
             self.in_flight -= 1
         if body.get("user_id") is not None and body["user_id"] not in self.users:
-            return JSONResponse({"error": {"code": "user_not_found", "message": "no such user; use cold start"}},
-                                status_code=404)
+            return JSONResponse(
+                {"error": {"code": "user_not_found", "message": "no such user; use cold start"}}, status_code=404
+            )
         if body["anime_id"] not in self.facts:
             return JSONResponse({"error": {"code": "anime_not_found", "message": "no such anime"}}, status_code=404)
         strategy = body.get("strategy") or "hybrid"
@@ -155,16 +259,21 @@ class FakeRecommender:
     async def _anime(self, anime_id: int) -> JSONResponse:
         if anime_id not in self.facts:
             return JSONResponse({"error": {"code": "anime_not_found", "message": "no such anime"}}, status_code=404)
-        return JSONResponse({"anime_id": anime_id, "title": self.facts[anime_id]["title"],
-                             "synopsis": self.synopses.get(anime_id, "")})
+        return JSONResponse(
+            {"anime_id": anime_id, "title": self.facts[anime_id]["title"], "synopsis": self.synopses.get(anime_id, "")}
+        )
 
 
 def more_facts() -> dict[int, dict[str, Any]]:
     """Returns facts for FMA:B and a few more anime (ids 30001..30012) for batches."""
     out = {5114: copy.deepcopy(FMA)}
     for i in range(1, 13):
-        out[30000 + i] = {**FMA, "anime_id": 30000 + i, "title": f"Test Show {i}", "because_you_liked": [
-            {"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.5, "by": "embedding"}]}
+        out[30000 + i] = {
+            **FMA,
+            "anime_id": 30000 + i,
+            "title": f"Test Show {i}",
+            "because_you_liked": [{"anime_id": 9253, "title": "Steins;Gate", "similarity": 0.5, "by": "embedding"}],
+        }
     return out
 
 

@@ -18,16 +18,14 @@ def test_template_explains_user_recommendation_without_key(explainer, fake_recom
     assert body["model_version"] == "v-test" and body["strategy"] == "hybrid"
     assert body["title"] == "Fullmetal Alchemist: Brotherhood"
     kinds = [f["kind"] for f in body["facts"]]
-    assert kinds == ["because_you_liked"] * 3 + ["shared_genres", "similar_users", "score", "popularity",
-                                                 "strategy"]
+    assert kinds == ["because_you_liked"] * 3 + ["shared_genres", "similar_users", "score", "popularity", "strategy"]
     assert body["facts"][0]["data"]["title"] == "Steins;Gate"
     text = body["text"]
     assert text.startswith("You rated Steins;Gate and Code Geass: Hangyaku no Lelouch highly")
     assert "close in genres and story to Shingeki no Kyojin" in text
     assert "Action and Drama" in text and "37 of the 50 users" in text
     assert "9.19/10 across 2.2 million members and ranks #3 in popularity" in text
-    assert fake_recommender.requests[0]["body"] == {"user_id": 7, "liked": None, "anime_id": 5114,
-                                                    "strategy": "hybrid"}
+    assert fake_recommender.requests[0]["body"] == {"user_id": 7, "liked": None, "anime_id": 5114, "strategy": "hybrid"}
 
 
 def test_liked_set_is_explained_for_someone_without_account(explainer, fake_recommender):
@@ -70,8 +68,9 @@ def test_facts_outside_the_contract_give_503(explainer, fake_recommender):
 
 def test_request_id_reaches_recommender(explainer, fake_recommender):
     url = explainer(recommender_url=fake_recommender.url)
-    resp = httpx.post(f"{url}/explanations", json={"user_id": 7, "anime_id": 5114},
-                      headers={"X-Request-ID": "trace-abc-123"})
+    resp = httpx.post(
+        f"{url}/explanations", json={"user_id": 7, "anime_id": 5114}, headers={"X-Request-ID": "trace-abc-123"}
+    )
     assert resp.headers["x-request-id"] == "trace-abc-123"
     assert fake_recommender.requests[-1]["headers"]["x-request-id"] == "trace-abc-123"
 

@@ -28,8 +28,13 @@ def _post(url, **body):
 def test_llm_explanation_is_served_from_redis(explainer, fake_recommender, fake_openai, redis_url, redis_client):
     fake_recommender.version = f"v-{uuid.uuid4().hex[:8]}"
     fake_openai.default = {"content": 'A strong match for fans of "Steins;Gate".'}
-    settings = {"recommender_url": fake_recommender.url, "openai_api_key": "sk-test", "redis_url": redis_url,
-                "openai_base_url": f"{fake_openai.url}/v1", "cache_ttl_seconds": 120}
+    settings = {
+        "recommender_url": fake_recommender.url,
+        "openai_api_key": "sk-test",
+        "redis_url": redis_url,
+        "openai_base_url": f"{fake_openai.url}/v1",
+        "cache_ttl_seconds": 120,
+    }
     url = explainer(**settings)
     first, second = _post(url), _post(url)
     assert (first["cached"], second["cached"]) == (False, True)
@@ -48,13 +53,16 @@ def test_llm_explanation_is_served_from_redis(explainer, fake_recommender, fake_
     assert len(fake_openai.requests) == 3
 
 
-def test_template_and_llm_answers_are_cached_apart(explainer, fake_recommender, fake_openai, redis_url,
-                                                   redis_client):
+def test_template_and_llm_answers_are_cached_apart(explainer, fake_recommender, fake_openai, redis_url, redis_client):
     fake_recommender.version = f"v-{uuid.uuid4().hex[:8]}"
     fake_openai.default = {"content": "A strong match for you."}
     template_url = explainer(recommender_url=fake_recommender.url, redis_url=redis_url)
-    llm_url = explainer(recommender_url=fake_recommender.url, redis_url=redis_url, openai_api_key="sk-test",
-                        openai_base_url=f"{fake_openai.url}/v1")
+    llm_url = explainer(
+        recommender_url=fake_recommender.url,
+        redis_url=redis_url,
+        openai_api_key="sk-test",
+        openai_base_url=f"{fake_openai.url}/v1",
+    )
     template = _post(template_url)
     llm = _post(llm_url)
     assert (template["source"], template["cached"]) == ("template", False)

@@ -36,8 +36,15 @@ def real_recommender(tmp_path_factory, real_data):
     synopsis = pd.read_csv(real_data / "anime_with_synopsis.csv")
     pid = publish_processed(storage, "p-explainer", ratings, meta, synopsis[synopsis["MAL_ID"].isin(meta["MAL_ID"])])
     publish_svd_model(storage, pid, VERSION, dim=32)
-    settings = Settings(storage_url=storage.root.as_uri(), poll_interval_seconds=0, tune=False,
-                        hybrid_weights="item_item=1,content=0.5,collaborative=0.75", ease_top_n=500, log_json=False, log_level="WARNING")
+    settings = Settings(
+        storage_url=storage.root.as_uri(),
+        poll_interval_seconds=0,
+        tune=False,
+        hybrid_weights="item_item=1,content=0.5,collaborative=0.75",
+        ease_top_n=500,
+        log_json=False,
+        log_level="WARNING",
+    )
     with serve(create_app(settings)) as url:
         deadline = time.monotonic() + 150
         while httpx.get(f"{url}/readyz").status_code != 200:
@@ -60,8 +67,9 @@ def test_template_answers_with_facts_from_real_model(real_recommender, explainer
     user_id, rated = _user_with_median_history(processed)
     recs = httpx.get(f"{rec_url}/users/{user_id}/recommendations", params={"n": 3}).json()["items"]
     url = explainer(recommender_url=rec_url)
-    resp = httpx.post(f"{url}/explanations/batch", json={"user_id": user_id, "anime_ids": [r["anime_id"] for r in recs]},
-                      timeout=60)
+    resp = httpx.post(
+        f"{url}/explanations/batch", json={"user_id": user_id, "anime_ids": [r["anime_id"] for r in recs]}, timeout=60
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["model_version"] == VERSION
     anime = pd.read_parquet(processed / "anime.parquet").set_index("anime_id")
@@ -102,16 +110,25 @@ def test_llm_answer_checked_against_real_catalogue(real_recommender, explainer, 
     user_id, _ = _user_with_median_history(processed)
     anime = pd.read_parquet(processed / "anime.parquet")
     recs = httpx.get(f"{rec_url}/users/{user_id}/recommendations", params={"n": 1}).json()["items"]
-    facts = httpx.post(f"{rec_url}/explanation-facts", json={"user_id": user_id, "anime_id": recs[0]["anime_id"],
-                                                             "liked": None, "strategy": None}).json()
+    facts = httpx.post(
+        f"{rec_url}/explanation-facts",
+        json={"user_id": user_id, "anime_id": recs[0]["anime_id"], "liked": None, "strategy": None},
+    ).json()
     named = {facts["anime_id"]} | {b["anime_id"] for b in facts["because_you_liked"]}
-    stranger = anime[~anime["anime_id"].isin(named) & (anime["title"].str.split().str.len() >= 2)
-                     & (anime["members"] > 0)].nlargest(1, "members")["title"].item()
+    stranger = (
+        anime[~anime["anime_id"].isin(named) & (anime["title"].str.split().str.len() >= 2) & (anime["members"] > 0)]
+        .nlargest(1, "members")["title"]
+        .item()
+    )
     liked = facts["because_you_liked"][0]["title"]
     fake_openai.answer(f'Since you rated "{liked}" highly, "{facts["title"]}" is a natural next watch.')
     fake_openai.answer(f"Since you rated {liked} highly and fans of {stranger} love it too, try it.")
-    url = explainer(recommender_url=rec_url, storage_url=processed.parents[1].as_uri(), openai_api_key="sk-test",
-                    openai_base_url=f"{fake_openai.url}/v1")
+    url = explainer(
+        recommender_url=rec_url,
+        storage_url=processed.parents[1].as_uri(),
+        openai_api_key="sk-test",
+        openai_base_url=f"{fake_openai.url}/v1",
+    )
     assert wait_catalogue(url)["titles"] == len(anime)
     body = {"user_id": user_id, "anime_id": facts["anime_id"]}
     good = httpx.post(f"{url}/explanations", json=body, timeout=30).json()
@@ -128,8 +145,9 @@ def test_llm_answer_checked_against_real_catalogue(real_recommender, explainer, 
 def test_franchise_is_named_first_against_real_recommender(real_recommender, explainer):
     """Someone who liked Gintama is told that Gintama' is from the same franchise."""
     rec_url, _, _ = real_recommender
-    facts = httpx.post(f"{rec_url}/explanation-facts", json={"liked": [918, 20], "anime_id": 9969,
-                                                             "user_id": None, "strategy": None}).json()
+    facts = httpx.post(
+        f"{rec_url}/explanation-facts", json={"liked": [918, 20], "anime_id": 9969, "user_id": None, "strategy": None}
+    ).json()
     assert facts["because_you_liked"][0]["anime_id"] == 918, facts
     assert facts["because_you_liked"][0]["by"] == "franchise"
     assert all(b["by"] != "franchise" for b in facts["because_you_liked"] if b["anime_id"] == 20)  # Naruto

@@ -19,32 +19,42 @@ RELATION_WORDS = re.compile(r"franchise|sequel|prequel|spin-off|same series", re
 def _with_unverified_franchise() -> dict:
     """FMA with a franchise tag from the old contract: no evidence, so nothing verifies it."""
     facts = copy.deepcopy(FMA)
-    facts["because_you_liked"].insert(0, {"anime_id": 121, "title": "Fullmetal Alchemist", "similarity": 0.79,
-                                          "by": "franchise"})
+    facts["because_you_liked"].insert(
+        0, {"anime_id": 121, "title": "Fullmetal Alchemist", "similarity": 0.79, "by": "franchise"}
+    )
     return facts
 
 
 def _everything_said(facts: dict, cold_start: bool = False) -> str:
     """Returns the template, every fact item (text and data) and the LLM payload as one text."""
-    return " ".join([template_text(facts, cold_start), json.dumps(fact_items(facts, cold_start)),
-                     json.dumps(facts_payload(facts, cold_start=cold_start))])
+    return " ".join(
+        [
+            template_text(facts, cold_start),
+            json.dumps(fact_items(facts, cold_start)),
+            json.dumps(facts_payload(facts, cold_start=cold_start)),
+        ]
+    )
 
 
 def test_verified_franchise_leads_the_template():
     text = template_text(FMA_V2)
-    assert text.startswith("Fullmetal Alchemist: Brotherhood is from the same franchise as Fullmetal Alchemist, "
-                           "which you rated highly. You rated Steins;Gate and Code Geass: Hangyaku no Lelouch highly, "
-                           "and people who love them also love Fullmetal Alchemist: Brotherhood (412 and 388 people "
-                           "love both, respectively); it also shares Action and Drama with Shingeki no Kyojin.")
+    assert text.startswith(
+        "Fullmetal Alchemist: Brotherhood is from the same franchise as Fullmetal Alchemist, "
+        "which you rated highly. You rated Steins;Gate and Code Geass: Hangyaku no Lelouch highly, "
+        "and people who love them also love Fullmetal Alchemist: Brotherhood (412 and 388 people "
+        "love both, respectively); it also shares Action and Drama with Shingeki no Kyojin."
+    )
     cold = template_text(FMA_V2, cold_start=True)
     assert "franchise as Fullmetal Alchemist, which you liked." in cold
 
 
 def test_template_without_franchise_is_unchanged():
     text = template_text(FMA)
-    assert text.startswith("You rated Steins;Gate and Code Geass: Hangyaku no Lelouch highly, and people who love "
-                           "those tend to love Fullmetal Alchemist: Brotherhood too; it is also close in genres and "
-                           "story to Shingeki no Kyojin.")
+    assert text.startswith(
+        "You rated Steins;Gate and Code Geass: Hangyaku no Lelouch highly, and people who love "
+        "those tend to love Fullmetal Alchemist: Brotherhood too; it is also close in genres and "
+        "story to Shingeki no Kyojin."
+    )
 
 
 def test_fact_items_and_payload_name_the_reason_with_its_evidence():
@@ -52,10 +62,15 @@ def test_fact_items_and_payload_name_the_reason_with_its_evidence():
     assert [i["text"] for i in items] == [
         "From the same franchise as Fullmetal Alchemist, which you rated highly.",
         "412 people who love Steins;Gate, which you rated highly, also love it.",
-        "388 people who love Code Geass: Hangyaku no Lelouch, which you rated highly, also love it."]
+        "388 people who love Code Geass: Hangyaku no Lelouch, which you rated highly, also love it.",
+    ]
     assert [i["data"]["by"] for i in items] == ["franchise", "embedding", "embedding"]  # then most similar
-    assert items[0]["data"]["evidence"] == {"relation": "same_franchise", "rules": ["title_base", "japanese_base"],
-                                            "base": "fullmetal alchemist", "path": [121, 5114]}
+    assert items[0]["data"]["evidence"] == {
+        "relation": "same_franchise",
+        "rules": ["title_base", "japanese_base"],
+        "base": "fullmetal alchemist",
+        "path": [121, 5114],
+    }
     assert [i["data"]["evidence"] for i in items[1:]] == [{"shared_users": 412}, {"shared_users": 388}]
     content = next(i for i in liked_titles(FMA_V2) if i["by"] == "content")
     assert content["evidence"] == {"shared_genres": ["Action", "Drama"]}
@@ -78,17 +93,21 @@ def test_franchise_tag_without_evidence_is_dropped_everywhere():
     assert not RELATION_WORDS.search(_everything_said(facts))
     parade = _everything_said(DEATH_PARADE)  # Death Parade is not from the Death Note franchise
     assert not RELATION_WORDS.search(parade) and "Death Note" not in parade
-    assert template_text(DEATH_PARADE).startswith("Death Parade is close in genres and story to Monster, "
-                                                  "which you rated highly.")
+    assert template_text(DEATH_PARADE).startswith(
+        "Death Parade is close in genres and story to Monster, which you rated highly."
+    )
 
 
-@pytest.mark.parametrize("evidence, franchise", [
-    (None, None),
-    ({}, None),
-    ({"relation": "shared_title_words"}, None),
-    ({"shared_users": 30}, None),
-    ({"relation": "same_franchise", "rules": ["title_base"]}, {"same_franchise_as": []}),  # not listed at the top
-])
+@pytest.mark.parametrize(
+    "evidence, franchise",
+    [
+        (None, None),
+        ({}, None),
+        ({"relation": "shared_title_words"}, None),
+        ({"shared_users": 30}, None),
+        ({"relation": "same_franchise", "rules": ["title_base"]}, {"same_franchise_as": []}),  # not listed at the top
+    ],
+)
 def test_franchise_claim_needs_same_franchise_evidence(evidence, franchise):
     facts = copy.deepcopy(FMA_V2)
     facts["because_you_liked"][0] = {k: v for k, v in facts["because_you_liked"][0].items() if k != "evidence"}
@@ -110,14 +129,17 @@ def test_zero_shared_users_or_genres_make_no_people_or_content_claim():
     assert template_text(facts).startswith(
         "Fullmetal Alchemist: Brotherhood is from the same franchise as Fullmetal Alchemist, which you rated highly. "
         "You rated Code Geass: Hangyaku no Lelouch highly, and 388 people who love it also love Fullmetal "
-        "Alchemist: Brotherhood.")
+        "Alchemist: Brotherhood."
+    )
     facts["because_you_liked"][2]["evidence"] = {"shared_users": 1}
     assert "1 person who loves Code Geass: Hangyaku no Lelouch, which you rated highly, also loves it." in [
-        i["text"] for i in fact_items(facts)]
+        i["text"] for i in fact_items(facts)
+    ]
 
 
-@pytest.mark.parametrize("strategy", ["hybrid", "collaborative", "user_based", "content", "cold_start",
-                                      "item_item", None])
+@pytest.mark.parametrize(
+    "strategy", ["hybrid", "collaborative", "user_based", "content", "cold_start", "item_item", None]
+)
 @pytest.mark.parametrize("how", ["liked_list", "rated_zero", "cold_start_flag"])
 def test_cold_start_is_never_told_about_its_ratings(strategy, how):
     bare = {"anime_id": 5114, "title": "Fullmetal Alchemist: Brotherhood", "strategy": strategy}
@@ -133,10 +155,12 @@ def test_cold_start_is_never_told_about_its_ratings(strategy, how):
         assert facts_payload(facts, cold_start=cold)["person"] == {"gave_ratings": False}
     fallback = template_text({**bare, "rated": 0})
     assert fallback.startswith("Fullmetal Alchemist: Brotherhood was picked for you based on ")
-    assert template_text({**bare, "strategy": None, "rated": 0}) == ("Fullmetal Alchemist: Brotherhood was picked "
-                                                                     "for you based on the anime you said you liked.")
-    assert template_text({**bare, "strategy": None}) == ("Fullmetal Alchemist: Brotherhood was picked for you "
-                                                         "based on your ratings.")
+    assert template_text({**bare, "strategy": None, "rated": 0}) == (
+        "Fullmetal Alchemist: Brotherhood was picked for you based on the anime you said you liked."
+    )
+    assert template_text({**bare, "strategy": None}) == (
+        "Fullmetal Alchemist: Brotherhood was picked for you based on your ratings."
+    )
 
 
 def test_system_prompt_forbids_relations_beyond_the_data():

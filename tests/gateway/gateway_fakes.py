@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
@@ -19,12 +19,20 @@ from animerec_shared.service import create_service_app
 from animerec_shared.settings import BaseServiceSettings
 
 CATALOGUE = {
-    5114: {"title": "Fullmetal Alchemist: Brotherhood", "genres": ["Action", "Adventure", "Drama", "Fantasy"],
-           "type": "TV", "score": 9.19},
+    5114: {
+        "title": "Fullmetal Alchemist: Brotherhood",
+        "genres": ["Action", "Adventure", "Drama", "Fantasy"],
+        "type": "TV",
+        "score": 9.19,
+    },
     121: {"title": "Fullmetal Alchemist", "genres": ["Action", "Adventure", "Fantasy"], "type": "TV", "score": 8.16},
     9253: {"title": "Steins;Gate", "genres": ["Sci-Fi", "Thriller"], "type": "TV", "score": 9.11},
-    1535: {"title": "Death Note", "genres": ["Mystery", "Police", "Psychological", "Thriller"], "type": "TV",
-           "score": 8.63},
+    1535: {
+        "title": "Death Note",
+        "genres": ["Mystery", "Police", "Psychological", "Thriller"],
+        "type": "TV",
+        "score": 8.63,
+    },
     16498: {"title": "Attack on Titan", "genres": ["Action", "Drama", "Fantasy"], "type": "TV", "score": 8.48},
     199: {"title": "Spirited Away", "genres": ["Adventure", "Supernatural", "Drama"], "type": "Movie", "score": 8.83},
 }
@@ -54,10 +62,19 @@ class World:
     def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
         meta = CATALOGUE[anime_id]
         franchise, size = FRANCHISES.get(anime_id, (anime_id, 1))
-        return {"anime_id": anime_id, **meta, "name": meta["title"], "english_title": None, "year": 2009,
-                "members": 1000, "similarity": None, "relevance": None, field: value,
-                "franchise": {"id": franchise, "size": size},
-                "sources": ["franchise", "item_item"] if field == "relevance" else ["collaborative"]}
+        return {
+            "anime_id": anime_id,
+            **meta,
+            "name": meta["title"],
+            "english_title": None,
+            "year": 2009,
+            "members": 1000,
+            "similarity": None,
+            "relevance": None,
+            field: value,
+            "franchise": {"id": franchise, "size": size},
+            "sources": ["franchise", "item_item"] if field == "relevance" else ["collaborative"],
+        }
 
     def listing(self, ids: list[int], field: str = "similarity", cont: list[int] | None = None) -> dict[str, Any]:
         """Returns a list answer; with cont, a recommendation answer with that `continue` list."""
@@ -83,8 +100,9 @@ def fake_recommender(world: World) -> FastAPI:
     async def ready() -> tuple[bool, dict[str, Any]]:
         return True, {"model_version": world.served}
 
-    app = create_service_app("recommender", BaseServiceSettings(log_level="WARNING"), title="fake recommender",
-                             ready_check=ready)
+    app = create_service_app(
+        "recommender", BaseServiceSettings(log_level="WARNING"), title="fake recommender", ready_check=ready
+    )
 
     @app.get("/anime")
     async def search(request: Request, q: str = "", limit: int = 20) -> dict[str, Any]:
@@ -113,12 +131,31 @@ def fake_recommender(world: World) -> FastAPI:
             raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
         franchise_id = FRANCHISES.get(anime_id, (anime_id, 1))[0]
         others = [a for a in CATALOGUE if a != anime_id and FRANCHISES.get(a, (a, 1))[0] == franchise_id]
-        items = [{"anime_id": a, "title": CATALOGUE[a]["title"], "type": CATALOGUE[a]["type"], "year": 2003,
-                  "episodes": 51.0, "aired_from": "2003-10-04",
-                  "evidence": {"relation": "same_franchise", "rules": ["title_prefix"], "base": "fullmetal alchemist",
-                               "path": [anime_id, a]}} for a in others]
-        return {"anime_id": anime_id, "title": CATALOGUE[anime_id]["title"], "franchise_id": franchise_id,
-                "items": items, "model_version": world.served, "took_ms": 0.1}
+        items = [
+            {
+                "anime_id": a,
+                "title": CATALOGUE[a]["title"],
+                "type": CATALOGUE[a]["type"],
+                "year": 2003,
+                "episodes": 51.0,
+                "aired_from": "2003-10-04",
+                "evidence": {
+                    "relation": "same_franchise",
+                    "rules": ["title_prefix"],
+                    "base": "fullmetal alchemist",
+                    "path": [anime_id, a],
+                },
+            }
+            for a in others
+        ]
+        return {
+            "anime_id": anime_id,
+            "title": CATALOGUE[anime_id]["title"],
+            "franchise_id": franchise_id,
+            "items": items,
+            "model_version": world.served,
+            "took_ms": 0.1,
+        }
 
     @app.get("/users/{user_id}/recommendations")
     async def recommendations(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
@@ -147,9 +184,16 @@ def fake_recommender(world: World) -> FastAPI:
     @app.get("/users/{user_id}/preferences")
     async def preferences(request: Request, user_id: int) -> dict[str, Any]:
         _record(world, request)
-        return {"user_id": user_id, "genres": [{"genre": "Action", "weight": 0.5}, {"genre": "Drama", "weight": 0.3},
-                                               {"genre": "Sci-Fi", "weight": 0.2}],
-                "favourites": [world.item(5114, 1.0)], "model_version": world.served}
+        return {
+            "user_id": user_id,
+            "genres": [
+                {"genre": "Action", "weight": 0.5},
+                {"genre": "Drama", "weight": 0.3},
+                {"genre": "Sci-Fi", "weight": 0.2},
+            ],
+            "favourites": [world.item(5114, 1.0)],
+            "model_version": world.served,
+        }
 
     @app.post("/recommendations")
     async def cold_start(request: Request) -> dict[str, Any]:
@@ -157,8 +201,11 @@ def fake_recommender(world: World) -> FastAPI:
         body = await request.json()
         world.bodies.append(body)
         liked_franchises = {FRANCHISES.get(a, (a, 1))[0] for a in body["liked"]}
-        cont = [] if body.get("mix_franchises") else [
-            a for a in CATALOGUE if a not in body["liked"] and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
+        cont = (
+            []
+            if body.get("mix_franchises")
+            else [a for a in CATALOGUE if a not in body["liked"] and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
+        )
         return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance", cont)
 
     @app.post("/admin/reload")
@@ -179,9 +226,14 @@ def fake_explainer(world: World) -> FastAPI:
         if anime_id not in CATALOGUE:
             raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
         title = CATALOGUE[anime_id]["title"]
-        return {"anime_id": anime_id, "title": title, "source": "template", "model_version": world.served,
-                "facts": [{"kind": "shared_genres", "text": "It shares Action with your favourites.", "data": {}}],
-                "text": f"{title} shares Action with Fullmetal Alchemist: Brotherhood, which you rated highly."}
+        return {
+            "anime_id": anime_id,
+            "title": title,
+            "source": "template",
+            "model_version": world.served,
+            "facts": [{"kind": "shared_genres", "text": "It shares Action with your favourites.", "data": {}}],
+            "text": f"{title} shares Action with Fullmetal Alchemist: Brotherhood, which you rated highly.",
+        }
 
     @app.post("/explanations")
     async def explain(request: Request) -> dict[str, Any]:
@@ -256,9 +308,19 @@ def fake_training(world: World) -> FastAPI:
             world.versions.append(version)
             if body.get("promote") in ("if_better", "always"):
                 world.current = version
-        return _job(world, "train", {"version": version, "promoted": body.get("promote") != "never",
-                                     "metrics": {"ndcg@10": 0.41}, "epoch": 2, "epochs": 2, "progress": 1.0},
-                    fail)
+        return _job(
+            world,
+            "train",
+            {
+                "version": version,
+                "promoted": body.get("promote") != "never",
+                "metrics": {"ndcg@10": 0.41},
+                "epoch": 2,
+                "epochs": 2,
+                "progress": 1.0,
+            },
+            fail,
+        )
 
     @app.get("/training-runs/{job_id}")
     async def training(job_id: str) -> dict[str, Any]:
@@ -267,8 +329,13 @@ def fake_training(world: World) -> FastAPI:
     @app.get("/models")
     async def models(request: Request) -> dict[str, Any]:
         _record(world, request)
-        return {"current": world.current, "models": [{"version": v, "metrics": {}, "created_at": "2026-11-27",
-                                                      "current": v == world.current} for v in world.versions]}
+        return {
+            "current": world.current,
+            "models": [
+                {"version": v, "metrics": {}, "created_at": "2026-11-27", "current": v == world.current}
+                for v in world.versions
+            ],
+        }
 
     @app.post("/models/{version}/promote")
     async def promote(version: str) -> dict[str, Any]:
@@ -286,8 +353,9 @@ class ServedApp:
     def __init__(self, app: Any, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    access_log=False, lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> ServedApp:
@@ -304,8 +372,12 @@ class ServedApp:
         self.thread.join(timeout=10)
 
 
-FAKES = {"ingestion": fake_ingestion, "training": fake_training, "recommender": fake_recommender,
-         "explainer": fake_explainer}
+FAKES = {
+    "ingestion": fake_ingestion,
+    "training": fake_training,
+    "recommender": fake_recommender,
+    "explainer": fake_explainer,
+}
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
@@ -324,8 +396,12 @@ class Stack:
             urls[f"{name}_url"] = f"http://127.0.0.1:{port}"
             if name not in down:
                 self.upstreams[name] = ServedApp(make(self.world), port).start()
-        base = {"admin_token": ADMIN_TOKEN, "environment": "test", "log_level": "WARNING",
-                "rate_limit_per_minute": 100_000}
+        base = {
+            "admin_token": ADMIN_TOKEN,
+            "environment": "test",
+            "log_level": "WARNING",
+            "rate_limit_per_minute": 100_000,
+        }
         self.settings = Settings(**{**base, **urls, **settings})
         self.gateway = ServedApp(create_app(self.settings, admin_poll_interval_seconds=0.05), free_port()).start()
         self.url = self.gateway.url

@@ -49,8 +49,9 @@ def test_admin_with_wrong_token_is_403(client):
 
 
 def test_training_run_orchestrates_every_step_and_reloads(stack, client):
-    r = client.post("/api/v1/admin/training-runs", headers=AUTH,
-                    json={"source": "var/sample-data", "min_ratings": 50, "epochs": 2})
+    r = client.post(
+        "/api/v1/admin/training-runs", headers=AUTH, json={"source": "var/sample-data", "min_ratings": 50, "epochs": 2}
+    )
     assert r.status_code == 202
     assert [s["name"] for s in r.json()["steps"]] == ["ingestion", "processing", "training", "reload"]
     run = wait_run(client, r.json()["id"])
@@ -58,8 +59,12 @@ def test_training_run_orchestrates_every_step_and_reloads(stack, client):
     assert run["dataset_id"] == "raw-2" and run["processed_id"] == "proc-2"
     assert run["version"] == "v2" and run["promoted"] is True and run["model_version"] == "v2"
     assert all(s["state"] == "succeeded" for s in run["steps"])
-    assert stack.world.training_bodies[-1] == {"model": "two_tower", "epochs": 2, "processed_id": "proc-2",
-                                               "promote": "if_better"}
+    assert stack.world.training_bodies[-1] == {
+        "model": "two_tower",
+        "epochs": 2,
+        "processed_id": "proc-2",
+        "promote": "if_better",
+    }
     assert {"raw_dataset": "raw-2", "min_ratings": 50} in stack.world.bodies
     # the recommender now answers with the new version, through the public API
     recs = client.get("/api/v1/users/7/recommendations").json()

@@ -10,12 +10,21 @@ from gateway_fakes import Stack
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`; `make install` adds it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`; `make install` adds it)",
+    ),
 ]
 
 
@@ -43,8 +52,12 @@ def page(page_factory, stack):
     problems: list[str] = []
     # HTTP errors the page handles (e.g. the unknown user's 404) are logged as "Failed to load resource";
     # anything else (a JS error, a CSP violation) fails the test.
-    page.on("console", lambda m: problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text) if m.type == "error" and not m.text.startswith("Failed to load resource") else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((stack.url, "data:")) else None)

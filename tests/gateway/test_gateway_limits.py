@@ -67,8 +67,10 @@ def test_cors_closed_by_default(limited):
     with httpx.Client(base_url=limited.url, timeout=10) as c:
         r = c.get("/healthz", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in r.headers
-        pre = c.options("/api/v1/recommendations", headers={"Origin": "https://evil.example",
-                                                             "Access-Control-Request-Method": "POST"})
+        pre = c.options(
+            "/api/v1/recommendations",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
         assert "access-control-allow-origin" not in pre.headers and pre.status_code >= 400
 
 

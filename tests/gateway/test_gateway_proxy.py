@@ -36,8 +36,17 @@ def test_request_id_generated_when_absent_and_passed_upstream(stack, client):
 
 
 def test_similar_forwards_typed_filters(stack, client):
-    r = client.get("/api/v1/anime/5114/similar", params=[("n", 3), ("method", "content"), ("genre", "Action"),
-                                                        ("genre", "Drama"), ("type", "TV"), ("min_members", 10)])
+    r = client.get(
+        "/api/v1/anime/5114/similar",
+        params=[
+            ("n", 3),
+            ("method", "content"),
+            ("genre", "Action"),
+            ("genre", "Drama"),
+            ("type", "TV"),
+            ("min_members", 10),
+        ],
+    )
     assert r.status_code == 200 and len(r.json()["items"]) == 3
     sent = stack.world.params[-1]
     assert sent["method"] == "content" and sent["n"] == "3" and sent["min_members"] == "10" and sent["type"] == "TV"
@@ -54,11 +63,14 @@ def test_bad_query_parameter_is_422_before_upstream(stack, client):
     assert len(stack.world.request_ids) == before
 
 
-@pytest.mark.parametrize(("ascii_path", "path"), [
-    ("/api/v1/anime/5114/similar", "/api/v1/anime/\u0665\u0661\u0661\u0664/similar"),  # Arabic-Indic 5114
-    ("/api/v1/users/7/recommendations", "/api/v1/users/\u0667/recommendations"),
-    ("/api/v1/anime/5114", "/api/v1/anime/\uff15\uff11\uff11\uff14"),  # full-width 5114
-])
+@pytest.mark.parametrize(
+    ("ascii_path", "path"),
+    [
+        ("/api/v1/anime/5114/similar", "/api/v1/anime/\u0665\u0661\u0661\u0664/similar"),  # Arabic-Indic 5114
+        ("/api/v1/users/7/recommendations", "/api/v1/users/\u0667/recommendations"),
+        ("/api/v1/anime/5114", "/api/v1/anime/\uff15\uff11\uff11\uff14"),  # full-width 5114
+    ],
+)
 def test_ids_in_non_ascii_digits_are_422_before_upstream(stack, client, ascii_path, path):
     # int() and a regex's digit class take any Unicode digit; the routes' validation takes ASCII digits only
     # (a lane that reused the plan of an identical query string once answered these 200).
@@ -105,8 +117,9 @@ def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, 
     body = recs.json()
     assert [i["anime_id"] for i in body["continue"]] == [5114]  # passed through: discovery and continue apart
     assert body["items"][0]["franchise"] == {"id": 9253, "size": 3}
-    mixed = client.get("/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 0,
-                                                                 "mix_franchises": "true"})
+    mixed = client.get(
+        "/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 0, "mix_franchises": "true"}
+    )
     assert mixed.status_code == 200 and mixed.json()["continue"] == []
     assert stack.world.params[-1]["max_per_franchise"] == "0" and stack.world.params[-1]["mix_franchises"] == "true"
     similar = client.get("/api/v1/anime/5114/similar", params={"n": 2, "mix_franchises": "false"})
@@ -117,8 +130,10 @@ def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, 
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users/7/recommendations", "/api/v1/anime/5114/similar"])
-@pytest.mark.parametrize("query", [{"max_per_franchise": -1}, {"max_per_franchise": 101},
-                                   {"max_per_franchise": "one"}, {"mix_franchises": "maybe"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"max_per_franchise": -1}, {"max_per_franchise": 101}, {"max_per_franchise": "one"}, {"mix_franchises": "maybe"}],
+)
 def test_bad_franchise_options_are_422_before_upstream(stack, client, path, query):
     before = len(stack.world.request_ids)
     r = client.get(path, params=query)
@@ -127,8 +142,9 @@ def test_bad_franchise_options_are_422_before_upstream(stack, client, path, quer
 
 
 def test_cold_start_body_takes_the_franchise_options(stack, client):
-    r = client.post("/api/v1/recommendations", json={"liked": [5114], "n": 2, "max_per_franchise": 3,
-                                                     "mix_franchises": False})
+    r = client.post(
+        "/api/v1/recommendations", json={"liked": [5114], "n": 2, "max_per_franchise": 3, "mix_franchises": False}
+    )
     assert r.status_code == 200 and [i["anime_id"] for i in r.json()["continue"]] == [121]
     assert stack.world.bodies[-1] == {"liked": [5114], "n": 2, "max_per_franchise": 3}
     before = len(stack.world.request_ids)
@@ -139,8 +155,11 @@ def test_cold_start_body_takes_the_franchise_options(stack, client):
 
 
 def test_continue_watching_proxied(stack, client):
-    r = client.get("/api/v1/users/7/continue", params=[("n", 5), ("genre", "Action"), ("type", "TV")],
-                   headers={"X-Request-ID": "rid-continue-1"})
+    r = client.get(
+        "/api/v1/users/7/continue",
+        params=[("n", 5), ("genre", "Action"), ("type", "TV")],
+        headers={"X-Request-ID": "rid-continue-1"},
+    )
     assert r.status_code == 200
     assert [i["anime_id"] for i in r.json()["items"]] == [5114] and r.json()["model_version"] == "v1"
     assert r.json()["items"][0]["franchise"] == {"id": 121, "size": 2}
@@ -149,8 +168,13 @@ def test_continue_watching_proxied(stack, client):
     missing = client.get(f"/api/v1/users/{MISSING_USER}/continue")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
     before = len(stack.world.request_ids)
-    for params, user in (({"n": 0}, 7), ({"n": 101}, 7), ({}, -1), ({}, 2**31),
-                         ({"year_min": 2010, "year_max": 2000}, 7)):
+    for params, user in (
+        ({"n": 0}, 7),
+        ({"n": 101}, 7),
+        ({}, -1),
+        ({}, 2**31),
+        ({"year_min": 2010, "year_max": 2000}, 7),
+    ):
         r = client.get(f"/api/v1/users/{user}/continue", params=params)
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (params, user)
     assert len(stack.world.request_ids) == before
@@ -196,8 +220,11 @@ def test_slow_upstream_is_504_upstream_timeout(client):
 def test_upstream_answer_outside_error_schema_is_502(client):
     r = client.get(f"/api/v1/users/{BROKEN_USER}/similar")
     assert r.status_code == 502
-    assert r.json()["error"] == {"code": "bad_gateway", "message": "the recommender service answered 500 outside "
-                                 "the error schema", "details": {"upstream": "recommender", "status": 500}}
+    assert r.json()["error"] == {
+        "code": "bad_gateway",
+        "message": "the recommender service answered 500 outside the error schema",
+        "details": {"upstream": "recommender", "status": 500},
+    }
 
 
 def test_readyz_reports_upstreams_and_model(client):
@@ -218,11 +245,21 @@ def test_metrics_count_upstream_calls(client):
 def test_openapi_lists_public_routes_with_bounds(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/api/v1/anime", "/api/v1/anime/{anime_id}", "/api/v1/anime/{anime_id}/similar",
-                 "/api/v1/users/{user_id}/recommendations", "/api/v1/users/{user_id}/similar",
-                 "/api/v1/users/{user_id}/preferences", "/api/v1/recommendations", "/api/v1/explanations",
-                 "/api/v1/explanations/batch", "/api/v1/models", "/api/v1/admin/training-runs",
-                 "/api/v1/admin/training-runs/{run_id}", "/api/v1/admin/models/{version}/promote"):
+    for path in (
+        "/api/v1/anime",
+        "/api/v1/anime/{anime_id}",
+        "/api/v1/anime/{anime_id}/similar",
+        "/api/v1/users/{user_id}/recommendations",
+        "/api/v1/users/{user_id}/similar",
+        "/api/v1/users/{user_id}/preferences",
+        "/api/v1/recommendations",
+        "/api/v1/explanations",
+        "/api/v1/explanations/batch",
+        "/api/v1/models",
+        "/api/v1/admin/training-runs",
+        "/api/v1/admin/training-runs/{run_id}",
+        "/api/v1/admin/models/{version}/promote",
+    ):
         assert path in paths, path
     n = next(p for p in paths["/api/v1/anime/{anime_id}/similar"]["get"]["parameters"] if p["name"] == "n")
     assert n["schema"]["maximum"] == 100 and n["schema"]["minimum"] == 1
@@ -235,8 +272,10 @@ def test_openapi_lists_public_routes_with_bounds(client):
 def test_openapi_documents_the_franchise_routes_and_options(client):
     spec = client.get("/openapi.json").json()
     paths, schemas = spec["paths"], spec["components"]["schemas"]
-    for path, model in (("/api/v1/users/{user_id}/continue", "ContinueList"),
-                        ("/api/v1/anime/{anime_id}/franchise", "FranchiseAnswer")):
+    for path, model in (
+        ("/api/v1/users/{user_id}/continue", "ContinueList"),
+        ("/api/v1/anime/{anime_id}/franchise", "FranchiseAnswer"),
+    ):
         op = paths[path]["get"]
         assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(model)
         assert {"404", "422", "429", "503", "504"} <= set(op["responses"]), path
@@ -267,7 +306,8 @@ def test_openapi_has_one_error_schema_that_every_error_response_uses(client):
             for status, response in op["responses"].items():
                 if status[0] in "45":
                     assert response["content"]["application/json"]["schema"] == {
-                        "$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+                        "$ref": "#/components/schemas/ErrorBody"
+                    }, (method, path, status)
                     documented += 1
     assert documented > 50
 

@@ -67,8 +67,15 @@ def test_second_identical_get_is_served_from_the_cache(stack, client):
 
 def test_another_query_string_is_a_miss(stack, client):
     before = upstream_calls(stack)
-    answers = [client.get(url) for url in ("/api/v1/anime?q=alchemist&limit=2", "/api/v1/anime?q=alchemist&limit=1",
-                                           "/api/v1/anime?limit=2&q=alchemist", "/api/v1/anime?q=alchemist&limit=2")]
+    answers = [
+        client.get(url)
+        for url in (
+            "/api/v1/anime?q=alchemist&limit=2",
+            "/api/v1/anime?q=alchemist&limit=1",
+            "/api/v1/anime?limit=2&q=alchemist",
+            "/api/v1/anime?q=alchemist&limit=2",
+        )
+    ]
     assert [a.headers["x-cache"] for a in answers] == ["miss", "miss", "miss", "hit"]
     assert upstream_calls(stack) == before + 3
     assert len(answers[1].json()["items"]) == 1 and len(answers[0].json()["items"]) == 2
@@ -187,8 +194,13 @@ def counting_app(ctype: bytes = b"application/json", extra: tuple = (), chunks: 
 
     async def app(scope, receive, send):
         calls.append(scope["path"])
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", ctype), (b"x-request-id", b"inner"), *extra]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype), (b"x-request-id", b"inner"), *extra],
+            }
+        )
         for i, chunk in enumerate(chunks):
             await send({"type": "http.response.body", "body": chunk, "more_body": i + 1 < len(chunks)})
 
@@ -203,11 +215,14 @@ def test_streamed_json_is_kept_whole_without_its_request_id():
     assert second[1][b"x-cache"] == b"hit" and b"x-request-id" not in second[1]
 
 
-@pytest.mark.parametrize("ctype, extra, chunks", [
-    (b"text/html", (), (b"<p>",)),
-    (b"application/json", ((b"cache-control", b"no-store"),), (b"{}",)),
-    (b"application/json", (), (b"[" + b"1," * (MAX_ENTRY_BYTES // 2), b"1]")),
-])
+@pytest.mark.parametrize(
+    "ctype, extra, chunks",
+    [
+        (b"text/html", (), (b"<p>",)),
+        (b"application/json", ((b"cache-control", b"no-store"),), (b"{}",)),
+        (b"application/json", (), (b"[" + b"1," * (MAX_ENTRY_BYTES // 2), b"1]")),
+    ],
+)
 def test_non_json_no_store_and_large_answers_are_not_kept(ctype, extra, chunks):
     app, calls = counting_app(ctype, extra, chunks)
     mw = ResponseCacheMiddleware(app, ResponseCache(60, 10))

@@ -28,6 +28,7 @@ def _upstream(url: str, **settings: float) -> Upstream:
 @contextlib.asynccontextmanager
 async def _served(handler):
     """Yields an Upstream to a loopback server running handler; closes both after."""
+
     async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await handler(reader, writer)
@@ -45,14 +46,21 @@ async def _served(handler):
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readuntil(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length")), 0)
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+    )
     return head + (await reader.readexactly(length) if length else b"")
 
 
 def _answer(status: int, body: bytes, ctype: bytes = b"application/json") -> bytes:
-    return (f"HTTP/1.1 {status} X\r\ncontent-type: ".encode() + ctype + b"\r\ncontent-length: "
-            + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return (
+        f"HTTP/1.1 {status} X\r\ncontent-type: ".encode()
+        + ctype
+        + b"\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
 def _dead_port() -> int:
@@ -167,10 +175,12 @@ def test_slow_broken_and_unparsable_answers_map_to_504_503_502():
         async with _served(late) as up:
             on_time = await up.json("POST", "/admin/reload", json_body={}, timeout=3.0)
         errors = [on_time]
-        for handler, call in ((silent, lambda up: up.request("GET", "/")),
-                              (late, lambda up: up.request("POST", "/admin/reload", json_body={})),
-                              (garbage, lambda up: up.request("GET", "/")),
-                              (not_json, lambda up: up.json("GET", "/"))):
+        for handler, call in (
+            (silent, lambda up: up.request("GET", "/")),
+            (late, lambda up: up.request("POST", "/admin/reload", json_body={})),
+            (garbage, lambda up: up.request("GET", "/")),
+            (not_json, lambda up: up.json("GET", "/")),
+        ):
             async with _served(handler) as up:
                 with pytest.raises(AnimeRecError) as caught:
                     await call(up)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-ANIME_HEADER = ("MAL_ID,Name,Score,Genres,English name,Japanese name,Type,Episodes,Aired,Premiered,"
-                "Rating,Members,Popularity")
+ANIME_HEADER = (
+    "MAL_ID,Name,Score,Genres,English name,Japanese name,Type,Episodes,Aired,Premiered,Rating,Members,Popularity"
+)
 ANIMELIST_HEADER = "user_id,anime_id,rating,watching_status,watched_episodes"
 
 
@@ -19,9 +20,11 @@ def write_anime(folder: Path, n: int = 30, synopsis: bool = True) -> list[int]:
     for i in ids:
         english = "Unknown" if i % 3 == 0 else f"English {i}"
         score = "Unknown" if i % 7 == 0 else f"{5 + (i % 40) / 10:.2f}"
-        lines.append(f'{i},Name {i},{score},"Action, Comedy",{english},日本 {i},TV,{12 if i % 5 else "Unknown"},'
-                     f'"Apr {i % 28 + 1}, {1990 + i} to Jun 1, {1991 + i}",Spring {1990 + i},'
-                     f"PG-13 - Teens 13 or older,{1000 * i},{i}")
+        lines.append(
+            f'{i},Name {i},{score},"Action, Comedy",{english},日本 {i},TV,{12 if i % 5 else "Unknown"},'
+            f'"Apr {i % 28 + 1}, {1990 + i} to Jun 1, {1991 + i}",Spring {1990 + i},'
+            f"PG-13 - Teens 13 or older,{1000 * i},{i}"
+        )
     (folder / "anime.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if synopsis:
         syn = ["MAL_ID,Name,Score,Genders,sypnopsis"]
@@ -43,8 +46,9 @@ def animelist_rows(users: int = 20, per_user: int = 60, n_anime: int = 30, seed:
     return np.array(rows, dtype=np.int64)
 
 
-def write_animelist(folder: Path, rows: np.ndarray, name: str = "animelist.csv", header: str = ANIMELIST_HEADER,
-                    newline: str = "\n") -> Path:
+def write_animelist(
+    folder: Path, rows: np.ndarray, name: str = "animelist.csv", header: str = ANIMELIST_HEADER, newline: str = "\n"
+) -> Path:
     """Writes rows as a ratings CSV and returns its path."""
     width = len(header.split(","))
     body = newline.join(",".join(str(v) for v in row[:width]) for row in rows)
@@ -57,7 +61,10 @@ def storage_snapshot(storage) -> dict[str, str]:
     """Returns {object name: content hash} of everything in a storage (both backends)."""
     root = getattr(storage, "root", None)
     if root is not None:
-        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(Path(root).rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*"))
+            if p.is_file()
+        }
     blobs = storage.client.list_blobs(storage.bucket, prefix=storage.prefix)
     return {b.name: b.md5_hash for b in blobs}

@@ -27,8 +27,9 @@ def allowed_root(tmp_path, source) -> Path:
 
 @pytest.fixture
 def client(tmp_path, allowed_root):
-    settings = Settings(storage_url=(tmp_path / "storage").as_uri(), allowed_root=allowed_root,
-                        min_user_ratings=10, log_json=False)
+    settings = Settings(
+        storage_url=(tmp_path / "storage").as_uri(), allowed_root=allowed_root, min_user_ratings=10, log_json=False
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -95,14 +96,20 @@ def test_multipart_upload_ingests(client, allowed_root):
 
 def test_multipart_bad_file_fails_job_with_location(client, allowed_root):
     folder = allowed_root / "drop"
-    files = [("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir())
-             if p.name != "animelist.csv"]
+    files = [
+        ("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir()) if p.name != "animelist.csv"
+    ]
     files.append(("files", ("animelist.csv", b"user_id,anime_id,rating\n1,2,3\n1,3,x\n", "text/csv")))
     job = _wait(client, f"/ingestions/{client.post('/ingestions', files=files).json()['id']}")
     assert job["state"] == "failed"
     assert job["error"]["code"] == "invalid_data"
-    assert job["error"]["details"] == {"file": "animelist.csv", "line": 3, "column": "rating",
-                                       "expected": "an integer rating 0-10 (0 = not scored)", "found": "x"}
+    assert job["error"]["details"] == {
+        "file": "animelist.csv",
+        "line": 3,
+        "column": "rating",
+        "expected": "an integer rating 0-10 (0 = not scored)",
+        "found": "x",
+    }
     assert client.get("/datasets/current").status_code == 404
 
 
@@ -112,8 +119,9 @@ def test_multipart_unexpected_name_is_400(client):
 
 
 def test_upload_over_the_size_limit_is_413(tmp_path, allowed_root):
-    settings = Settings(storage_url=(tmp_path / "st413").as_uri(), allowed_root=allowed_root,
-                        upload_max_bytes=1000, log_json=False)
+    settings = Settings(
+        storage_url=(tmp_path / "st413").as_uri(), allowed_root=allowed_root, upload_max_bytes=1000, log_json=False
+    )
     with TestClient(create_app(settings)) as small:
         r = small.post("/ingestions", files=[("files", ("anime.csv", b"x" * 5000, "text/csv"))])
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
@@ -160,19 +168,30 @@ def test_health_ready_and_docs(client):
 def test_cli_ingest_and_process_print_manifest_last(real_source, tmp_path):
     env = {**os.environ, "STORAGE_URL": (tmp_path / "cli-storage").as_uri()}
     animerec = [sys.executable, "-m", "animerec_shared.cli"]
-    out = subprocess.run([*animerec, "ingest", "--source", str(real_source), "--max-rows", "50000", "--json"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*animerec, "ingest", "--source", str(real_source), "--max-rows", "50000", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     raw = json.loads(out.stdout.strip().splitlines()[-1])
     assert (raw["rows_kept"], raw["rows_read"], raw["capped"]) == (50_000, 99_999, True)
     assert "[animerec]" in out.stderr
-    out = subprocess.run([*animerec, "process", "--min-ratings", "50", "--json"], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [*animerec, "process", "--min-ratings", "50", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     manifest = json.loads(out.stdout.strip().splitlines()[-1])
     assert manifest["raw_dataset"] == raw["id"] and manifest["min_user_ratings"] == 50
-    bad = subprocess.run([*animerec, "ingest", "--source", str(tmp_path / "missing")], env=env,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [*animerec, "ingest", "--source", str(tmp_path / "missing")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "source_not_found" in bad.stderr
 
 

@@ -71,8 +71,12 @@ def test_ingest_and_process_on_both_backends(any_storage, source):
     data = load_processed(any_storage.fetch_dir(f"processed/{m['id']}"))
     assert len(data.train) + len(data.val) + len(data.test) == m["ratings"]
     for name in ("train", "val", "test"):
-        assert pq.read_schema(data.path / f"ratings_{name}.parquet").names == ["user_index", "anime_index",
-                                                                               "rating", "rating_norm"]
+        assert pq.read_schema(data.path / f"ratings_{name}.parquet").names == [
+            "user_index",
+            "anime_index",
+            "rating",
+            "rating_norm",
+        ]
 
 
 def test_cap_keeps_exactly_the_first_rows(source, file_storage, monkeypatch):
@@ -95,8 +99,9 @@ def test_cap_keeps_exactly_the_first_rows(source, file_storage, monkeypatch):
 def test_rows_after_the_cap_are_counted_not_validated(source, file_storage):
     rows = [f"{u},{a},7,2,1" for u in range(10) for a in range(1, 21)]  # 200 rows
     rows[150] = "not,a,valid,row"
-    (source / "animelist.csv").write_text("user_id,anime_id,rating,watching_status,watched_episodes\n"
-                                          + "\n".join(rows) + "\n")
+    (source / "animelist.csv").write_text(
+        "user_id,anime_id,rating,watching_status,watched_episodes\n" + "\n".join(rows) + "\n"
+    )
     raw = ingest_dataset(file_storage, source, max_rows=100)
     assert (raw["rows_kept"], raw["rows_read"], raw["capped"]) == (100, 200, True)
     with pytest.raises(DataValidationError) as info:

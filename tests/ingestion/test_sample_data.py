@@ -37,8 +37,11 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def test_sample_data_headers_identical_to_real_files(sample, real_data):
     out, _ = sample
-    pairs = {"anime.csv": "anime.csv", "anime_with_synopsis.csv": "anime_with_synopsis.csv",
-             "animelist.csv": "animelist_sample.csv"}
+    pairs = {
+        "anime.csv": "anime.csv",
+        "anime_with_synopsis.csv": "anime_with_synopsis.csv",
+        "animelist.csv": "animelist_sample.csv",
+    }
     for ours, theirs in pairs.items():
         with open(out / ours, encoding="utf-8") as a, open(real_data / theirs, encoding="utf-8") as b:
             assert a.readline() == b.readline(), ours
@@ -49,7 +52,11 @@ def test_sample_data_headers_identical_to_real_files(sample, real_data):
 
 def test_sample_data_row_counts_match_summary_and_files(sample):
     out, summary = sample
-    anime, syn, lst = _read(out / "anime.csv"), _read(out / "anime_with_synopsis.csv"), pd.read_csv(out / "animelist.csv")
+    anime, syn, lst = (
+        _read(out / "anime.csv"),
+        _read(out / "anime_with_synopsis.csv"),
+        pd.read_csv(out / "animelist.csv"),
+    )
     assert summary["rows"] == {"anime": len(anime), "anime_with_synopsis": len(syn), "animelist": len(lst)}
     assert summary["scored_ratings"] + summary["unscored_ratings"] == len(lst)
     assert 0.85 * len(anime) < len(syn) < len(anime)
@@ -74,7 +81,7 @@ def test_sample_data_about_half_ratings_unscored_with_mal_skew(sample):
     assert 0.4 < zero < 0.6
     scored = lst.loc[lst["rating"] > 0, "rating"]
     assert scored.between(1, 10).all() and 7.0 < scored.mean() < 8.0
-    assert (scored >= 7).mean() > 0.6 and (scored <= 4).mean() < 0.1      # skewed high, as on MAL
+    assert (scored >= 7).mean() > 0.6 and (scored <= 4).mean() < 0.1  # skewed high, as on MAL
     assert set(lst["watching_status"]) == {1, 2, 3, 4, 6}
     assert lst["watching_status"].value_counts(normalize=True).idxmax() == 2
     ptw = lst[lst["watching_status"] == 6]
@@ -103,7 +110,7 @@ def test_sample_data_unknown_where_values_are_missing(sample):
     assert (anime.loc[anime["Type"] != "TV", "Premiered"] == "Unknown").all()
     numeric = anime.loc[anime["Score"] != "Unknown", "Score"].astype(float)
     assert numeric.between(1, 10).all()
-    assert anime["Members"].astype(int).min() >= 1                            # never Unknown, as in the real file
+    assert anime["Members"].astype(int).min() >= 1  # never Unknown, as in the real file
     assert anime["Popularity"].astype(int).is_unique
 
 
@@ -156,7 +163,7 @@ def test_sample_data_users_rate_planted_favourites_higher(sample):
     wins = total = 0
     for uid, grp in scored.groupby("user_id"):
         fav = set(truth["user_tastes"][str(uid)]["favourite_genres"])
-        is_fav = grp["genres"].map(lambda gs: bool(fav & set(gs)))
+        is_fav = grp["genres"].map(lambda gs, fav=fav: bool(fav & set(gs)))
         if is_fav.sum() >= 5 and (~is_fav).sum() >= 5:
             total += 1
             wins += grp["rating"][is_fav].mean() > grp["rating"][~is_fav].mean()
@@ -175,14 +182,14 @@ def test_sample_data_planted_favourites_recoverable_from_lists(sample):
         fav = set(taste["favourite_genres"])
         n, seen = len(idx), onehot[idx].sum(axis=0)
         z = (seen - n * p) / np.sqrt(n * p * (1 - p))
-        top = {names[j] for j in np.argsort(-z)[:len(fav)]}
+        top = {names[j] for j in np.argsort(-z)[: len(fav)]}
         hits += len(top & fav)
         planted += len(fav)
         for g in taste["disliked_genres"]:
             disliked_seen += seen[names.index(g)]
             disliked_expected += n * p[names.index(g)]
-    assert hits / planted > 0.65                       # a random guess of k genres out of 40 gets ~0.08
-    assert disliked_seen < 0.6 * disliked_expected      # disliked genres are mostly skipped
+    assert hits / planted > 0.65  # a random guess of k genres out of 40 gets ~0.08
+    assert disliked_seen < 0.6 * disliked_expected  # disliked genres are mostly skipped
 
 
 def test_sample_data_power_law_popularity(sample):
@@ -231,9 +238,26 @@ def test_sample_data_rejects_impossible_arguments(tmp_path):
 
 def test_sample_data_cli_prints_json_summary_last(tmp_path):
     out = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "sample-data", "--out", str(out),
-                           "--users", "25", "--seed", "9", "--anime", "800", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "animerec_shared.cli",
+            "sample-data",
+            "--out",
+            str(out),
+            "--users",
+            "25",
+            "--seed",
+            "9",
+            "--anime",
+            "800",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert f"[animerec] animelist.csv: {summary['rows']['animelist']:,} rows written" in proc.stderr
@@ -245,9 +269,26 @@ def test_sample_data_cli_prints_json_summary_last(tmp_path):
 
 
 def test_sample_data_cli_rows_option_sets_user_count(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "sample-data", "--out", str(tmp_path),
-                           "--rows", "3000", "--entries-per-user", "100", "--anime", "600", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "animerec_shared.cli",
+            "sample-data",
+            "--out",
+            str(tmp_path),
+            "--rows",
+            "3000",
+            "--entries-per-user",
+            "100",
+            "--anime",
+            "600",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["rows"]["animelist"] == 3000 and summary["users"] == 30

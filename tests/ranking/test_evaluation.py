@@ -68,8 +68,12 @@ def _naive_metrics(scores: np.ndarray, train: sp.csr_matrix, test: pd.DataFrame,
         n = min(len(relevant), k)
         rows.append(((hits * disc).sum() / disc[:n].sum(), hits.sum() / n, float(hits.any())))
     m = np.array(rows)
-    return {f"ndcg@{k}": round(m[:, 0].mean(), 4), f"recall@{k}": round(m[:, 1].mean(), 4),
-            f"hr@{k}": round(m[:, 2].mean(), 4), "users": len(rows)}
+    return {
+        f"ndcg@{k}": round(m[:, 0].mean(), 4),
+        f"recall@{k}": round(m[:, 1].mean(), 4),
+        f"hr@{k}": round(m[:, 2].mean(), 4),
+        "users": len(rows),
+    }
 
 
 def test_strategies_scored_together_in_blocks_equal_each_strategy_alone_and_the_naive_protocol():
@@ -78,8 +82,12 @@ def test_strategies_scored_together_in_blocks_equal_each_strategy_alone_and_the_
     rng = np.random.default_rng(11)
     n_users, n_items = 300, 40
     train = sp.csr_matrix((rng.random((n_users, n_items)) < 0.2).astype(np.float32))
-    held = [(u, i, int(rng.integers(1, 11))) for u in range(n_users) for i in rng.choice(n_items, 4, replace=False)
-            if not train[u, i]]
+    held = [
+        (u, i, int(rng.integers(1, 11)))
+        for u in range(n_users)
+        for i in rng.choice(n_items, 4, replace=False)
+        if not train[u, i]
+    ]
     test = pd.DataFrame(held, columns=["user_index", "anime_index", "rating"])
     a = rng.normal(size=(n_users, n_items))
     b = np.round(rng.normal(size=(n_users, n_items)), 1)  # with ties
@@ -105,10 +113,12 @@ def test_tuning_ndcg_equals_the_per_user_definition():
     rng = np.random.default_rng(2)
     scores = rng.normal(size=(50, 30)).astype(np.float32)
     seen = sp.csr_matrix((rng.random((50, 30)) < 0.3).astype(np.float32))
-    relevant = [rng.choice(np.flatnonzero(seen[u].toarray().ravel() == 0), rng.integers(1, 4), replace=False)
-                for u in range(50)]
-    test = pd.DataFrame([(u, i, 10) for u, r in enumerate(relevant) for i in r],
-                        columns=["user_index", "anime_index", "rating"])
+    relevant = [
+        rng.choice(np.flatnonzero(seen[u].toarray().ravel() == 0), rng.integers(1, 4), replace=False) for u in range(50)
+    ]
+    test = pd.DataFrame(
+        [(u, i, 10) for u, r in enumerate(relevant) for i in r], columns=["user_index", "anime_index", "rating"]
+    )
     assert round(ndcg_at_k(scores, seen, relevant, k=7), 4) == _naive_metrics(scores, seen, test, 7)["ndcg@7"]
 
 
@@ -116,8 +126,13 @@ def test_favourites_are_each_users_top_quartile_as_pandas_quantile_computes_it()
     from animerec_ranking.user_based import favourites_matrix
 
     rng = np.random.default_rng(4)
-    ratings = pd.DataFrame({"user_index": rng.integers(0, 60, 2000), "anime_index": rng.integers(0, 90, 2000),
-                            "rating": rng.integers(1, 11, 2000)}).drop_duplicates(["user_index", "anime_index"])
+    ratings = pd.DataFrame(
+        {
+            "user_index": rng.integers(0, 60, 2000),
+            "anime_index": rng.integers(0, 90, 2000),
+            "rating": rng.integers(1, 11, 2000),
+        }
+    ).drop_duplicates(["user_index", "anime_index"])
     q = ratings.groupby("user_index")["rating"].transform(lambda r: r.quantile(0.75))
     fav = ratings[ratings["rating"] >= q]
     expected = sp.csr_matrix((np.ones(len(fav)), (fav["user_index"], fav["anime_index"])), shape=(61, 90))

@@ -32,7 +32,9 @@ def test_labelled_pairs_precision_and_recall(catalogue, relations):
     said = [relations.same(row[a], row[b]) for a, b in zip(pairs["anime_id_a"], pairs["anime_id_b"], strict=False)]
     truth = pairs["same_franchise"].astype(bool).tolist()
     tp = sum(s and t for s, t in zip(said, truth, strict=False))
-    fp = [f"{a} / {b}" for s, t, a, b in zip(said, truth, pairs["title_a"], pairs["title_b"], strict=False) if s and not t]
+    fp = [
+        f"{a} / {b}" for s, t, a, b in zip(said, truth, pairs["title_a"], pairs["title_b"], strict=False) if s and not t
+    ]
     fn = sum(t and not s for s, t in zip(said, truth, strict=False))
     precision, recall = tp / max(tp + len(fp), 1), tp / max(tp + fn, 1)
     assert precision >= 0.97, (precision, fp)
@@ -41,8 +43,12 @@ def test_labelled_pairs_precision_and_recall(catalogue, relations):
 
 def test_a_single_shared_word_is_never_a_franchise(catalogue, relations):
     row = {str(n): i for i, n in enumerate(catalogue["name"])}
-    for a, b in (("Death Note", "Death Parade"), ("Kimi no Na wa.", "Shigatsu wa Kimi no Uso"),
-                 ("Monster", "Monster Musume no Iru Nichijou"), ("Air", "Air Gear")):
+    for a, b in (
+        ("Death Note", "Death Parade"),
+        ("Kimi no Na wa.", "Shigatsu wa Kimi no Uso"),
+        ("Monster", "Monster Musume no Iru Nichijou"),
+        ("Air", "Air Gear"),
+    ):
         assert not relations.same(row[a], row[b]), (a, b)
     assert relations.same(row["Steins;Gate"], row["Steins;Gate 0"])
     evidence = relations.evidence(row["Steins;Gate"], row["Steins;Gate 0"])

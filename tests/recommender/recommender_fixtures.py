@@ -47,31 +47,40 @@ def _year(aired: str) -> float:
 def _anime_frame(meta: pd.DataFrame, synopsis: pd.DataFrame | None, index_of: dict[int, int]) -> pd.DataFrame:
     meta = meta.replace("Unknown", np.nan)
     genre_col = "Genres" if "Genres" in meta.columns else "Genders"
-    syn = {} if synopsis is None else dict(zip(synopsis["MAL_ID"], synopsis["sypnopsis"].fillna("")))
+    syn = {} if synopsis is None else dict(zip(synopsis["MAL_ID"], synopsis["sypnopsis"].fillna(""), strict=False))
     ids = meta["MAL_ID"].astype(np.int32)
     english = meta["English name"].fillna("").astype(str)
     name = meta["Name"].astype(str)
-    return pd.DataFrame({
-        "anime_id": ids,
-        "anime_index": ids.map(lambda i: index_of.get(int(i), -1)).astype(np.int32),
-        "name": name,
-        "english_name": english,
-        "japanese_name": meta["Japanese name"].fillna("").astype(str),
-        "title": np.where(english != "", english, name),
-        "genres": meta[genre_col].fillna("").map(lambda g: [x.strip() for x in str(g).split(",") if x.strip()]),
-        "type": meta["Type"].fillna("").astype(str),
-        "episodes": pd.to_numeric(meta["Episodes"], errors="coerce").astype(float),
-        "year": meta["Aired"].map(_year).astype(float),
-        "age_rating": meta["Rating"].fillna("").astype(str),
-        "score": pd.to_numeric(meta["Score"], errors="coerce").astype(float),
-        "members": pd.to_numeric(meta["Members"], errors="coerce").fillna(0).astype(np.int64),
-        "popularity": pd.to_numeric(meta["Popularity"], errors="coerce").fillna(0).astype(np.int64),
-        "synopsis": ids.map(lambda i: str(syn.get(int(i), "") or "")),
-    })
+    return pd.DataFrame(
+        {
+            "anime_id": ids,
+            "anime_index": ids.map(lambda i: index_of.get(int(i), -1)).astype(np.int32),
+            "name": name,
+            "english_name": english,
+            "japanese_name": meta["Japanese name"].fillna("").astype(str),
+            "title": np.where(english != "", english, name),
+            "genres": meta[genre_col].fillna("").map(lambda g: [x.strip() for x in str(g).split(",") if x.strip()]),
+            "type": meta["Type"].fillna("").astype(str),
+            "episodes": pd.to_numeric(meta["Episodes"], errors="coerce").astype(float),
+            "year": meta["Aired"].map(_year).astype(float),
+            "age_rating": meta["Rating"].fillna("").astype(str),
+            "score": pd.to_numeric(meta["Score"], errors="coerce").astype(float),
+            "members": pd.to_numeric(meta["Members"], errors="coerce").fillna(0).astype(np.int64),
+            "popularity": pd.to_numeric(meta["Popularity"], errors="coerce").fillna(0).astype(np.int64),
+            "synopsis": ids.map(lambda i: str(syn.get(int(i), "") or "")),
+        }
+    )
 
 
-def write_processed(out: Path, ratings: pd.DataFrame, meta: pd.DataFrame, synopsis: pd.DataFrame | None,
-                    min_ratings: int = 50, seed: int = SEED, processed_id: str = "p-test") -> dict:
+def write_processed(
+    out: Path,
+    ratings: pd.DataFrame,
+    meta: pd.DataFrame,
+    synopsis: pd.DataFrame | None,
+    min_ratings: int = 50,
+    seed: int = SEED,
+    processed_id: str = "p-test",
+) -> dict:
     """Writes the processed-dataset files of the contract into out; returns the manifest."""
     source_rows = len(ratings)
     ratings = ratings[ratings["rating"] > 0]
@@ -85,33 +94,62 @@ def write_processed(out: Path, ratings: pd.DataFrame, meta: pd.DataFrame, synops
     anime_ids = np.sort(kept["anime_id"].unique())
     uidx = {int(u): i for i, u in enumerate(user_ids)}
     aidx = {int(a): i for i, a in enumerate(anime_ids)}
-    r = pd.DataFrame({
-        "user_index": kept["user_id"].map(uidx).astype(np.int32).to_numpy(),
-        "anime_index": kept["anime_id"].map(aidx).astype(np.int32).to_numpy(),
-        "rating": kept["rating"].astype(np.int8).to_numpy(),
-    })
+    r = pd.DataFrame(
+        {
+            "user_index": kept["user_id"].map(uidx).astype(np.int32).to_numpy(),
+            "anime_index": kept["anime_id"].map(aidx).astype(np.int32).to_numpy(),
+            "rating": kept["rating"].astype(np.int8).to_numpy(),
+        }
+    )
     r["rating_norm"] = ((r["rating"].astype(np.float32) - 1) / 9).astype(np.float32)
     train, val, test = _split(r, seed)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in (("train", train), ("val", val), ("test", test)):
         frame.reset_index(drop=True).to_parquet(out / f"ratings_{name}.parquet", index=False)
-    pd.DataFrame({"user_index": np.arange(len(user_ids), dtype=np.int32), "user_id": user_ids.astype(np.int64),
-                  "n_ratings": np.bincount(r["user_index"], minlength=len(user_ids)).astype(np.int32)}
-                 ).to_parquet(out / "users.parquet", index=False)
-    pd.DataFrame({"anime_index": np.arange(len(anime_ids), dtype=np.int32), "anime_id": anime_ids.astype(np.int32),
-                  "n_ratings": np.bincount(r["anime_index"], minlength=len(anime_ids)).astype(np.int32)}
-                 ).to_parquet(out / "rated_anime.parquet", index=False)
+    pd.DataFrame(
+        {
+            "user_index": np.arange(len(user_ids), dtype=np.int32),
+            "user_id": user_ids.astype(np.int64),
+            "n_ratings": np.bincount(r["user_index"], minlength=len(user_ids)).astype(np.int32),
+        }
+    ).to_parquet(out / "users.parquet", index=False)
+    pd.DataFrame(
+        {
+            "anime_index": np.arange(len(anime_ids), dtype=np.int32),
+            "anime_id": anime_ids.astype(np.int32),
+            "n_ratings": np.bincount(r["anime_index"], minlength=len(anime_ids)).astype(np.int32),
+        }
+    ).to_parquet(out / "rated_anime.parquet", index=False)
     _anime_frame(meta, synopsis, aidx).to_parquet(out / "anime.parquet", index=False)
-    manifest = {"source_rows": source_rows, "unscored_dropped": unscored, "duplicates_dropped": dups,
-                "users": len(user_ids), "anime": len(anime_ids), "ratings": len(r), "train_ratings": len(train),
-                "val_ratings": len(val), "test_ratings": len(test), "min_user_ratings": min_ratings, "seed": seed,
-                "raw_dataset": "test-fixture", "created_at": time.time(), "id": processed_id}
+    manifest = {
+        "source_rows": source_rows,
+        "unscored_dropped": unscored,
+        "duplicates_dropped": dups,
+        "users": len(user_ids),
+        "anime": len(anime_ids),
+        "ratings": len(r),
+        "train_ratings": len(train),
+        "val_ratings": len(val),
+        "test_ratings": len(test),
+        "min_user_ratings": min_ratings,
+        "seed": seed,
+        "raw_dataset": "test-fixture",
+        "created_at": time.time(),
+        "id": processed_id,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest))
     return manifest
 
 
-def publish_processed(storage: Storage, processed_id: str, ratings: pd.DataFrame, meta: pd.DataFrame,
-                      synopsis: pd.DataFrame | None, min_ratings: int = 50, current: bool = True) -> str:
+def publish_processed(
+    storage: Storage,
+    processed_id: str,
+    ratings: pd.DataFrame,
+    meta: pd.DataFrame,
+    synopsis: pd.DataFrame | None,
+    min_ratings: int = 50,
+    current: bool = True,
+) -> str:
     """Publishes a processed dataset at processed/<id>; returns the id."""
     with storage.publish(f"processed/{processed_id}") as staging:
         write_processed(staging, ratings, meta, synopsis, min_ratings=min_ratings, processed_id=processed_id)
@@ -120,8 +158,9 @@ def publish_processed(storage: Storage, processed_id: str, ratings: pd.DataFrame
     return processed_id
 
 
-def publish_real_sample(storage: Storage, real_data: Path, processed_id: str = "p-real-sample",
-                        min_ratings: int = 50) -> str:
+def publish_real_sample(
+    storage: Storage, real_data: Path, processed_id: str = "p-real-sample", min_ratings: int = 50
+) -> str:
     """Publishes the real MAL sample (rating_complete_sample.csv) as a processed dataset."""
     ratings = pd.read_csv(real_data / "rating_complete_sample.csv")
     meta = pd.read_csv(real_data / "anime.csv")
@@ -129,8 +168,9 @@ def publish_real_sample(storage: Storage, real_data: Path, processed_id: str = "
     return publish_processed(storage, processed_id, ratings, meta, synopsis, min_ratings=min_ratings)
 
 
-def svd_embeddings(train_part: sp.csr_matrix, dim: int = 128, seed: int = SEED,
-                   power: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def svd_embeddings(
+    train_part: sp.csr_matrix, dim: int = 128, seed: int = SEED, power: float = 1.5
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns L2-normalised float32 (user, anime) embeddings from a truncated SVD of the train matrix."""
     from scipy.sparse.linalg import svds
 
@@ -147,8 +187,9 @@ def svd_embeddings(train_part: sp.csr_matrix, dim: int = 128, seed: int = SEED,
     return norm(ue), norm(ae)
 
 
-def publish_svd_model(storage: Storage, processed_id: str, version: str, dim: int = 128, promote: bool = True,
-                      seed: int = SEED) -> str:
+def publish_svd_model(
+    storage: Storage, processed_id: str, version: str, dim: int = 128, promote: bool = True, seed: int = SEED
+) -> str:
     """Publishes a model version with SVD embeddings of a published processed dataset; returns it."""
     from animerec_ranking.datasets import load_processed
 
@@ -160,9 +201,17 @@ def publish_svd_model(storage: Storage, processed_id: str, version: str, dim: in
         np.save(staging / "user_ids.npy", data.user_ids.astype(np.int64))
         np.save(staging / "anime_ids.npy", data.anime_ids.astype(np.int64))
         (staging / "metrics.json").write_text(json.dumps({"strategies": {}}))
-        (staging / "config.json").write_text(json.dumps({"model": "svd-fixture", "dim": dim, "seed": seed,
-                                                         "processed_id": processed_id,
-                                                         "created_at": time.time()}))
+        (staging / "config.json").write_text(
+            json.dumps(
+                {
+                    "model": "svd-fixture",
+                    "dim": dim,
+                    "seed": seed,
+                    "processed_id": processed_id,
+                    "created_at": time.time(),
+                }
+            )
+        )
     if promote:
         storage.set_current("models", version)
     return version
@@ -181,8 +230,9 @@ TYPES = ["TV", "Movie", "OVA", "ONA"]
 SYLLABLES = ("ka", "ri", "mo", "te", "su", "na", "lo", "pi", "ze", "fu")
 
 
-def planted_frames(n_users: int = 240, per_cluster: int = 20,
-                   seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def planted_frames(
+    n_users: int = 240, per_cluster: int = 20, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns (ratings, anime.csv-like metadata, synopsis frame) of a world with planted tastes.
 
     Anime 1..: cluster c = (id - 1) // per_cluster, with the cluster's genres and words. Each user
@@ -198,18 +248,35 @@ def planted_frames(n_users: int = 240, per_cluster: int = 20,
         # a distinct made-up word per anime: "Title 12" / "Title 13" would read as one numbered series
         word = "".join(SYLLABLES[int(d)] for d in str(aid)).capitalize()
         name = f"Planted {c} {word}" if aid != 2 else "Pokémon Adventure"
-        rows.append({"MAL_ID": aid, "Name": name, "Score": round(6 + rng.random() * 3, 2),
-                     "Genders": ", ".join(genres), "English name": f"English {word}" if aid != 2 else "Pokemon Journey",
-                     "Japanese name": f"日本 {aid}" if aid != 2 else "ポケットモンスター",
-                     "Type": TYPES[aid % len(TYPES)], "Episodes": 12, "Aired": f"Apr 1, {1990 + aid % 30}",
-                     "Rating": "Rx - Hentai" if aid == 1 else "PG-13 - Teens 13 or older",
-                     "Members": int(1000 * (1 + aid % 17)), "Popularity": aid})
+        rows.append(
+            {
+                "MAL_ID": aid,
+                "Name": name,
+                "Score": round(6 + rng.random() * 3, 2),
+                "Genders": ", ".join(genres),
+                "English name": f"English {word}" if aid != 2 else "Pokemon Journey",
+                "Japanese name": f"日本 {aid}" if aid != 2 else "ポケットモンスター",
+                "Type": TYPES[aid % len(TYPES)],
+                "Episodes": 12,
+                "Aired": f"Apr 1, {1990 + aid % 30}",
+                "Rating": "Rx - Hentai" if aid == 1 else "PG-13 - Teens 13 or older",
+                "Members": int(1000 * (1 + aid % 17)),
+                "Popularity": aid,
+            }
+        )
     meta = pd.DataFrame(rows)
-    synopsis = pd.DataFrame({"MAL_ID": meta["MAL_ID"], "Name": meta["Name"], "Score": meta["Score"],
-                             "Genders": meta["Genders"],
-                             "sypnopsis": [CLUSTERS[(i - 1) // per_cluster if i <= n_rated
-                                                    else (i - n_rated - 1) % 4][1]
-                                           + f" story number {i}" for i in meta["MAL_ID"]]})
+    synopsis = pd.DataFrame(
+        {
+            "MAL_ID": meta["MAL_ID"],
+            "Name": meta["Name"],
+            "Score": meta["Score"],
+            "Genders": meta["Genders"],
+            "sypnopsis": [
+                CLUSTERS[(i - 1) // per_cluster if i <= n_rated else (i - n_rated - 1) % 4][1] + f" story number {i}"
+                for i in meta["MAL_ID"]
+            ],
+        }
+    )
     ratings = []
     for user in range(n_users):
         c = user % len(CLUSTERS)
@@ -227,8 +294,9 @@ def cluster_of(anime_id: int, per_cluster: int = 20) -> int:
     return (anime_id - 1) // per_cluster
 
 
-def publish_planted(storage: Storage, processed_id: str = "p-planted", version: str = "v-planted-1",
-                    seed: int = 7) -> tuple[str, str]:
+def publish_planted(
+    storage: Storage, processed_id: str = "p-planted", version: str = "v-planted-1", seed: int = 7
+) -> tuple[str, str]:
     """Publishes the planted world and a promoted SVD model version; returns (processed_id, version)."""
     ratings, meta, synopsis = planted_frames(seed=seed)
     publish_processed(storage, processed_id, ratings, meta, synopsis, min_ratings=10)

@@ -15,11 +15,12 @@ from animerec_shared.launcher import free_port, wait_port
 class LiveServer:
     """A uvicorn server running an app object in a thread, on a free loopback port."""
 
-    def __init__(self, app):  # noqa: ANN001
+    def __init__(self, app):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -41,9 +42,10 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def make_settings(storage_root: Path, redis_url: str | None, **extra):  # noqa: ANN003, ANN201
+def make_settings(storage_root: Path, redis_url: str | None, **extra):
     from animerec_recommender.config import Settings
 
     values = {"poll_interval_seconds": 0, **extra}
-    return Settings(storage_url=storage_root.as_uri(), redis_url=redis_url, log_json=False, log_level="WARNING",
-                    **values)
+    return Settings(
+        storage_url=storage_root.as_uri(), redis_url=redis_url, log_json=False, log_level="WARNING", **values
+    )

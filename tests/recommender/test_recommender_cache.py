@@ -15,7 +15,7 @@ from recommender_live import LiveServer, free_port, make_settings, wait_port
 
 def _counter(metrics: str, name: str, kind: str, layer: str | None = None) -> float:
     total = 0.0
-    for m in re.finditer(rf'^{name}_total\{{([^}}]*)\}} ([0-9.e+]+)$', metrics, re.M):
+    for m in re.finditer(rf"^{name}_total\{{([^}}]*)\}} ([0-9.e+]+)$", metrics, re.M):
         if f'kind="{kind}"' in m.group(1) and (layer is None or f'layer="{layer}"' in m.group(1)):
             total += float(m.group(2))
     return total
@@ -31,10 +31,14 @@ def test_cache_hit_and_miss_give_same_answer(planted_server, redis_url):
     assert a.pop("took_ms") >= 0 and b.pop("took_ms") >= 0
     assert a == b and a["model_version"] == "v-planted-1" and a["method"] == "collaborative"
     after = httpx.get(f"{planted_server.url}/metrics").text
-    assert _counter(after, "recommender_cache_misses", "similar_anime") == \
-        _counter(before, "recommender_cache_misses", "similar_anime") + 1
-    assert _counter(after, "recommender_cache_hits", "similar_anime", "local") == \
-        _counter(before, "recommender_cache_hits", "similar_anime", "local") + 1  # the second from the process
+    assert (
+        _counter(after, "recommender_cache_misses", "similar_anime")
+        == _counter(before, "recommender_cache_misses", "similar_anime") + 1
+    )
+    assert (
+        _counter(after, "recommender_cache_hits", "similar_anime", "local")
+        == _counter(before, "recommender_cache_hits", "similar_anime", "local") + 1
+    )  # the second from the process
     keys = redis.Redis.from_url(redis_url).keys("animerec:rec:similar_anime:v-planted-1:7:*")
     assert keys, "the result was not stored in Redis"
     recs = [httpx.get(f"{planted_server.url}/users/9/recommendations").json()["items"] for _ in range(2)]
@@ -46,12 +50,14 @@ def test_redis_stopped_mid_test_still_answers(planted_storage):
     from animerec_recommender.app import create_app
 
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_port(port)
-        app = create_app(make_settings(planted_storage.root, f"redis://127.0.0.1:{port}/0",
-                                       local_cache_ttl_seconds=0))
+        app = create_app(make_settings(planted_storage.root, f"redis://127.0.0.1:{port}/0", local_cache_ttl_seconds=0))
         with LiveServer(app) as server:
             server.wait_ready()
             ok = httpx.get(f"{server.url}/anime/3/similar", params={"n": 5})
@@ -66,8 +72,11 @@ def test_redis_stopped_mid_test_still_answers(planted_storage):
             metrics = httpx.get(f"{server.url}/metrics").text
             assert re.search(r"^recommender_cache_errors_total [1-9]", metrics, re.M)
             # Redis back on the same port: the service reconnects and caches again
-            proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             wait_port(port)
             import time
 
@@ -86,12 +95,14 @@ def test_every_caching_route_hits_on_its_second_identical_request(planted_storag
 
     with LiveServer(create_app(make_settings(planted_storage.root, None))) as server:
         server.wait_ready()
-        calls = {"search": ("GET", "/anime", {"q": "planted", "limit": 5}),
-                 "similar_anime": ("GET", "/anime/5/similar", {"n": 4, "method": "content"}),
-                 "similar_users": ("GET", "/users/3/similar", {"n": 4}),
-                 "user_recs": ("GET", "/users/3/recommendations", {"n": 4, "strategy": "item_item"}),
-                 "user_continue": ("GET", "/users/3/continue", {"n": 4}),
-                 "cold_start": ("POST", "/recommendations", {"json": {"liked": [5, 6], "n": 4}})}
+        calls = {
+            "search": ("GET", "/anime", {"q": "planted", "limit": 5}),
+            "similar_anime": ("GET", "/anime/5/similar", {"n": 4, "method": "content"}),
+            "similar_users": ("GET", "/users/3/similar", {"n": 4}),
+            "user_recs": ("GET", "/users/3/recommendations", {"n": 4, "strategy": "item_item"}),
+            "user_continue": ("GET", "/users/3/continue", {"n": 4}),
+            "cold_start": ("POST", "/recommendations", {"json": {"liked": [5, 6], "n": 4}}),
+        }
         for kind, (method, path, params) in calls.items():
             kw = params if method == "POST" else {"params": params}
             before = httpx.get(f"{server.url}/metrics").text
@@ -101,10 +112,14 @@ def test_every_caching_route_hits_on_its_second_identical_request(planted_storag
             a, b = first.json(), second.json()
             assert isinstance(a.pop("took_ms"), float) and isinstance(b.pop("took_ms"), float)
             assert a == b and a["model_version"] == "v-planted-1", kind
-            assert _counter(after, "recommender_cache_misses", kind) == \
-                _counter(before, "recommender_cache_misses", kind) + 1, kind
-            assert _counter(after, "recommender_cache_hits", kind, "local") == \
-                _counter(before, "recommender_cache_hits", kind, "local") + 1, kind
+            assert (
+                _counter(after, "recommender_cache_misses", kind)
+                == _counter(before, "recommender_cache_misses", kind) + 1
+            ), kind
+            assert (
+                _counter(after, "recommender_cache_hits", kind, "local")
+                == _counter(before, "recommender_cache_hits", kind, "local") + 1
+            ), kind
         # answers carry the fields of their kind only, as they always did (no nulls for what a list lacks)
         similar = httpx.get(f"{server.url}/anime/5/similar", params={"n": 4}).json()
         assert set(similar) == {"items", "method", "model_version", "took_ms"}
@@ -112,8 +127,11 @@ def test_every_caching_route_hits_on_its_second_identical_request(planted_storag
         recs = httpx.get(f"{server.url}/users/3/recommendations", params={"n": 4}).json()
         assert set(recs) == {"items", "continue", "strategy", "model_version", "took_ms"}
         assert "similarity" not in recs["items"][0] and "franchise" in recs["items"][0]
-        assert set(httpx.get(f"{server.url}/anime", params={"limit": 3}).json()) == {"items", "model_version",
-                                                                                     "took_ms"}
+        assert set(httpx.get(f"{server.url}/anime", params={"limit": 3}).json()) == {
+            "items",
+            "model_version",
+            "took_ms",
+        }
         # errors are not cached: the same unknown id is a 404 each time
         for _ in range(2):
             assert httpx.get(f"{server.url}/anime/999999/similar").status_code == 404
@@ -153,8 +171,10 @@ def test_model_swap_never_serves_the_old_versions_list(tmp_path):
         answer = httpx.get(url, params={"n": 6}).json()
         after = httpx.get(f"{server.url}/metrics").text
         assert answer["model_version"] == "v-cache-2"
-        assert _counter(after, "recommender_cache_misses", "similar_anime") == \
-            _counter(before, "recommender_cache_misses", "similar_anime") + 1
+        assert (
+            _counter(after, "recommender_cache_misses", "similar_anime")
+            == _counter(before, "recommender_cache_misses", "similar_anime") + 1
+        )
         items, method = similar_anime(app.state.holder.state, 7, "collaborative", 6, Filters())
         assert answer["items"] == items and answer["method"] == method
         assert answer["items"] != old[0]["items"]  # the versions rank apart: a stale list would show

@@ -17,16 +17,20 @@ from animerec_shared.storage import FileStorage
 
 
 def test_simulated_queries_take_liked_anime_of_each_user_and_skip_short_histories():
-    ratings = pd.DataFrame({"user_index": [0] * 6 + [1] * 3 + [2] * 7,
-                            "anime_index": [*range(6), 10, 11, 12, *range(20, 27)],
-                            "rating": [9, 9, 9, 8, 3, 10, 9, 9, 9, 8, 8, 8, 8, 2, 2, 2]})
+    ratings = pd.DataFrame(
+        {
+            "user_index": [0] * 6 + [1] * 3 + [2] * 7,
+            "anime_index": [*range(6), 10, 11, 12, *range(20, 27)],
+            "rating": [9, 9, 9, 8, 3, 10, 9, 9, 9, 8, 8, 8, 8, 2, 2, 2],
+        }
+    )
     relevant = {0: np.array([40]), 1: np.array([41]), 2: np.array([42])}
     queries, rel = simulated_queries(ratings, relevant, liked_rating=8, n_liked=3, limit=10, seed=0)
     assert [r.tolist() for r in rel] == [[40], [41], [42]]
     assert set(queries[0]) <= {0, 1, 2, 3, 5} and len(set(queries[0])) == 3  # never the 3-rated anime 4
     assert queries[1].tolist() == [10, 11, 12] and set(queries[2]) <= {20, 21, 22, 23}
     again, _ = simulated_queries(ratings, relevant, 8, 3, 10, seed=0)
-    assert all((a == b).all() for a, b in zip(queries, again))  # seeded
+    assert all((a == b).all() for a, b in zip(queries, again, strict=False))  # seeded
     few, few_rel = simulated_queries(ratings, relevant, 8, 5, 10, seed=0)
     assert [r.tolist() for r in few_rel] == [[40]]  # users 1 and 2 have fewer than 5 liked anime
     assert query_mask(queries, 50).toarray().sum(axis=1).tolist() == [3, 3, 3]
@@ -40,8 +44,9 @@ def test_fold_in_is_a_unit_vector_of_the_liked_embeddings():
 
 
 def test_stored_blend_carries_cold_start_weights_and_older_blends_keep_the_default():
-    params = RankingParams().with_stored_blend({"weights": {"item_item": 1.0},
-                                                "cold_start_weights": {"popularity": 0.5, "content": 1.0}})
+    params = RankingParams().with_stored_blend(
+        {"weights": {"item_item": 1.0}, "cold_start_weights": {"popularity": 0.5, "content": 1.0}}
+    )
     assert params.cold_start_weights == {c: 0.0 for c in COMPONENTS} | {"popularity": 0.5, "content": 1.0}
     older = RankingParams().with_stored_blend({"weights": {"item_item": 1.0}})
     assert older.cold_start_weights == RankingParams().cold_start_weights

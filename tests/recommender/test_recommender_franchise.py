@@ -30,8 +30,12 @@ JAPANESE = {1: "銀魂", 2: "銀魂'", 3: "劇場版 銀魂 新訳紅桜篇", 4:
 
 
 def _catalogue() -> pd.DataFrame:
-    return pd.DataFrame([{"anime_id": a, "name": n, "english_name": e or None, "japanese_name": JAPANESE.get(a, ""),
-                          "aired_from": d} for a, n, e, d in TITLES])
+    return pd.DataFrame(
+        [
+            {"anime_id": a, "name": n, "english_name": e or None, "japanese_name": JAPANESE.get(a, ""), "aired_from": d}
+            for a, n, e, d in TITLES
+        ]
+    )
 
 
 def test_entries_of_one_franchise_are_neighbours():
@@ -59,8 +63,9 @@ def test_batch_and_single_query_scores_agree():
 
 
 def test_no_relation_means_no_component_but_a_relation_object():
-    frame = pd.DataFrame([{"anime_id": 1, "name": "Alpha", "english_name": None},
-                          {"anime_id": 2, "name": "Beta", "english_name": None}])
+    frame = pd.DataFrame(
+        [{"anime_id": 1, "name": "Alpha", "english_name": None}, {"anime_id": 2, "name": "Beta", "english_name": None}]
+    )
     model = fit_franchise(frame, np.array([1, 2]))
     assert model.neighbours.nnz == 0 and len(model.relations.members(0)) == 1
 
@@ -107,8 +112,9 @@ def test_franchise_adds_to_item_item_on_the_real_sample(real_sample):
     seen = data.matrix(data.train_part)
 
     def with_franchise(rows: np.ndarray) -> np.ndarray:
-        return blend({n: model.component(n, rows) for n in ("item_item", "franchise")},
-                     {"item_item": 1.0, "franchise": 0.1})
+        return blend(
+            {n: model.component(n, rows) for n in ("item_item", "franchise")}, {"item_item": 1.0, "franchise": 0.1}
+        )
 
     alone = evaluate_strategy(strategies["item_item"], seen, data.test)["ndcg@10"]
     both = evaluate_strategy(with_franchise, seen, data.test)["ndcg@10"]

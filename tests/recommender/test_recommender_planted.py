@@ -30,8 +30,10 @@ def test_similar_anime_share_genres_planted(planted_server, method):
 @pytest.mark.parametrize("strategy", ["hybrid", "collaborative", "user_based", "content", "item_item"])
 def test_recommendations_follow_planted_tastes(planted_server, strategy):
     for user_id in (0, 1, 2, 3, 10, 13):
-        r = httpx.get(f"{planted_server.url}/users/{user_id}/recommendations",
-                      params={"n": 4, "strategy": strategy, "include_adult": "true"})
+        r = httpx.get(
+            f"{planted_server.url}/users/{user_id}/recommendations",
+            params={"n": 4, "strategy": strategy, "include_adult": "true"},
+        )
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert len(items) == 4
@@ -41,8 +43,7 @@ def test_recommendations_follow_planted_tastes(planted_server, strategy):
 
 
 def test_cold_start_follows_liked_cluster(planted_server):
-    r = httpx.post(f"{planted_server.url}/recommendations",
-                   json={"liked": [41, 42, 43], "disliked": [61], "n": 5})
+    r = httpx.post(f"{planted_server.url}/recommendations", json={"liked": [41, 42, 43], "disliked": [61], "n": 5})
     assert r.status_code == 200, r.text
     items = r.json()["items"]
     ids = [i["anime_id"] for i in items]

@@ -33,7 +33,9 @@ def test_tuning_never_reads_the_test_holdout(planted_storage):
     model = load_model_version(planted_storage, "v-planted-1")
     data = load_processed(planted_storage.fetch_dir(f"processed/{model.processed_id}"))
     first = evaluation_strategies(data, model.user_embeddings, model.anime_embeddings)["hybrid"].params
-    data.test = data.test.assign(rating=np.random.default_rng(0).integers(1, 11, len(data.test)).astype(np.int8),
-                                 anime_index=np.random.default_rng(1).permutation(data.test["anime_index"].to_numpy()))
+    data.test = data.test.assign(
+        rating=np.random.default_rng(0).integers(1, 11, len(data.test)).astype(np.int8),
+        anime_index=np.random.default_rng(1).permutation(data.test["anime_index"].to_numpy()),
+    )
     second = evaluation_strategies(data, model.user_embeddings, model.anime_embeddings)["hybrid"].params
     assert first["weights"] == second["weights"] and first["ease_lambda"] == second["ease_lambda"]

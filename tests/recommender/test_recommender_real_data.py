@@ -48,8 +48,9 @@ def test_franchise_endpoint_lists_the_other_entries_in_watch_order(real_server):
     assert 16498 not in ids and ids.index(25777) < ids.index(35760)  # Season 2 before Season 3
     dates = [i["aired_from"] for i in body["items"] if i["aired_from"]]
     assert dates == sorted(dates)
-    assert all(i["evidence"]["relation"] == "same_franchise" and i["evidence"]["path"][0] == 16498
-               for i in body["items"])
+    assert all(
+        i["evidence"]["relation"] == "same_franchise" and i["evidence"]["path"][0] == 16498 for i in body["items"]
+    )
     assert {"type", "year", "episodes"} <= set(body["items"][0])
     assert httpx.get(f"{real_server.url}/anime/28223/franchise").json()["items"] == []  # Death Parade: standalone
     assert httpx.get(f"{real_server.url}/anime/999999999/franchise").json()["error"]["code"] == "anime_not_found"
@@ -63,13 +64,19 @@ def test_liking_attack_on_titan_continues_with_season_2_and_discovers_other_fran
     assert not any("kyojin" in i["name"].lower() for i in body["items"]), [i["name"] for i in body["items"]]
     franchises = [i["franchise"]["id"] for i in body["items"]]
     assert len(franchises) == len(set(franchises)) == 10
-    mixed = httpx.post(f"{real_server.url}/recommendations",
-                       json={"liked": [16498], "n": 10, "mix_franchises": True, "max_per_franchise": 0}).json()
+    mixed = httpx.post(
+        f"{real_server.url}/recommendations",
+        json={"liked": [16498], "n": 10, "mix_franchises": True, "max_per_franchise": 0},
+    ).json()
     assert mixed["continue"] == [] and any("kyojin" in i["name"].lower() for i in mixed["items"])
 
 
 def test_real_search_finds_titles_despite_typos(real_server):
-    for q, expected in (("shingeki no kyojin", 16498), ("attack on titan", 16498), ("cowboy bebop", 1),
-                        ("cowbo bebop", 1)):
+    for q, expected in (
+        ("shingeki no kyojin", 16498),
+        ("attack on titan", 16498),
+        ("cowboy bebop", 1),
+        ("cowbo bebop", 1),
+    ):
         items = httpx.get(f"{real_server.url}/anime", params={"q": q, "limit": 5}).json()["items"]
         assert expected in [i["anime_id"] for i in items], (q, items)

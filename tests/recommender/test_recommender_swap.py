@@ -28,8 +28,11 @@ def test_version_swap_under_concurrent_requests_has_zero_errors(tmp_path):
             k = 0
             while not stop.is_set():
                 k += 1
-                paths = [f"/users/{(i * 7 + k) % 200}/recommendations", f"/anime/{1 + (i + k) % 80}/similar",
-                         f"/users/{k % 200}/similar"]
+                paths = [
+                    f"/users/{(i * 7 + k) % 200}/recommendations",
+                    f"/anime/{1 + (i + k) % 80}/similar",
+                    f"/users/{k % 200}/similar",
+                ]
                 r = c.get(paths[k % 3], params={"n": 5 + k % 3})
                 statuses.append(r.status_code)
                 if r.status_code == 200:
@@ -41,7 +44,7 @@ def test_version_swap_under_concurrent_requests_has_zero_errors(tmp_path):
         for t in threads:
             t.start()
         time.sleep(0.5)
-        rf.publish_svd_model(storage, pid, "v-swap-2", seed=3)            # promotion: poller picks it up
+        rf.publish_svd_model(storage, pid, "v-swap-2", seed=3)  # promotion: poller picks it up
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and app.state.holder.state.version != "v-swap-2":
             time.sleep(0.1)

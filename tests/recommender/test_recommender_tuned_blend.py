@@ -46,12 +46,18 @@ def test_weights_setting_is_checked_at_start_up():
 
     from animerec_recommender.config import Settings
 
-    assert Settings(hybrid_weights=" item_item=1, franchise=0.2 ").hybrid_weight_map() == \
-        {"item_item": 1.0, "franchise": 0.2}
+    assert Settings(hybrid_weights=" item_item=1, franchise=0.2 ").hybrid_weight_map() == {
+        "item_item": 1.0,
+        "franchise": 0.2,
+    }
     assert Settings().hybrid_weight_map() == {}
-    for bad, said in (("item_itme=1", "unknown component 'item_itme'"), ("content=abc", "'content=abc'"),
-                      ("content", "'content'"), ("content=-1", "must be a number >= 0"),
-                      ("content=nan", "must be a number >= 0")):
+    for bad, said in (
+        ("item_itme=1", "unknown component 'item_itme'"),
+        ("content=abc", "'content=abc'"),
+        ("content", "'content'"),
+        ("content=-1", "must be a number >= 0"),
+        ("content=nan", "must be a number >= 0"),
+    ):
         with pytest.raises(ValidationError, match="hybrid_weights") as err:
             Settings(hybrid_weights=bad)
         assert said in str(err.value), (bad, str(err.value))

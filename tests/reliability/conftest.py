@@ -47,8 +47,13 @@ def stack(world, private_redis, tmp_path_factory):
     The recommender's in-process copy in front of Redis is off, so the cache hit rate is Redis' own.
     """
     logs = tmp_path_factory.mktemp("reliability-logs")
-    with st.Stack(world, logs, redis_url=private_redis.url, GATEWAY_RATE_LIMIT_PER_MINUTE="0",
-                  RECOMMENDER_LOCAL_CACHE_TTL_SECONDS="0") as s:
+    with st.Stack(
+        world,
+        logs,
+        redis_url=private_redis.url,
+        GATEWAY_RATE_LIMIT_PER_MINUTE="0",
+        RECOMMENDER_LOCAL_CACHE_TTL_SECONDS="0",
+    ) as s:
         s.start_all(timeout=240)
         yield s
 

@@ -22,8 +22,15 @@ from animerec_ranking.model_versions import load_model_dir
 from animerec_shared.storage import MARKER, open_storage
 from benchmarks import stack as st
 
-PROCESSED_FILES = ("ratings_train.parquet", "ratings_val.parquet", "ratings_test.parquet", "users.parquet",
-                   "rated_anime.parquet", "anime.parquet", "manifest.json")
+PROCESSED_FILES = (
+    "ratings_train.parquet",
+    "ratings_val.parquet",
+    "ratings_test.parquet",
+    "users.parquet",
+    "rated_anime.parquet",
+    "anime.parquet",
+    "manifest.json",
+)
 
 
 def check_storage(root: Path, currents: dict[str, str | None]) -> list[str]:
@@ -65,15 +72,21 @@ def staging_dirs(root: Path) -> set[str]:
 
 def staging_started(root: Path, before: set[str]) -> bool:
     """Returns True once a new publish() staging folder (not in before) has a file in it."""
-    return any(any((root / ".staging" / d).iterdir()) for d in staging_dirs(root) - before
-               if (root / ".staging" / d).is_dir())
+    return any(
+        any((root / ".staging" / d).iterdir()) for d in staging_dirs(root) - before if (root / ".staging" / d).is_dir()
+    )
 
 
 def run_and_kill(env: dict[str, str], argv: list[str], root: Path, after: float | str, limit: float = 120) -> str:
     """Starts `animerec <argv>`, SIGKILLs it `after` seconds in (or when "staging" has files); returns what happened."""
     before = staging_dirs(root)  # leftovers of earlier killed runs
-    proc = subprocess.Popen([sys.executable, "-m", "animerec_shared.cli", *argv], env=env, cwd=st.REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "animerec_shared.cli", *argv],
+        env=env,
+        cwd=st.REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     start = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() - start < limit:
@@ -134,8 +147,12 @@ def test_sigkill_of_training_leaves_nothing_half_written(stack, world, currents,
     root = world.root / "storage"
     env = {**stack.env, "TRAINING_THREADS": "1"}
     # long enough that every kill lands before promotion (the early-stopped fit takes seconds here)
-    what = run_and_kill(env, ["train", "--model", "two_tower", "--epochs", "30", "--param", "final_epochs=30",
-                              "--promote", "always"], root, after)
+    what = run_and_kill(
+        env,
+        ["train", "--model", "two_tower", "--epochs", "30", "--param", "final_epochs=30", "--promote", "always"],
+        root,
+        after,
+    )
     print(f"train {after}: {what}")
     assert what.startswith("killed"), what
     assert check_storage(root, currents) == []

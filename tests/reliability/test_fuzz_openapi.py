@@ -36,8 +36,7 @@ def _stop_training_children(stack: st.Stack) -> None:
 def test_fuzz_openapi_no_server_error_and_conformant_answers(service, stack, tmp_path):
     stack.wait_ready(60)
     try:
-        result = run_schemathesis(service, stack.url(service), tmp_path, max_examples=MAX_EXAMPLES, seed=1,
-                                  timeout=240)
+        result = run_schemathesis(service, stack.url(service), tmp_path, max_examples=MAX_EXAMPLES, seed=1, timeout=240)
     finally:
         if service == "training":
             _stop_training_children(stack)

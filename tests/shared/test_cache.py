@@ -47,8 +47,19 @@ def test_redis_cache_roundtrip_with_real_redis(redis_url):
 
 def test_redis_cache_degrades_to_misses_and_recovers_when_redis_restarts(tmp_path):
     port = free_port()
-    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--dir", str(tmp_path)]
+    cmd = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     wait_port(port)
     c = RedisCache(f"redis://127.0.0.1:{port}/0", retry_after=0.2)

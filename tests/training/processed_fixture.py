@@ -32,12 +32,22 @@ def _split(ratings: pd.DataFrame, seed: int, test_frac: float = 0.2, val_frac: f
     n_rest = rest.groupby("user_index")["user_index"].transform("size")
     val_mask = rest["_rank"] < np.floor(n_rest * val_frac)
     cols = ["user_index", "anime_index", "rating", "rating_norm"]
-    return (rest[~val_mask][cols].reset_index(drop=True), rest[val_mask][cols].reset_index(drop=True),
-            r[test_mask][cols].reset_index(drop=True))
+    return (
+        rest[~val_mask][cols].reset_index(drop=True),
+        rest[val_mask][cols].reset_index(drop=True),
+        r[test_mask][cols].reset_index(drop=True),
+    )
 
 
-def write_processed(ratings: pd.DataFrame, anime: pd.DataFrame, out: Path, *, min_ratings: int = 50,
-                    seed: int = 42, raw_dataset: str = "fixture") -> Path:
+def write_processed(
+    ratings: pd.DataFrame,
+    anime: pd.DataFrame,
+    out: Path,
+    *,
+    min_ratings: int = 50,
+    seed: int = 42,
+    raw_dataset: str = "fixture",
+) -> Path:
     """Returns out after writing the contract files of a processed dataset.
 
     Args:
@@ -66,22 +76,42 @@ def write_processed(ratings: pd.DataFrame, anime: pd.DataFrame, out: Path, *, mi
     r = r.sort_values(["user_index", "anime_index"]).reset_index(drop=True)
     train, val, test = _split(r, seed)
     for name, frame in (("train", train), ("val", val), ("test", test)):
-        frame.astype({"user_index": "int32", "anime_index": "int32", "rating": "int8",
-                      "rating_norm": "float32"}).to_parquet(out / f"ratings_{name}.parquet", index=False)
-    users = pd.DataFrame({"user_index": np.arange(len(user_ids), dtype=np.int32),
-                          "user_id": user_ids.astype(np.int64),
-                          "n_ratings": r.groupby("user_index").size().to_numpy(np.int32)})
+        frame.astype(
+            {"user_index": "int32", "anime_index": "int32", "rating": "int8", "rating_norm": "float32"}
+        ).to_parquet(out / f"ratings_{name}.parquet", index=False)
+    users = pd.DataFrame(
+        {
+            "user_index": np.arange(len(user_ids), dtype=np.int32),
+            "user_id": user_ids.astype(np.int64),
+            "n_ratings": r.groupby("user_index").size().to_numpy(np.int32),
+        }
+    )
     users.to_parquet(out / "users.parquet", index=False)
-    rated = pd.DataFrame({"anime_index": np.arange(len(anime_ids), dtype=np.int32),
-                          "anime_id": anime_ids.astype(np.int32),
-                          "n_ratings": r.groupby("anime_index").size().to_numpy(np.int32)})
+    rated = pd.DataFrame(
+        {
+            "anime_index": np.arange(len(anime_ids), dtype=np.int32),
+            "anime_id": anime_ids.astype(np.int32),
+            "n_ratings": r.groupby("anime_index").size().to_numpy(np.int32),
+        }
+    )
     rated.to_parquet(out / "rated_anime.parquet", index=False)
     _anime_frame(anime, anime_ids).to_parquet(out / "anime.parquet", index=False)
-    manifest = {"source_rows": source_rows, "unscored_dropped": int(unscored), "duplicates_dropped": int(dups),
-                "users": len(user_ids), "anime": len(anime_ids), "ratings": len(r), "train_ratings": len(train),
-                "val_ratings": len(val), "test_ratings": len(test), "min_user_ratings": min_ratings,
-                "seed": seed, "raw_dataset": raw_dataset,
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "id": out.name}
+    manifest = {
+        "source_rows": source_rows,
+        "unscored_dropped": int(unscored),
+        "duplicates_dropped": int(dups),
+        "users": len(user_ids),
+        "anime": len(anime_ids),
+        "ratings": len(r),
+        "train_ratings": len(train),
+        "val_ratings": len(val),
+        "test_ratings": len(test),
+        "min_user_ratings": min_ratings,
+        "seed": seed,
+        "raw_dataset": raw_dataset,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "id": out.name,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
 
@@ -100,8 +130,23 @@ def _anime_frame(anime: pd.DataFrame, rated_ids: np.ndarray) -> pd.DataFrame:
         a[col] = pd.to_numeric(a[col], errors="coerce").astype(float) if col in a else np.nan
     for col in ("members", "popularity"):
         a[col] = pd.to_numeric(a[col], errors="coerce").fillna(0).astype(np.int64) if col in a else 0
-    cols = ["anime_id", "anime_index", "name", "english_name", "japanese_name", "title", "genres", "type",
-            "episodes", "year", "age_rating", "score", "members", "popularity", "synopsis"]
+    cols = [
+        "anime_id",
+        "anime_index",
+        "name",
+        "english_name",
+        "japanese_name",
+        "title",
+        "genres",
+        "type",
+        "episodes",
+        "year",
+        "age_rating",
+        "score",
+        "members",
+        "popularity",
+        "synopsis",
+    ]
     return a[cols]
 
 
@@ -110,18 +155,27 @@ def real_sample_processed(out: Path, min_ratings: int = 50, seed: int = 42) -> P
     ratings = pd.read_csv(REAL / "rating_complete_sample.csv")
     meta = pd.read_csv(REAL / "anime.csv", na_values=["Unknown"], keep_default_na=False)
     genre_col = "Genres" if "Genres" in meta else "Genders"
-    anime = pd.DataFrame({
-        "anime_id": meta["MAL_ID"], "name": meta["Name"].fillna(""),
-        "english_name": meta["English name"].fillna(""), "japanese_name": meta["Japanese name"].fillna(""),
-        "genres": meta[genre_col].fillna("").map(lambda s: [g.strip() for g in s.split(",") if g.strip()]),
-        "type": meta["Type"].fillna(""), "episodes": meta["Episodes"], "score": meta["Score"],
-        "age_rating": meta["Rating"].fillna(""), "members": meta["Members"].fillna(0),
-        "popularity": meta["Popularity"].fillna(0)})
+    anime = pd.DataFrame(
+        {
+            "anime_id": meta["MAL_ID"],
+            "name": meta["Name"].fillna(""),
+            "english_name": meta["English name"].fillna(""),
+            "japanese_name": meta["Japanese name"].fillna(""),
+            "genres": meta[genre_col].fillna("").map(lambda s: [g.strip() for g in s.split(",") if g.strip()]),
+            "type": meta["Type"].fillna(""),
+            "episodes": meta["Episodes"],
+            "score": meta["Score"],
+            "age_rating": meta["Rating"].fillna(""),
+            "members": meta["Members"].fillna(0),
+            "popularity": meta["Popularity"].fillna(0),
+        }
+    )
     return write_processed(ratings, anime, out, min_ratings=min_ratings, seed=seed, raw_dataset="mal2020-sample")
 
 
-def planted_processed(out: Path, n_users: int = 300, n_anime: int = 240, per_user: int = 60,
-                      seed: int = 7) -> tuple[Path, dict[int, str]]:
+def planted_processed(
+    out: Path, n_users: int = 300, n_anime: int = 240, per_user: int = 60, seed: int = 7
+) -> tuple[Path, dict[int, str]]:
     """Returns (folder, {user_id: favourite genre}) of a generated dataset with planted genre tastes.
 
     Every anime has one genre; every user has one favourite genre. A user watches mostly popular
@@ -142,8 +196,14 @@ def planted_processed(out: Path, n_users: int = 300, n_anime: int = 240, per_use
         rating = np.where(liked, rng.integers(8, 11, per_user), rng.integers(2, 7, per_user))
         rows.append(pd.DataFrame({"user_id": 1000 + u, "anime_id": anime_ids[items], "rating": rating}))
     ratings = pd.concat(rows, ignore_index=True)
-    anime = pd.DataFrame({"anime_id": anime_ids, "name": [f"Show {i}" for i in anime_ids],
-                          "genres": [[GENRES[g]] for g in genre_of], "members": (pop * 1000).astype(int)})
+    anime = pd.DataFrame(
+        {
+            "anime_id": anime_ids,
+            "name": [f"Show {i}" for i in anime_ids],
+            "genres": [[GENRES[g]] for g in genre_of],
+            "members": (pop * 1000).astype(int),
+        }
+    )
     write_processed(ratings, anime, out, min_ratings=10, seed=seed, raw_dataset="planted")
     return out, {1000 + u: GENRES[fav[u]] for u in range(n_users)}
 

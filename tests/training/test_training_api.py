@@ -36,11 +36,18 @@ def _old_version(storage: FileStorage, version: str) -> None:
 
     rng = np.random.default_rng(0)
     u, a = rng.normal(size=(300, 128)).astype(np.float32), rng.normal(size=(240, 128)).astype(np.float32)
-    write_version(storage, version, user_embeddings=u / np.linalg.norm(u, axis=1, keepdims=True),
-                  anime_embeddings=a / np.linalg.norm(a, axis=1, keepdims=True),
-                  user_ids=np.arange(1000, 1300), anime_ids=np.arange(1, 241) * 10,
-                  metrics={"ndcg@10": 0.01, "recall@10": 0.01, "hr@10": 0.1}, config={"model": "two_tower"},
-                  history={"loss": [1.0]}, save_model=lambda p: p.write_bytes(b"placeholder"))
+    write_version(
+        storage,
+        version,
+        user_embeddings=u / np.linalg.norm(u, axis=1, keepdims=True),
+        anime_embeddings=a / np.linalg.norm(a, axis=1, keepdims=True),
+        user_ids=np.arange(1000, 1300),
+        anime_ids=np.arange(1, 241) * 10,
+        metrics={"ndcg@10": 0.01, "recall@10": 0.01, "hr@10": 0.1},
+        config={"model": "two_tower"},
+        history={"loss": [1.0]},
+        save_model=lambda p: p.write_bytes(b"placeholder"),
+    )
     promote(storage, version)
 
 
@@ -53,11 +60,30 @@ def service(tmp_path_factory):
     processed_fixture.publish_processed(storage, folder)
     _old_version(storage, "v00000000-000000-old0")
     port = free_port()
-    env = {**os.environ, "STORAGE_URL": storage.url, "TRAINING_RUNS_DIR": str(root / "runs"),
-           "TRAINING_THREADS": "2", "LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "STORAGE_URL": storage.url,
+        "TRAINING_RUNS_DIR": str(root / "runs"),
+        "TRAINING_THREADS": "2",
+        "LOG_JSON": "false",
+    }
     env.pop("COMET_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "animerec_training.app:create_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "animerec_training.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=90)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:

@@ -26,8 +26,9 @@ def _masked_full_batch_loss(model: two_tower.TwoTower, batch: dict) -> float:
     logits = tf.matmul(u, a, transpose_b=True) / model.temperature
     logits -= tf.gather(model.log_q, items)[tf.newaxis, :]
     n = tf.shape(items)[0]
-    repeats = tf.logical_and(tf.equal(items[:, tf.newaxis], items[tf.newaxis, :]),
-                             tf.logical_not(tf.eye(n, dtype=tf.bool)))
+    repeats = tf.logical_and(
+        tf.equal(items[:, tf.newaxis], items[tf.newaxis, :]), tf.logical_not(tf.eye(n, dtype=tf.bool))
+    )
     logits = tf.where(repeats, tf.constant(-1e9, logits.dtype), logits)
     per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.range(n), logits=logits)
     return float(tf.reduce_sum(per_row * weights) / tf.reduce_sum(weights))
@@ -36,9 +37,11 @@ def _masked_full_batch_loss(model: two_tower.TwoTower, batch: dict) -> float:
 def test_loss_over_distinct_anime_equals_masked_full_batch_softmax_when_anime_repeat():
     rng = np.random.default_rng(3)
     model = two_tower.build(40, 12, rng.integers(1, 50, 12), dict(two_tower.DEFAULTS))
-    batch = {"user": tf.constant(rng.integers(0, 40, 64), tf.int32),
-             "anime": tf.constant(rng.integers(0, 12, 64), tf.int32),  # 64 rows over 12 anime: many repeats
-             "weight": tf.constant(rng.uniform(0.1, 1.0, 64), tf.float32)}
+    batch = {
+        "user": tf.constant(rng.integers(0, 40, 64), tf.int32),
+        "anime": tf.constant(rng.integers(0, 12, 64), tf.int32),  # 64 rows over 12 anime: many repeats
+        "weight": tf.constant(rng.uniform(0.1, 1.0, 64), tf.float32),
+    }
     assert len(np.unique(batch["anime"].numpy())) < 64
     assert float(model.batch_loss(batch)) == pytest.approx(_masked_full_batch_loss(model, batch), rel=1e-5)
 
@@ -122,8 +125,9 @@ def test_early_stopping_stops_on_a_plateau_and_keeps_the_best_weights():
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     # +100%, then +0.5% (under the 1% relative delta), then a drop: best is epoch 2, stop after epoch 4
     curve = _Curve([0.1, 0.2, 0.201, 0.15, 0.3, 0.3])
-    stopper = registry.RelativeEarlyStopping(monitor="val_ndcg@10", mode="max", patience=2, min_delta=0.01,
-                                             restore_best_weights=True)
+    stopper = registry.RelativeEarlyStopping(
+        monitor="val_ndcg@10", mode="max", patience=2, min_delta=0.01, restore_best_weights=True
+    )
     hist = model.fit(x, x[:, :1] * 2, epochs=6, verbose=0, callbacks=[curve, stopper])
     assert len(hist.history["loss"]) == 4 and stopper.best_epoch + 1 == 2
     np.testing.assert_array_equal(model.get_weights()[0], curve.weights[1])
@@ -136,8 +140,7 @@ def test_two_tower_fit_lowers_the_loss_and_pulls_planted_pairs_together():
     items = (users % 10) * 3 + rng.integers(0, 3, len(users))  # each user likes 3 of 30 anime
     params = {**two_tower.DEFAULTS, "batch_size": 64, "steps_per_execution": 4}
     model = two_tower.build(50, 30, np.bincount(items, minlength=30), params)
-    hist = model.fit(two_tower.pairs_dataset(users, items, np.ones(len(users), np.float32), 64, 1),
-                     epochs=6, verbose=0)
+    hist = model.fit(two_tower.pairs_dataset(users, items, np.ones(len(users), np.float32), 64, 1), epochs=6, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     u, a = model.embeddings()
     scores = u @ a.T

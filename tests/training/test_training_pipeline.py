@@ -15,8 +15,9 @@ from animerec_ranking.model_versions import load_model_version
 
 
 def _animerec(args: list[str], env: dict[str, str], timeout: float = 400, log: list[str] | None = None) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "animerec_shared.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     if log is not None:
         log.append(proc.stderr)
@@ -31,12 +32,18 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     env = {**os.environ, "STORAGE_URL": storage_dir.as_uri(), "LOG_JSON": "false"}
     env.pop("COMET_API_KEY", None)
     log: list[str] = []
-    out = _animerec(["pipeline", "--source", str(source), "--min-ratings", "20", "--epochs", "2", "--json"], env,
-                    log=log)
+    out = _animerec(
+        ["pipeline", "--source", str(source), "--min-ratings", "20", "--epochs", "2", "--json"], env, log=log
+    )
     version = out["version"]
     # every model trained reports each epoch: the val-blind copy for the blend, then the final fit
-    for line in ("val-blind copy epoch 1/2:", "val-blind copy epoch 2/2:", "epoch 1/2:", "epoch 2/2:",
-                 "evaluating on the test holdout"):
+    for line in (
+        "val-blind copy epoch 1/2:",
+        "val-blind copy epoch 2/2:",
+        "epoch 1/2:",
+        "epoch 2/2:",
+        "evaluating on the test holdout",
+    ):
         assert line in log[0], (line, log[0][-2000:])
     assert out["promoted"] is True and out["current"] == version
     for strategy in ("popularity", "collaborative"):
@@ -53,8 +60,9 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     for strategy in ("hybrid", "cold_hybrid", "cold_start"):
         assert evaluated["metrics"][strategy] == out["metrics"][strategy], strategy
     assert out["promotion"]["decision"] == "promoted: no current version with stored figures"
-    text = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "evaluate"], env=env, capture_output=True,
-                          text=True, timeout=400)
+    text = subprocess.run(
+        [sys.executable, "-m", "animerec_shared.cli", "evaluate"], env=env, capture_output=True, text=True, timeout=400
+    )
     assert "hybrid and cold start: the blend stored in metrics.json, as served" in text.stdout, text.stderr[-2000:]
 
 
@@ -66,9 +74,14 @@ def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_stor
     a = rng.normal(size=(7, 128)).astype(np.float32)
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     a /= np.linalg.norm(a, axis=1, keepdims=True)
-    kwargs = dict(user_embeddings=u, anime_embeddings=a, user_ids=np.arange(5), anime_ids=np.arange(7) + 100,
-                  config={"model": "two_tower", "processed_id": "p1", "created_at": "2026-11-27T00:00:00Z"},
-                  history={"loss": [2.0, 1.0], "val_loss": [2.1, 1.5], "val_ndcg@10": [0.1, 0.2]})
+    kwargs = dict(
+        user_embeddings=u,
+        anime_embeddings=a,
+        user_ids=np.arange(5),
+        anime_ids=np.arange(7) + 100,
+        config={"model": "two_tower", "processed_id": "p1", "created_at": "2026-11-27T00:00:00Z"},
+        history={"loss": [2.0, 1.0], "val_loss": [2.1, 1.5], "val_ndcg@10": [0.1, 0.2]},
+    )
 
     def failing_save(path: Path) -> None:
         path.write_bytes(b"partial")
@@ -93,7 +106,9 @@ def test_version_is_invisible_until_complete_and_promotion_is_atomic_on_any_stor
     listing = list_models(any_storage)
     assert listing["current"] == "v2"
     assert [(m["version"], m["current"], m["metrics"]["ndcg@10"]) for m in listing["models"]] == [
-        ("v2", True, 0.2), ("v1", False, 0.3)]
+        ("v2", True, 0.2),
+        ("v1", False, 0.3),
+    ]
     with pytest.raises(ModelNotFound):
         promote(any_storage, "v3")
     assert any_storage.get_current("models") == "v2"
@@ -104,13 +119,14 @@ def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model
 
     def metrics(collaborative: float, hybrid: float | None, cold_start: float | None) -> dict:
         rows = {"collaborative": collaborative, "hybrid": hybrid, "cold_start": cold_start}
-        return {"ndcg@10": collaborative,
-                "strategies": {k: {"ndcg@10": v} for k, v in rows.items() if v is not None}}
+        return {"ndcg@10": collaborative, "strategies": {k: {"ndcg@10": v} for k, v in rows.items() if v is not None}}
 
     # The retrain that was promoted before: two-tower +0.0003, served hybrid worse.
     got = promotion_decision("if_better", metrics(0.3003, 0.4935, 0.12), metrics(0.3, 0.4951, 0.12))
-    assert got["promote"] is False and got["compared"] == {"hybrid ndcg@10": [0.4935, 0.4951],
-                                                           "cold_start ndcg@10": [0.12, 0.12]}
+    assert got["promote"] is False and got["compared"] == {
+        "hybrid ndcg@10": [0.4935, 0.4951],
+        "cold_start ndcg@10": [0.12, 0.12],
+    }
     assert got["decision"] == "not promoted: worse than the current version: hybrid ndcg@10 0.4935 < 0.4951"
     # cold start worse
     assert not promotion_decision("if_better", metrics(0.4, 0.5, 0.11), metrics(0.3, 0.49, 0.12))["promote"]
@@ -118,14 +134,19 @@ def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model
     assert promotion_decision("if_better", metrics(0.2, 0.4951, 0.12), metrics(0.3, 0.4951, 0.12))["promote"]
     # A row a version lacks (an old version): its own figure stands in, and the record says so.
     got = promotion_decision("if_better", metrics(0.3, 0.5, 0.46), metrics(0.45, None, None))
-    assert got["promote"] is True and got["compared"] == {"hybrid ndcg@10": [0.5, 0.45],
-                                                          "cold_start ndcg@10": [0.46, 0.45]}
-    assert got["notes"] == ["current version: no hybrid row: its own (collaborative) ndcg@10 stands in",
-                            "current version: no cold_start row: its own (collaborative) ndcg@10 stands in"]
+    assert got["promote"] is True and got["compared"] == {
+        "hybrid ndcg@10": [0.5, 0.45],
+        "cold_start ndcg@10": [0.46, 0.45],
+    }
+    assert got["notes"] == [
+        "current version: no hybrid row: its own (collaborative) ndcg@10 stands in",
+        "current version: no cold_start row: its own (collaborative) ndcg@10 stands in",
+    ]
     assert not promotion_decision("if_better", metrics(0.3, 0.5, 0.46), metrics(0.47, None, None))["promote"]
     # Another processed dataset: another test split, figures not comparable.
-    got = promotion_decision("if_better", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9),
-                             new_processed_id="p2", current_processed_id="p1")
+    got = promotion_decision(
+        "if_better", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9), new_processed_id="p2", current_processed_id="p1"
+    )
     assert got["promote"] is True and got["compared"] == {}
     assert got["decision"] == "promoted, not comparable: different processed dataset (new p2, current p1)"
     assert promotion_decision("if_better", metrics(0.1, 0.1, 0.1), None)["promote"]

@@ -24,13 +24,19 @@ def trained(tmp_path_factory):
     storage = FileStorage(root / "storage")
     folder, favourites = processed_fixture.planted_processed(root / "planted")
     pid = processed_fixture.publish_processed(storage, folder)
-    settings = Settings(storage_url=storage.url, runs_dir=str(root / "runs"), comet_api_key=None,
-                        threads=2)
+    settings = Settings(storage_url=storage.url, runs_dir=str(root / "runs"), comet_api_key=None, threads=2)
     events: list[tuple[str, float, float, float | None]] = []
     default = run_training(settings, epochs=8, promote="if_better", on_progress=lambda *e: events.append(e))
     seed = run_training(settings, model="seed", epochs=2, promote="if_better")
-    return {"storage": storage, "settings": settings, "processed_id": pid, "favourites": favourites,
-            "default": default, "seed": seed, "events": events}
+    return {
+        "storage": storage,
+        "settings": settings,
+        "processed_id": pid,
+        "favourites": favourites,
+        "default": default,
+        "seed": seed,
+        "events": events,
+    }
 
 
 def test_run_progress_moves_through_the_phases_in_order_with_an_eta(trained):
@@ -53,8 +59,17 @@ def test_training_run_publishes_complete_version_when_default_model_trains(train
     version = summary["version"]
     assert storage.list_published("models") == sorted([version, trained["seed"]["version"]])
     files = set(storage.list_children(f"models/{version}"))
-    assert {"model.keras", "user_embeddings.npy", "anime_embeddings.npy", "user_ids.npy", "anime_ids.npy",
-            "training_curves.png", "metrics.json", "config.json", "_PUBLISHED.json"} <= files
+    assert {
+        "model.keras",
+        "user_embeddings.npy",
+        "anime_embeddings.npy",
+        "user_ids.npy",
+        "anime_ids.npy",
+        "training_curves.png",
+        "metrics.json",
+        "config.json",
+        "_PUBLISHED.json",
+    } <= files
     mv = load_model_version(storage, version)
     assert mv.user_embeddings.shape == (300, 128) and mv.anime_embeddings.shape == (240, 128)
     assert mv.user_embeddings.dtype == np.float32
@@ -94,10 +109,10 @@ def test_first_version_is_promoted_and_seed_is_judged_on_served_figures_when_pol
     assert default["promotion"]["decision"] == "promoted: no current version with stored figures"
     # The seed run is judged on what is served (hybrid, cold start), not on its own embeddings.
     compared = seed["promotion"]["compared"]
-    assert compared == {"hybrid ndcg@10": [seed["metrics"]["hybrid"]["ndcg@10"],
-                                           default["metrics"]["hybrid"]["ndcg@10"]],
-                        "cold_start ndcg@10": [seed["metrics"]["cold_start"]["ndcg@10"],
-                                               default["metrics"]["cold_start"]["ndcg@10"]]}
+    assert compared == {
+        "hybrid ndcg@10": [seed["metrics"]["hybrid"]["ndcg@10"], default["metrics"]["hybrid"]["ndcg@10"]],
+        "cold_start ndcg@10": [seed["metrics"]["cold_start"]["ndcg@10"], default["metrics"]["cold_start"]["ndcg@10"]],
+    }
     assert seed["promotion"]["current_version"] == default["version"]
     assert seed["promoted"] is all(new >= cur for new, cur in compared.values())
     assert storage.get_current("models") == (seed if seed["promoted"] else default)["version"]
@@ -180,7 +195,8 @@ def test_evaluate_version_reproduces_training_figures_when_version_stores_its_bl
         assert out["version"] == version and out["blend"] == "stored"
         assert out["hybrid_params"]["weights"] == stored["hybrid_params"]["weights"]
         assert {"popularity", "collaborative", "hybrid", "cold_popular", "cold_hybrid", "cold_start"} <= set(
-            stored["strategies"])
+            stored["strategies"]
+        )
         # The default version was trained before any seed version existed: evaluate adds the seed row.
         extra = {"seed"} if run == "default" else set()
         assert set(out["metrics"]) == set(stored["strategies"]) | extra
@@ -196,9 +212,18 @@ def test_evaluate_version_tunes_on_val_when_version_has_no_stored_blend(trained)
     storage = trained["storage"]
     mv = load_model_version(storage, trained["default"]["version"])
     metrics = {k: v for k, v in mv.metrics.items() if k != "hybrid_params"}  # as an old version stored it
-    write_version(storage, "v-old-no-blend", user_embeddings=mv.user_embeddings, anime_embeddings=mv.anime_embeddings,
-                  user_ids=mv.user_ids, anime_ids=mv.anime_ids, metrics=metrics, config=mv.config, history={},
-                  save_model=lambda p: p.write_bytes(b"k"))
+    write_version(
+        storage,
+        "v-old-no-blend",
+        user_embeddings=mv.user_embeddings,
+        anime_embeddings=mv.anime_embeddings,
+        user_ids=mv.user_ids,
+        anime_ids=mv.anime_ids,
+        metrics=metrics,
+        config=mv.config,
+        history={},
+        save_model=lambda p: p.write_bytes(b"k"),
+    )
     out = evaluate_version(storage, "v-old-no-blend")
     assert out["blend"] == "tuned on val" and out["hybrid_params"]["tuned"] is True
     assert {"hybrid", "cold_start"} <= set(out["metrics"])
@@ -219,30 +244,39 @@ def _storage_with_current(trained, tmp_path, figures: dict[str, float], processe
     storage = FileStorage(shutil.copytree(trained["storage"].root, tmp_path / "storage"))
     mv = load_model_version(storage, trained["default"]["version"])
     strategies = {row: {"ndcg@10": v, "recall@10": v, "hr@10": v, "users": 60} for row, v in figures.items()}
-    write_version(storage, "v-current", user_embeddings=mv.user_embeddings, anime_embeddings=mv.anime_embeddings,
-                  user_ids=mv.user_ids, anime_ids=mv.anime_ids,
-                  metrics={**mv.metrics, "ndcg@10": figures["collaborative"], "strategies": strategies},
-                  config={**mv.config, "processed_id": processed_id or mv.processed_id}, history={},
-                  save_model=lambda p: p.write_bytes(b"k"))
+    write_version(
+        storage,
+        "v-current",
+        user_embeddings=mv.user_embeddings,
+        anime_embeddings=mv.anime_embeddings,
+        user_ids=mv.user_ids,
+        anime_ids=mv.anime_ids,
+        metrics={**mv.metrics, "ndcg@10": figures["collaborative"], "strategies": strategies},
+        config={**mv.config, "processed_id": processed_id or mv.processed_id},
+        history={},
+        save_model=lambda p: p.write_bytes(b"k"),
+    )
     promote(storage, "v-current")
-    settings = Settings(storage_url=storage.url, runs_dir=str(tmp_path / "runs"), comet_api_key=None,
-                        threads=2)
+    settings = Settings(storage_url=storage.url, runs_dir=str(tmp_path / "runs"), comet_api_key=None, threads=2)
     return storage, settings
 
 
 def test_retrain_is_not_promoted_when_served_hybrid_is_worse_even_with_better_collaborative(trained, tmp_path):
     from animerec_training.runner import run_training
 
-    storage, settings = _storage_with_current(trained, tmp_path,
-                                              {"collaborative": 0.0, "hybrid": 0.99, "cold_start": 0.0})
+    storage, settings = _storage_with_current(
+        trained, tmp_path, {"collaborative": 0.0, "hybrid": 0.99, "cold_start": 0.0}
+    )
     run = run_training(settings, model="seed", epochs=1, promote="if_better")
     new = run["metrics"]
     assert new["collaborative"]["ndcg@10"] > 0.0 and new["cold_start"]["ndcg@10"] > 0.0
     assert new["hybrid"]["ndcg@10"] < 0.99
     assert run["promoted"] is False and storage.get_current("models") == "v-current"
     assert run["promotion"]["current_version"] == "v-current"
-    assert run["promotion"]["compared"] == {"hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.99],
-                                            "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0]}
+    assert run["promotion"]["compared"] == {
+        "hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.99],
+        "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0],
+    }
     assert run["promotion"]["decision"].startswith("not promoted: worse than the current version: hybrid ndcg@10")
     assert "cold_start" not in run["promotion"]["decision"]
 
@@ -250,17 +284,21 @@ def test_retrain_is_not_promoted_when_served_hybrid_is_worse_even_with_better_co
 def test_retrain_is_promoted_when_served_hybrid_and_cold_start_are_not_worse(trained, tmp_path):
     from animerec_training.runner import run_training
 
-    storage, settings = _storage_with_current(trained, tmp_path,
-                                              {"collaborative": 0.99, "hybrid": 0.0, "cold_start": 0.0})
+    storage, settings = _storage_with_current(
+        trained, tmp_path, {"collaborative": 0.99, "hybrid": 0.0, "cold_start": 0.0}
+    )
     run = run_training(settings, model="seed", epochs=1, promote="if_better")
     new = run["metrics"]
     assert new["collaborative"]["ndcg@10"] < 0.99  # its own figure is worse: it decides nothing
     assert run["promoted"] is True and storage.get_current("models") == run["version"] == run["current"]
-    compared = {"hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.0],
-                "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0]}
+    compared = {
+        "hybrid ndcg@10": [new["hybrid"]["ndcg@10"], 0.0],
+        "cold_start ndcg@10": [new["cold_start"]["ndcg@10"], 0.0],
+    }
     assert run["promotion"]["compared"] == compared
-    assert run["promotion"]["decision"] == ("promoted: hybrid ndcg@10 and cold_start ndcg@10 not worse than the "
-                                            "current version's")
+    assert run["promotion"]["decision"] == (
+        "promoted: hybrid ndcg@10 and cold_start ndcg@10 not worse than the current version's"
+    )
     pointer = storage.read_json("models/CURRENT")
     assert pointer["previous"] == "v-current"
     assert pointer["reason"]["by"] == "training run (if_better)" and pointer["reason"]["compared"] == compared
@@ -270,13 +308,15 @@ def test_retrain_is_promoted_when_served_hybrid_and_cold_start_are_not_worse(tra
 def test_promotion_records_not_comparable_when_current_version_used_another_processed_dataset(trained, tmp_path):
     from animerec_training.runner import _maybe_promote
 
-    storage, _ = _storage_with_current(trained, tmp_path, {"collaborative": 0.99, "hybrid": 0.99, "cold_start": 0.99},
-                                       processed_id="p-older")
+    storage, _ = _storage_with_current(
+        trained, tmp_path, {"collaborative": 0.99, "hybrid": 0.99, "cold_start": 0.99}, processed_id="p-older"
+    )
     version = trained["default"]["version"]
     metrics = storage.read_json(f"models/{version}/metrics.json")
     record = _maybe_promote(storage, version, "if_better", metrics, trained["processed_id"])
     assert record["promoted"] is True and storage.get_current("models") == version
     assert record["compared"] == {}
-    assert record["decision"] == (f"promoted, not comparable: different processed dataset (new "
-                                  f"{trained['processed_id']}, current p-older)")
+    assert record["decision"] == (
+        f"promoted, not comparable: different processed dataset (new {trained['processed_id']}, current p-older)"
+    )
     assert storage.read_json("models/CURRENT")["reason"]["decision"] == record["decision"]

@@ -14,11 +14,22 @@ from animerec_shared.storage import FileStorage
 
 
 def _train(storage: FileStorage, strategy: str, runs: Path) -> dict:
-    env = {**os.environ, "STORAGE_URL": storage.url, "TRAINING_STRATEGY": strategy, "TRAINING_CPU_REPLICAS": "2",
-           "TRAINING_RUNS_DIR": str(runs), "LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "STORAGE_URL": storage.url,
+        "TRAINING_STRATEGY": strategy,
+        "TRAINING_CPU_REPLICAS": "2",
+        "TRAINING_RUNS_DIR": str(runs),
+        "LOG_JSON": "false",
+    }
     env.pop("COMET_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "animerec_shared.cli", "train", "--promote", "never", "--epochs", "8",
-                           "--json"], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "animerec_shared.cli", "train", "--promote", "never", "--epochs", "8", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -24,8 +24,12 @@ def log(event: str, **fields: object) -> None:
 def call(method: str, url: str, token: str, body: object | None = None, timeout: float = 30.0) -> dict:
     """Returns the decoded JSON answer of one admin API call."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"{}")
 
@@ -76,8 +80,14 @@ def main() -> int:
             continue
         state = run.get("state")
         if state in TERMINAL:
-            log("finished", id=run_id, state=state, version=run.get("version"), promoted=run.get("promoted"),
-                error=run.get("error"))
+            log(
+                "finished",
+                id=run_id,
+                state=state,
+                version=run.get("version"),
+                promoted=run.get("promoted"),
+                error=run.get("error"),
+            )
             return 0 if state == "succeeded" else 1
         log("waiting", id=run_id, state=state, progress=run.get("progress"))
     log("error", message="timed out waiting for the run", id=run_id)

@@ -32,14 +32,22 @@ def _llm_writer(settings: Settings) -> tuple[LLMWriter | None, Any]:
         return None, None
     import openai
 
-    client = openai.AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(),  # type: ignore[union-attr]
-                                base_url=settings.openai_base_url or None,
-                                timeout=settings.llm_timeout_seconds, max_retries=0)
-    writer = LLMWriter(client, model=settings.openai_model, timeout_s=settings.llm_timeout_seconds,
-                       max_chars=settings.llm_max_chars, max_tokens=settings.llm_max_tokens,
-                       temperature=settings.llm_temperature,
-                       max_retry_after_s=settings.llm_max_retry_after_seconds,
-                       concurrency=settings.llm_concurrency)
+    client = openai.AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),  # type: ignore[union-attr]
+        base_url=settings.openai_base_url or None,
+        timeout=settings.llm_timeout_seconds,
+        max_retries=0,
+    )
+    writer = LLMWriter(
+        client,
+        model=settings.openai_model,
+        timeout_s=settings.llm_timeout_seconds,
+        max_chars=settings.llm_max_chars,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        max_retry_after_s=settings.llm_max_retry_after_seconds,
+        concurrency=settings.llm_concurrency,
+    )
     return writer, client
 
 
@@ -50,18 +58,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = settings.recommender_timeout_seconds
-        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-                                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=32))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=32),
+        )
         writer, llm_client = _llm_writer(settings)
-        keeper = CatalogueKeeper(settings.storage_url, settings.catalogue_refresh_seconds,
-                                 enabled=writer is not None and settings.title_catalogue)
+        keeper = CatalogueKeeper(
+            settings.storage_url,
+            settings.catalogue_refresh_seconds,
+            enabled=writer is not None and settings.title_catalogue,
+        )
         cache = open_cache(settings.redis_url)
         app.state.recommender = RecommenderClient(http, settings.recommender_url.rstrip("/"))
         app.state.catalogue = keeper
-        app.state.explainer = Explainer(app.state.recommender, cache, writer=writer, catalogue=keeper,
-                                        metrics=ExplainerMetrics(app.state.metrics),
-                                        cache_ttl_s=settings.cache_ttl_seconds,
-                                        llm_model=settings.openai_model)
+        app.state.explainer = Explainer(
+            app.state.recommender,
+            cache,
+            writer=writer,
+            catalogue=keeper,
+            metrics=ExplainerMetrics(app.state.metrics),
+            cache_ttl_s=settings.cache_ttl_seconds,
+            llm_model=settings.openai_model,
+        )
         keeper.refresh_if_stale()
         try:
             yield
@@ -73,14 +91,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def ready_check() -> tuple[bool, dict[str, Any]]:
         explainer: Explainer = app.state.explainer
-        recommender, cache_ok = await asyncio.gather(app.state.recommender.readiness(),
-                                                     asyncio.to_thread(explainer.cache.ping))
+        recommender, cache_ok = await asyncio.gather(
+            app.state.recommender.readiness(), asyncio.to_thread(explainer.cache.ping)
+        )
         return recommender == "ready", {
-            "recommender": recommender, "llm": "configured" if explainer.writer else "off",
+            "recommender": recommender,
+            "llm": "configured" if explainer.writer else "off",
             "cache": {"backend": explainer.cache.backend, "ok": cache_ok, **explainer.cache.stats.as_dict()},
-            "title_catalogue": app.state.catalogue.status()}
+            "title_catalogue": app.state.catalogue.status(),
+        }
 
-    app = create_service_app("explainer", settings, title="Anime explainer",
-                             description=DESCRIPTION, ready_check=ready_check, lifespan=lifespan)
+    app = create_service_app(
+        "explainer",
+        settings,
+        title="Anime explainer",
+        description=DESCRIPTION,
+        ready_check=ready_check,
+        lifespan=lifespan,
+    )
     app.include_router(explanations.router)
     return app

@@ -81,5 +81,9 @@ class CatalogueKeeper:
         if not self.enabled:
             return {"state": "off"}
         cat = self.catalogue
-        return {"state": "loaded" if cat else "empty", "titles": len(cat) if cat else 0,
-                "processed_id": cat.source_id if cat else None, "error": self.error}
+        return {
+            "state": "loaded" if cat else "empty",
+            "titles": len(cat) if cat else 0,
+            "processed_id": cat.source_id if cat else None,
+            "error": self.error,
+        }

@@ -44,18 +44,31 @@ class ExplainerMetrics:
 
     def __init__(self, metrics: ServiceMetrics):
         self.explanations: Counter = metrics.counter(
-            "explanations_total", "Explanations answered", ("source", "fallback_reason"))
+            "explanations_total", "Explanations answered", ("source", "fallback_reason")
+        )
         self.cache: Counter = metrics.counter("explanation_cache_total", "Explanation cache lookups", ("result",))
-        self.llm_seconds = Histogram("explainer_llm_seconds", "Time spent waiting for the LLM",
-                                     buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10), registry=metrics.registry)
+        self.llm_seconds = Histogram(
+            "explainer_llm_seconds",
+            "Time spent waiting for the LLM",
+            buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+            registry=metrics.registry,
+        )
 
 
 class Explainer:
     """Builds explanations; holds no model, only clients (recommender, LLM, cache)."""
 
-    def __init__(self, recommender: Any, cache: LocalCache, *, writer: LLMWriter | None,
-                 catalogue: CatalogueKeeper, metrics: ExplainerMetrics, cache_ttl_s: int,
-                 llm_model: str | None):
+    def __init__(
+        self,
+        recommender: Any,
+        cache: LocalCache,
+        *,
+        writer: LLMWriter | None,
+        catalogue: CatalogueKeeper,
+        metrics: ExplainerMetrics,
+        cache_ttl_s: int,
+        llm_model: str | None,
+    ):
         self.recommender = recommender
         self.cache = cache
         self.writer = writer
@@ -64,8 +77,9 @@ class Explainer:
         self.cache_ttl_s = cache_ttl_s
         self.llm_model = llm_model if writer is not None else None
 
-    def cache_key(self, subject: Subject, anime_id: int, model_version: str | None, source: str,
-                  strategy: str | None) -> str:
+    def cache_key(
+        self, subject: Subject, anime_id: int, model_version: str | None, source: str, strategy: str | None
+    ) -> str:
         """Returns the Redis key of an explanation: subject, anime, model version, source (+LLM model)."""
         src = f"llm={self.llm_model}" if source == "llm" else "template"
         return f"{CACHE_PREFIX}:{subject.cache_part()}:{anime_id}:{model_version or '-'}:{src}:{strategy or '-'}"
@@ -73,8 +87,11 @@ class Explainer:
     async def explain(self, subject: Subject, anime_id: int, strategy: str | None) -> dict[str, Any]:
         """Returns the explanation body for one anime (see contracts.explainer ``Explanation``)."""
         facts = await self.recommender.explanation_facts(
-            user_id=subject.user_id, liked=list(subject.liked) if subject.liked else None,
-            anime_id=anime_id, strategy=strategy)
+            user_id=subject.user_id,
+            liked=list(subject.liked) if subject.liked else None,
+            anime_id=anime_id,
+            strategy=strategy,
+        )
         model_version = facts.get("model_version")
         wanted = "llm" if self.writer is not None else "template"
         key = self.cache_key(subject, anime_id, model_version, wanted, strategy)
@@ -86,31 +103,36 @@ class Explainer:
         self.metrics.cache.labels("miss").inc()
         cold_start = is_cold_start(facts, subject.liked is not None)  # a liked list, or no ratings at all
         body: dict[str, Any] = {
-            "anime_id": int(facts.get("anime_id", anime_id)), "title": clean_text(facts.get("title")) or None,
-            "facts": fact_items(facts, cold_start), "model_version": model_version,
-            "strategy": facts.get("strategy", strategy), "llm_model": None, "fallback_reason": None,
+            "anime_id": int(facts.get("anime_id", anime_id)),
+            "title": clean_text(facts.get("title")) or None,
+            "facts": fact_items(facts, cold_start),
+            "model_version": model_version,
+            "strategy": facts.get("strategy", strategy),
+            "llm_model": None,
+            "fallback_reason": None,
         }
         reason = None
         if self.writer is not None:
             self.catalogue.refresh_if_stale()
             synopsis = await self.recommender.synopsis(anime_id)
             start = time.perf_counter()
-            result = await self.writer.write(facts_payload(facts, synopsis, cold_start), facts,
-                                             self.catalogue.catalogue, cold_start)
+            result = await self.writer.write(
+                facts_payload(facts, synopsis, cold_start), facts, self.catalogue.catalogue, cold_start
+            )
             self.metrics.llm_seconds.observe(time.perf_counter() - start)
             if result.text is not None:
                 body.update(text=result.text, source="llm", llm_model=self.llm_model)
             reason = result.reason
         if reason is not None or self.writer is None:
-            body.update(text=template_text(facts, cold_start), source="template",
-                        fallback_reason=reason)
+            body.update(text=template_text(facts, cold_start), source="template", fallback_reason=reason)
         self.metrics.explanations.labels(body["source"], reason or "").inc()
         if reason is None:  # a fallback is not cached: the LLM may answer next time
             await asyncio.to_thread(self.cache.set_json, key, body, self.cache_ttl_s)
         return {**body, "cached": False}
 
-    async def explain_many(self, subject: Subject, anime_ids: list[int], strategy: str | None,
-                           concurrency: int) -> list[dict[str, Any]]:
+    async def explain_many(
+        self, subject: Subject, anime_ids: list[int], strategy: str | None, concurrency: int
+    ) -> list[dict[str, Any]]:
         """Returns one entry per anime (explanation or per-anime error), at most `concurrency` at once.
 
         Raises:

@@ -109,9 +109,12 @@ def _evidence(item: dict[str, Any], by: str, in_franchise: set[int] | None) -> d
         rules = raw.get("rules") or []
         path = raw.get("path") or []
         rules, path = (rules if isinstance(rules, list) else []), (path if isinstance(path, list) else [])
-        return {"relation": SAME_FRANCHISE, "rules": [clean_text(r, 40) for r in rules if clean_text(r, 40)][:8],
-                "base": clean_text(raw.get("base"), 100) or None,
-                "path": [a for a in map(_anime_id, path) if a is not None][:20]}
+        return {
+            "relation": SAME_FRANCHISE,
+            "rules": [clean_text(r, 40) for r in rules if clean_text(r, 40)][:8],
+            "base": clean_text(raw.get("base"), 100) or None,
+            "path": [a for a in map(_anime_id, path) if a is not None][:20],
+        }
     if by == "embedding":
         if "shared_users" not in raw:
             return {}
@@ -140,8 +143,15 @@ def liked_titles(facts: dict[str, Any]) -> list[dict[str, Any]]:
         evidence = _evidence(item, by, in_franchise)
         if evidence is None:
             continue
-        out.append({"anime_id": item.get("anime_id"), "title": clean_text(item.get("title")),
-                    "similarity": _number(item.get("similarity")), "by": by, "evidence": evidence})
+        out.append(
+            {
+                "anime_id": item.get("anime_id"),
+                "title": clean_text(item.get("title")),
+                "similarity": _number(item.get("similarity")),
+                "by": by,
+                "evidence": evidence,
+            }
+        )
     out.sort(key=lambda i: (i["by"] != "franchise", -(i["similarity"] or 0.0)))
     return out
 
@@ -196,27 +206,46 @@ def fact_items(facts: dict[str, Any], cold_start: bool = False) -> list[dict[str
         items.append({"kind": "because_you_liked", "text": _liked_item_text(liked, cold_start), "data": liked})
     genres = _genres(facts.get("shared_genres"))
     if genres:
-        items.append({"kind": "shared_genres", "text": f"Shares genres you favour: {join_words(genres)}.",
-                      "data": {"genres": genres}})
+        items.append(
+            {
+                "kind": "shared_genres",
+                "text": f"Shares genres you favour: {join_words(genres)}.",
+                "data": {"genres": genres},
+            }
+        )
     users = facts.get("similar_users") or {}
     liked_it, of = _number(users.get("liked_it")), _number(users.get("of"))
     if liked_it and of:
-        whose = (f"the {int(of)} users whose tastes best match the anime you liked" if cold_start
-                 else f"your {int(of)} most similar users")
-        items.append({"kind": "similar_users", "text": f"{int(liked_it)} of {whose} rated it highly.",
-                      "data": {"liked_it": int(liked_it), "of": int(of)}})
+        whose = (
+            f"the {int(of)} users whose tastes best match the anime you liked"
+            if cold_start
+            else f"your {int(of)} most similar users"
+        )
+        items.append(
+            {
+                "kind": "similar_users",
+                "text": f"{int(liked_it)} of {whose} rated it highly.",
+                "data": {"liked_it": int(liked_it), "of": int(of)},
+            }
+        )
     score, members = _number(facts.get("score")), _number(facts.get("members"))
     if score:
         text = f"Rated {score:.2f}/10" + (f" by {format_members(members)} members." if members else ".")
         items.append({"kind": "score", "text": text, "data": {"score": score, "members": members}})
     rank = _number(facts.get("popularity_rank"))
     if rank and rank >= 1:
-        items.append({"kind": "popularity", "text": f"#{int(rank)} in popularity.",
-                      "data": {"popularity_rank": int(rank)}})
+        items.append(
+            {"kind": "popularity", "text": f"#{int(rank)} in popularity.", "data": {"popularity_rank": int(rank)}}
+        )
     strategy = facts.get("strategy")
     if isinstance(strategy, str) and strategy:
-        items.append({"kind": "strategy", "text": f"Picked using {strategy_words(strategy, cold_start)}.",
-                      "data": {"strategy": strategy}})
+        items.append(
+            {
+                "kind": "strategy",
+                "text": f"Picked using {strategy_words(strategy, cold_start)}.",
+                "data": {"strategy": strategy},
+            }
+        )
     return items
 
 
@@ -226,16 +255,21 @@ def _people_clause(title: str, by_people: list[dict[str, Any]]) -> str:
     if all(counts):
         if len(counts) == 1:
             return f"{_people(counts[0])} it also {'loves' if counts[0] == 1 else 'love'} {title}"
-        return (f"people who love them also love {title} "
-                f"({join_words([str(c) for c in counts])} people love both, respectively)")
+        return (
+            f"people who love them also love {title} "
+            f"({join_words([str(c) for c in counts])} people love both, respectively)"
+        )
     return f"people who love {'it' if len(by_people) == 1 else 'those'} tend to love {title} too"
 
 
 def _content_clauses(by_content: list[dict[str, Any]], also: bool) -> str:
     """Returns "is close in genres and story to X" and/or "shares Action with Y" (joined by "and")."""
     plain = [i["title"] for i in by_content if not i["evidence"].get("shared_genres")]
-    shared = [f"{join_words(i['evidence']['shared_genres'][:3])} with {i['title']}"
-              for i in by_content if i["evidence"].get("shared_genres")]
+    shared = [
+        f"{join_words(i['evidence']['shared_genres'][:3])} with {i['title']}"
+        for i in by_content
+        if i["evidence"].get("shared_genres")
+    ]
     parts = []
     if plain:
         parts.append(f"is {'also ' if also else ''}close in genres and story to {join_words(plain)}")
@@ -253,11 +287,14 @@ def _because_sentence(title: str, liked: list[dict[str, Any]], cold_start: bool)
     verb = "liked" if cold_start else "rated"
     sentences = []
     if by_franchise:
-        sentences.append(f"{title} is from the same franchise as {join_words(by_franchise)}, which "
-                         f"{_you_liked(cold_start)}.")
+        sentences.append(
+            f"{title} is from the same franchise as {join_words(by_franchise)}, which {_you_liked(cold_start)}."
+        )
     if by_people:
-        lead = (f"You {verb} {join_words(people_titles)}{'' if cold_start else ' highly'}, and "
-                f"{_people_clause(title, by_people)}")
+        lead = (
+            f"You {verb} {join_words(people_titles)}{'' if cold_start else ' highly'}, and "
+            f"{_people_clause(title, by_people)}"
+        )
         sentences.append(f"{lead}; it {_content_clauses(by_content, also=True)}." if by_content else f"{lead}.")
     elif by_content:
         sentences.append(f"{title} {_content_clauses(by_content, also=False)}, which {_you_liked(cold_start)}.")
@@ -281,8 +318,9 @@ def template_text(facts: dict[str, Any], cold_start: bool = False) -> str:
     genres = _genres(facts.get("shared_genres"))
     if genres:
         lead = "It shares" if sentences else f"{title} shares"
-        sentences.append(f"{lead} {'the genre' if len(genres) == 1 else 'genres'} you enjoy most: "
-                         f"{join_words(genres)}.")
+        sentences.append(
+            f"{lead} {'the genre' if len(genres) == 1 else 'genres'} you enjoy most: {join_words(genres)}."
+        )
     users = facts.get("similar_users") or {}
     liked_it, of = _number(users.get("liked_it")), _number(users.get("of"))
     if liked_it and of:

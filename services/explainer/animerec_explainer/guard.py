@@ -36,11 +36,14 @@ from .facts import is_cold_start, same_franchise_titles
 _WORD = re.compile(r"[^\W_]+")
 _QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|「([^」\n]{1,200})」|『([^』\n]{1,200})』')
 MAX_TITLE_WORDS = 12
-COMMON_WORDS = frozenset(w.casefold() for w in (
-    "Japan Japanese English Tokyo Anime Manga MyAnimeList MAL Netflix Crunchyroll January February March "
-    "April May June July August September October November December Monday Tuesday Wednesday Thursday "
-    "Friday Saturday Sunday God Earth Sci Fi Slice Life"
-).split())
+COMMON_WORDS = frozenset(
+    w.casefold()
+    for w in (
+        "Japan Japanese English Tokyo Anime Manga MyAnimeList MAL Netflix Crunchyroll January February March "
+        "April May June July August September October November December Monday Tuesday Wednesday Thursday "
+        "Friday Saturday Sunday God Earth Sci Fi Slice Life"
+    ).split()
+)
 
 
 def _fold(word: str) -> str:
@@ -147,20 +150,21 @@ def unknown_titles(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue
     for key in sorted(allowed_keys, key=len, reverse=True):
         n = len(key)
         for i in range(len(words) - n + 1):
-            if tuple(folded[i:i + n]) == key:
-                masked[i:i + n] = [True] * n
+            if tuple(folded[i : i + n]) == key:
+                masked[i : i + n] = [True] * n
     i = 0
     while i < len(words):
         hit = 0
         for n in range(min(MAX_TITLE_WORDS, len(words) - i), 0, -1):
-            if any(masked[i:i + n]):
+            if any(masked[i : i + n]):
                 continue
-            span = tuple(w for w, _ in words[i:i + n])
-            for title, title_ids in catalogue.by_key.get(tuple(folded[i:i + n]), ()):
+            span = tuple(w for w, _ in words[i : i + n])
+            for title, title_ids in catalogue.by_key.get(tuple(folded[i : i + n]), ()):
                 if title_ids & ids or not _capitalised_like(span, title):
                     continue
-                if n == 1 and (_sentence_start(text, words[i][1]) or folded[i] in COMMON_WORDS
-                               or folded[i] in catalogue.genres):
+                if n == 1 and (
+                    _sentence_start(text, words[i][1]) or folded[i] in COMMON_WORDS or folded[i] in catalogue.genres
+                ):
                     continue
                 found.append(" ".join(span))
                 hit = n
@@ -178,9 +182,13 @@ _RELATION = re.compile(
     r"|\b(?:first|second|third|fourth|fifth|final|next|previous|last|later|earlier|new|newer|latest|another) "
     r"seasons?\b|\bseasons? (?:\d+|one|two|three|four|five|i{1,3}|iv|v)\b|\b(?:\d+(?:st|nd|rd|th)) seasons?\b"
     r"|\bpart of (?:the|a|an|this|that|its)\b[^.!?]{0,60}?\b(?:series|franchise|saga|universe)\b",
-    re.IGNORECASE)
-_RATED = re.compile(r"\byou(?:'ve| have| had)? (?:rated|scored|ranked)\b|\byour (?:own )?(?:ratings?|scores?)\b"
-                    r"|\brated by you\b|\byour (?:watch|viewing|rating) history\b", re.IGNORECASE)
+    re.IGNORECASE,
+)
+_RATED = re.compile(
+    r"\byou(?:'ve| have| had)? (?:rated|scored|ranked)\b|\byour (?:own )?(?:ratings?|scores?)\b"
+    r"|\brated by you\b|\byour (?:watch|viewing|rating) history\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 
 
@@ -199,14 +207,15 @@ def _named_ids(sentence: str, names_by_id: dict[int, list[str]]) -> set[int]:
     for key in sorted(keys, key=len, reverse=True):
         n = len(key)
         for i in range(len(words) - n + 1):
-            if not any(used[i:i + n]) and tuple(words[i:i + n]) == key:
-                used[i:i + n] = [True] * n
+            if not any(used[i : i + n]) and tuple(words[i : i + n]) == key:
+                used[i : i + n] = [True] * n
                 found |= keys[key]
     return found
 
 
-def unverified_claims(answer: str, facts: dict[str, Any], catalogue: TitleCatalogue | None = None,
-                      cold_start: bool = False) -> list[str]:
+def unverified_claims(
+    answer: str, facts: dict[str, Any], catalogue: TitleCatalogue | None = None, cold_start: bool = False
+) -> list[str]:
     """Returns the claims in the answer that the facts do not hold (relations, ratings); [] if clean.
 
     Args:
@@ -231,8 +240,11 @@ def unverified_claims(answer: str, facts: dict[str, Any], catalogue: TitleCatalo
     names_by_id = {aid: [n.strip() for n in names if n.strip()] for aid, names in names_by_id.items()}
     # a title among the facts may itself say "Season 2": its words are no claim
     allowed = sorted({n for names in names_by_id.values() for n in names}, key=len, reverse=True)
-    titles = re.compile("|".join(re.escape(unicodedata.normalize("NFKC", n)) for n in allowed), re.IGNORECASE) \
-        if allowed else None
+    titles = (
+        re.compile("|".join(re.escape(unicodedata.normalize("NFKC", n)) for n in allowed), re.IGNORECASE)
+        if allowed
+        else None
+    )
     for match in _SENTENCE.finditer(text):
         sentence = match.group(0)
         claims = [m.group(0) for m in _RELATION.finditer(titles.sub(" ", sentence) if titles else sentence)]

@@ -63,8 +63,18 @@ def retry_after_seconds(headers: Any) -> float | None:
 class LLMWriter:
     """Asks the chat model for the explanation and checks the answer."""
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str, timeout_s: float, max_chars: int,
-                 max_tokens: int, temperature: float, max_retry_after_s: float, concurrency: int):
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        timeout_s: float,
+        max_chars: int,
+        max_tokens: int,
+        temperature: float,
+        max_retry_after_s: float,
+        concurrency: int,
+    ):
         self.client = client
         self.model = model
         self.timeout_s = timeout_s
@@ -83,16 +93,25 @@ class LLMWriter:
                 return LLMResult(None, "llm_timeout", "time budget spent")
             try:
                 return await asyncio.wait_for(
-                    self.client.chat.completions.create(model=self.model, messages=messages,
-                                                        max_tokens=self.max_tokens,
-                                                        temperature=self.temperature, timeout=remaining),
-                    timeout=remaining + 0.25)
+                    self.client.chat.completions.create(
+                        model=self.model,
+                        messages=messages,
+                        max_tokens=self.max_tokens,
+                        temperature=self.temperature,
+                        timeout=remaining,
+                    ),
+                    timeout=remaining + 0.25,
+                )
             except (TimeoutError, openai.APITimeoutError):
                 return LLMResult(None, "llm_timeout", f"no answer within {self.timeout_s:g}s")
             except openai.RateLimitError as exc:
                 wait = retry_after_seconds(getattr(exc.response, "headers", None))
-                if (attempt == 1 and wait is not None and wait <= self.max_retry_after_s
-                        and time.monotonic() + wait + 0.1 < deadline):
+                if (
+                    attempt == 1
+                    and wait is not None
+                    and wait <= self.max_retry_after_s
+                    and time.monotonic() + wait + 0.1 < deadline
+                ):
                     await asyncio.sleep(wait)
                     continue
                 pause = min(MAX_COOLDOWN_S, wait if wait is not None else 1.0)
@@ -104,8 +123,9 @@ class LLMWriter:
                 return LLMResult(None, "llm_error", type(exc).__name__)
         return LLMResult(None, "llm_rate_limited", "429 after retry")  # pragma: no cover (loop returns)
 
-    async def write(self, payload: dict[str, Any], facts: dict[str, Any],
-                    catalogue: TitleCatalogue | None, cold_start: bool = False) -> LLMResult:
+    async def write(
+        self, payload: dict[str, Any], facts: dict[str, Any], catalogue: TitleCatalogue | None, cold_start: bool = False
+    ) -> LLMResult:
         """Returns the checked LLM wording of the facts, or the reason to use the template.
 
         ``cold_start``: the person gave a liked list (no ratings), for the claim check.

@@ -41,11 +41,13 @@ class RecommenderClient:
         try:
             return await self.client.post(f"{self.base_url}{path}", json=body, headers=_request_headers())
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"recommender unreachable: {type(exc).__name__}",
-                                      details={"upstream": "recommender"}) from exc
+            raise UpstreamUnavailable(
+                f"recommender unreachable: {type(exc).__name__}", details={"upstream": "recommender"}
+            ) from exc
 
-    async def explanation_facts(self, *, user_id: int | None, liked: list[int] | None, anime_id: int,
-                                strategy: str | None) -> dict[str, Any]:
+    async def explanation_facts(
+        self, *, user_id: int | None, liked: list[int] | None, anime_id: int, strategy: str | None
+    ) -> dict[str, Any]:
         """Returns the recommender's facts about why anime_id suits the user (or liked set).
 
         The answer is checked against the contract (``ExplanationFacts``) and returned as its JSON object.
@@ -67,8 +69,9 @@ class RecommenderClient:
                 ExplanationFacts.model_validate(facts)
             except ValidationError as exc:
                 fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:10]
-                raise UpstreamUnavailable("recommender sent facts outside the contract",
-                                          details={"upstream": "recommender", "fields": fields}) from exc
+                raise UpstreamUnavailable(
+                    "recommender sent facts outside the contract", details={"upstream": "recommender", "fields": fields}
+                ) from exc
             return facts  # validated: a JSON object of the contract
         err = _error_of(resp)
         code, message = str(err.get("code") or ""), str(err.get("message") or resp.reason_phrase)
@@ -78,9 +81,10 @@ class RecommenderClient:
             # The recommender judged the input we forwarded (e.g. an unknown liked id): say so.
             raise AnimeRecError(message, code=code, status_code=resp.status_code, details=err.get("details"))
         log.warning("recommender answered %s (%s) to /explanation-facts", resp.status_code, code or "-")
-        raise UpstreamUnavailable(f"recommender answered {resp.status_code}",
-                                  details={"upstream": "recommender", "status": resp.status_code,
-                                           "code": code or None})
+        raise UpstreamUnavailable(
+            f"recommender answered {resp.status_code}",
+            details={"upstream": "recommender", "status": resp.status_code, "code": code or None},
+        )
 
     async def synopsis(self, anime_id: int) -> str:
         """Returns the anime's synopsis from ``GET /anime/{id}``, or "" when it cannot be had."""

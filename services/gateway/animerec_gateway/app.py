@@ -39,8 +39,9 @@ service is down answers 503 `upstream_unavailable` while the other routes keep w
 """
 
 
-def create_app(settings: Settings | None = None, *,
-               admin_poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, admin_poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS
+) -> FastAPI:
     """Returns the gateway app built from `settings` (default: read from the environment).
 
     admin_poll_interval_seconds: how often an admin training run reads its running step's status
@@ -52,8 +53,12 @@ def create_app(settings: Settings | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = Upstreams(settings, *app.state.upstream_metrics)
-        orchestrator = Orchestrator(upstreams, settings, poll_interval_seconds=admin_poll_interval_seconds,
-                                    on_model_changed=response_cache.clear)
+        orchestrator = Orchestrator(
+            upstreams,
+            settings,
+            poll_interval_seconds=admin_poll_interval_seconds,
+            on_model_changed=response_cache.clear,
+        )
         app.state.upstreams = state["upstreams"] = upstreams
         app.state.orchestrator = orchestrator
         try:
@@ -67,43 +72,60 @@ def create_app(settings: Settings | None = None, *,
         if upstreams is None:
             return False, {"reason": "starting"}
         names = settings.readyz_upstream_list
-        probes = await asyncio.gather(*(upstreams.probe(n, "/readyz" if n == "recommender" else "/healthz")
-                                        for n in names))
+        probes = await asyncio.gather(
+            *(upstreams.probe(n, "/readyz" if n == "recommender" else "/healthz") for n in names)
+        )
         status = {n: p[0] for n, p in zip(names, probes, strict=True)}
         details: dict[str, Any] = {"upstreams": status}
         if "recommender" in status:
             details["model_version"] = dict(zip(names, probes, strict=True))["recommender"][1].get("model_version")
         return all(s == "ok" for s in status.values()), details
 
-    app = create_service_app("gateway", settings, title="AnimeRec API", description=DESCRIPTION,
-                             ready_check=ready_check, lifespan=lifespan)
+    app = create_service_app(
+        "gateway", settings, title="AnimeRec API", description=DESCRIPTION, ready_check=ready_check, lifespan=lifespan
+    )
     app.state.admin_token = resolve_admin_token(settings)
     app.state.response_cache = response_cache
     metrics = app.state.metrics
     app.state.upstream_metrics = (
         metrics.counter("gateway_upstream_requests_total", "Requests to upstream services", ("upstream", "outcome")),
-        Histogram("gateway_upstream_duration_seconds", "Upstream request latency", ["upstream"],
-                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-                  registry=metrics.registry),
+        Histogram(
+            "gateway_upstream_duration_seconds",
+            "Upstream request latency",
+            ["upstream"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=metrics.registry,
+        ),
     )
     limited = metrics.counter("gateway_rate_limited_total", "Requests refused by the rate limit")
 
     # Inside the shared request-context middleware, so 429/413 carry a request id and are counted.
-    app.user_middleware.append(Middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
-                                          burst=settings.rate_limit_burst,
-                                          trust_forwarded_for=settings.trust_forwarded_for,
-                                          on_limited=limited.inc))
+    app.user_middleware.append(
+        Middleware(
+            RateLimitMiddleware,
+            per_minute=settings.rate_limit_per_minute,
+            burst=settings.rate_limit_burst,
+            trust_forwarded_for=settings.trust_forwarded_for,
+            on_limited=limited.inc,
+        )
+    )
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
     if response_cache.enabled:  # innermost: a cached answer is throttled, counted and given its request id
         outcomes = metrics.counter("gateway_response_cache_total", "Cacheable GETs by outcome", ("outcome",))
         counted = {o: outcomes.labels(o).inc for o in ("hit", "miss")}
-        app.user_middleware.append(Middleware(ResponseCacheMiddleware, cache=response_cache,
-                                              on_outcome=lambda outcome: counted[outcome]()))
+        app.user_middleware.append(
+            Middleware(ResponseCacheMiddleware, cache=response_cache, on_outcome=lambda outcome: counted[outcome]())
+        )
     if settings.cors_origin_list:  # closed unless origins are listed
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
-                                                                         "X-Request-ID"],
-                           expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=False,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     install_offline_docs(app)
     app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
     for module in (anime, users, recommendations, explanations, models, admin, web):

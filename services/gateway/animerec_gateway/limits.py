@@ -78,8 +78,14 @@ def client_key(scope: Scope, trust_forwarded_for: bool) -> str:
 class RateLimitMiddleware:
     """Answers 429 `rate_limited` with Retry-After once a client IP has spent its bucket."""
 
-    def __init__(self, app: ASGIApp, per_minute: int, burst: int | None = None, trust_forwarded_for: bool = False,
-                 on_limited: Any = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        per_minute: int,
+        burst: int | None = None,
+        trust_forwarded_for: bool = False,
+        on_limited: Any = None,
+    ):
         self.app = app
         self.buckets = TokenBuckets(per_minute, burst) if per_minute > 0 else None
         self.trust_forwarded_for = trust_forwarded_for
@@ -93,8 +99,13 @@ class RateLimitMiddleware:
         if wait > 0:
             if self.on_limited is not None:
                 self.on_limited()
-            await send_error(send, 429, "rate_limited", "too many requests from this client; retry later",
-                             {"Retry-After": str(max(1, math.ceil(wait)))})
+            await send_error(
+                send,
+                429,
+                "rate_limited",
+                "too many requests from this client; retry later",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
             return
         await self.app(scope, receive, send)
 

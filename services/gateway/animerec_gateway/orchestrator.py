@@ -37,9 +37,14 @@ class StepFailed(Exception):
 class Orchestrator:
     """Runs at most one training pipeline at a time as a background task and keeps recent runs in memory."""
 
-    def __init__(self, upstreams: Any, settings: Settings, *,
-                 poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS,
-                 on_model_changed: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        upstreams: Any,
+        settings: Settings,
+        *,
+        poll_interval_seconds: float = ADMIN_POLL_INTERVAL_SECONDS,
+        on_model_changed: Callable[[], None] | None = None,
+    ):
         self.upstreams = upstreams
         self.settings = settings
         self.poll_interval_seconds = poll_interval_seconds
@@ -56,12 +61,14 @@ class Orchestrator:
         """Returns the new run after scheduling it; 409 `training_in_progress` while another runs."""
         busy = self.active()
         if busy is not None:
-            raise ConflictError("a training run is already in progress", code="training_in_progress",
-                                details={"id": busy.id})
+            raise ConflictError(
+                "a training run is already in progress", code="training_in_progress", details={"id": busy.id}
+            )
         names = (["ingestion"] if body.source else []) + ([] if body.processed_id else ["processing"])
         steps = [PipelineStep(name=n) for n in names + ["training", "reload"]]
-        run = PipelineRun(id=uuid.uuid4().hex[:16], steps=steps, request=body, created_at=time.time(),
-                          processed_id=body.processed_id)
+        run = PipelineRun(
+            id=uuid.uuid4().hex[:16], steps=steps, request=body, created_at=time.time(), processed_id=body.processed_id
+        )
         self.runs[run.id] = run
         while len(self.runs) > MAX_KEPT_RUNS:
             self.runs.pop(next(iter(self.runs)))
@@ -82,11 +89,16 @@ class Orchestrator:
         training: Upstream = self.upstreams["training"]
         wait = self.settings.admin_reload_timeout_seconds
         answer = await training.json("POST", f"/models/{version}/promote", timeout=wait)
-        reloaded = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": version},
-                                                            timeout=wait)
+        reloaded = await self.upstreams["recommender"].json(
+            "POST", "/admin/reload", json_body={"version": version}, timeout=wait
+        )
         self._model_changed()
-        return PromoteResult(version=version, promoted=True, model_version=reloaded.get("model_version"),
-                             training=answer if isinstance(answer, dict) else None)
+        return PromoteResult(
+            version=version,
+            promoted=True,
+            model_version=reloaded.get("model_version"),
+            training=answer if isinstance(answer, dict) else None,
+        )
 
     async def aclose(self) -> None:
         """Cancels runs still going (their state becomes failed)."""
@@ -100,17 +112,28 @@ class Orchestrator:
         req = run.request
         try:
             if req.source:
-                done = await self._step(run, "ingestion", self.upstreams["ingestion"], "/ingestions",
-                                        IngestionCreate(source=req.source).model_dump())
+                done = await self._step(
+                    run,
+                    "ingestion",
+                    self.upstreams["ingestion"],
+                    "/ingestions",
+                    IngestionCreate(source=req.source).model_dump(),
+                )
                 run.dataset_id = done.get("dataset_id")
             if not req.processed_id:
                 # the bodies sent are the upstreams' contract models (no raw_dataset: raw/CURRENT)
                 body = ProcessingRunCreate(raw_dataset=run.dataset_id, min_ratings=req.min_ratings)
-                done = await self._step(run, "processing", self.upstreams["ingestion"], "/processing-runs",
-                                        body.model_dump(exclude_none=True))
+                done = await self._step(
+                    run,
+                    "processing",
+                    self.upstreams["ingestion"],
+                    "/processing-runs",
+                    body.model_dump(exclude_none=True),
+                )
                 run.processed_id = done.get("processed_id")
-            create = training_api.TrainingRunCreate(model=req.model, epochs=req.epochs,
-                                                    processed_id=run.processed_id, promote=req.promote)
+            create = training_api.TrainingRunCreate(
+                model=req.model, epochs=req.epochs, processed_id=run.processed_id, promote=req.promote
+            )
             done = await self._step(run, "training", self.upstreams["training"], "/training-runs", create.model_dump())
             run.version, run.promoted = done.get("version"), bool(done.get("promoted"))
             run.metrics = done.get("metrics")
@@ -148,8 +171,12 @@ class Orchestrator:
         if not run.promoted:
             step.state, step.finished_at = "skipped", time.time()
             return
-        answer = await self.upstreams["recommender"].json("POST", "/admin/reload", json_body={"version": run.version},
-                                                          timeout=self.settings.admin_reload_timeout_seconds)
+        answer = await self.upstreams["recommender"].json(
+            "POST",
+            "/admin/reload",
+            json_body={"version": run.version},
+            timeout=self.settings.admin_reload_timeout_seconds,
+        )
         run.model_version = answer.get("model_version")
         self._model_changed()
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
@@ -158,8 +185,9 @@ class Orchestrator:
         if self.on_model_changed is not None:
             self.on_model_changed()
 
-    async def _step(self, run: PipelineRun, name: str, upstream: Upstream, path: str,
-                    body: dict[str, Any]) -> dict[str, Any]:
+    async def _step(
+        self, run: PipelineRun, name: str, upstream: Upstream, path: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """Returns the final state of an upstream job after starting it and polling until it ends."""
         step = self._begin(run, name)
         started = await upstream.json("POST", path, json_body=body, timeout=START_TIMEOUT_SECONDS)

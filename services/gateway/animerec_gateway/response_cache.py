@@ -51,7 +51,8 @@ class ResponseCache:
         self.ttl_seconds = ttl_seconds
         self.generation = 0
         self._entries: TTLCache[str, CachedAnswer] | None = (
-            TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None)
+            TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
 
     @property
     def enabled(self) -> bool:
@@ -138,8 +139,9 @@ class ResponseCacheMiddleware:
                 else:
                     chunks.append(body)
                     if not message.get("more_body", False):
-                        self.cache.put(key, CachedAnswer(status, headers, b"".join(chunks), scope.get("route")),
-                                       generation)
+                        self.cache.put(
+                            key, CachedAnswer(status, headers, b"".join(chunks), scope.get("route")), generation
+                        )
                         chunks = None
             await send(message)
 

@@ -18,17 +18,28 @@ from animerec_shared.contracts.training import ModelName, PromotePolicy
 class TrainingRunCreate(BaseModel):
     """Body of POST /api/v1/admin/training-runs: which steps to run and how."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"source": "sample-data", "min_ratings": 50, "model": "two_tower", "promote": "if_better"},
-                     {"model": "two_tower", "epochs": 3, "promote": "if_better"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"source": "sample-data", "min_ratings": 50, "model": "two_tower", "promote": "if_better"},
+                {"model": "two_tower", "epochs": 3, "promote": "if_better"},
+            ]
+        },
+    )
 
-    source: str | None = Field(None, min_length=1, max_length=1024,
-                               description="folder to ingest first: absolute, or relative to the ingestion service's "
-                                           "INGESTION_ALLOWED_ROOT (default the repo's var/); "
-                                           "omitted: process the current raw dataset")
+    source: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1024,
+        description="folder to ingest first: absolute, or relative to the ingestion service's "
+        "INGESTION_ALLOWED_ROOT (default the repo's var/); "
+        "omitted: process the current raw dataset",
+    )
     min_ratings: int | None = Field(None, ge=1, le=100_000, description="processing: minimum ratings per user")
-    processed_id: str | None = Field(None, pattern=VERSION_PATTERN,
-                                     description="train on this processed dataset and skip ingestion + processing")
+    processed_id: str | None = Field(
+        None, pattern=VERSION_PATTERN, description="train on this processed dataset and skip ingestion + processing"
+    )
     model: ModelName = "two_tower"
     epochs: int | None = Field(None, ge=1, le=500)
     promote: PromotePolicy = "if_better"

@@ -16,8 +16,11 @@ from .config import Settings
 
 log = logging.getLogger("animerec.gateway")
 
-bearer_scheme = HTTPBearer(auto_error=False, scheme_name="AdminToken",
-                           description="The gateway's GATEWAY_ADMIN_TOKEN, sent as `Authorization: Bearer <token>`.")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="AdminToken",
+    description="The gateway's GATEWAY_ADMIN_TOKEN, sent as `Authorization: Bearer <token>`.",
+)
 
 
 def resolve_admin_token(settings: Settings) -> str:
@@ -30,12 +33,17 @@ def resolve_admin_token(settings: Settings) -> str:
     return token
 
 
-async def require_admin(request: Request,
-                        creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> None:
+async def require_admin(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+) -> None:
     """Returns nothing when the bearer token matches; raises 401 `unauthorized` or 403 `forbidden`."""
     if creds is None or not creds.credentials:
-        raise AnimeRecError("this admin route needs `Authorization: Bearer <GATEWAY_ADMIN_TOKEN>`", code="unauthorized",
-                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        raise AnimeRecError(
+            "this admin route needs `Authorization: Bearer <GATEWAY_ADMIN_TOKEN>`",
+            code="unauthorized",
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     expected: str = request.app.state.admin_token
     if not hmac.compare_digest(creds.credentials.encode("utf-8"), expected.encode("utf-8")):
         raise AnimeRecError("the admin token is not valid", code="forbidden", status_code=403)

@@ -75,11 +75,13 @@ class Upstream:
         self._latency = latency
 
     def _budget(self, read: float) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_connect=self.connect_timeout,
-                                     sock_read=read)
+        return aiohttp.ClientTimeout(
+            total=None, connect=self.connect_timeout, sock_connect=self.connect_timeout, sock_read=read
+        )
 
-    async def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
-                      timeout: float | None = None) -> Answer:
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json_body: Any = None, timeout: float | None = None
+    ) -> Answer:
         """Returns the upstream's answer; raises 503/504/502 domain errors when it cannot answer.
 
         `timeout` replaces the read budget of this call. Only GETs are retried, and only when no
@@ -95,18 +97,20 @@ class Upstream:
         start = time.perf_counter()
         for attempt in range(attempts):
             try:
-                async with self.session.request(method, self.base_url + path, params=params, json=json_body,
-                                                headers=headers, timeout=budget) as resp:
+                async with self.session.request(
+                    method, self.base_url + path, params=params, json=json_body, headers=headers, timeout=budget
+                ) as resp:
                     answer = Answer(resp.status, resp.headers, await resp.read())
             except _NOT_SENT as exc:
                 if attempt + 1 < attempts:
-                    await asyncio.sleep(0.05 * (2 ** attempt))
+                    await asyncio.sleep(0.05 * (2**attempt))
                     continue
                 raise self._unavailable(exc, start) from exc
             except TimeoutError as exc:
                 self._count("timeout", start)
-                raise UpstreamTimeout(f"the {self.name} service did not answer in time",
-                                      details={"upstream": self.name}) from exc
+                raise UpstreamTimeout(
+                    f"the {self.name} service did not answer in time", details={"upstream": self.name}
+                ) from exc
             except aiohttp.ClientError as exc:  # reset, closed mid-answer, not HTTP
                 raise self._unavailable(exc, start) from exc
             self._count(str(answer.status_code), start)
@@ -121,8 +125,9 @@ class Upstream:
         try:
             return resp.json()
         except ValueError as exc:
-            raise BadGateway(f"the {self.name} service sent a body that is not JSON",
-                             details={"upstream": self.name}) from exc
+            raise BadGateway(
+                f"the {self.name} service sent a body that is not JSON", details={"upstream": self.name}
+            ) from exc
 
     async def probe(self, path: str) -> tuple[str, dict[str, Any]]:
         """Returns ("ok" | "not_ready" | "down", the JSON body) for a health route (1 s budget, no retry)."""
@@ -139,8 +144,9 @@ class Upstream:
 
     def _unavailable(self, exc: Exception, start: float) -> UpstreamUnavailable:
         self._count("unavailable", start)
-        return UpstreamUnavailable(f"the {self.name} service is unavailable",
-                                   details={"upstream": self.name, "reason": type(exc).__name__})
+        return UpstreamUnavailable(
+            f"the {self.name} service is unavailable", details={"upstream": self.name, "reason": type(exc).__name__}
+        )
 
     def _count(self, outcome: str, start: float) -> None:
         self._requests.labels(self.name, outcome).inc()
@@ -155,11 +161,18 @@ def upstream_error(name: str, resp: Answer) -> AnimeRecError:
     """Returns the domain error for an upstream error answer, keeping its code and message."""
     try:
         err = resp.json()["error"]
-        return AnimeRecError(str(err["message"]), code=str(err["code"]), status_code=resp.status_code,
-                             details=err.get("details"), headers=_relayed(resp))
+        return AnimeRecError(
+            str(err["message"]),
+            code=str(err["code"]),
+            status_code=resp.status_code,
+            details=err.get("details"),
+            headers=_relayed(resp),
+        )
     except (ValueError, KeyError, TypeError):
-        return BadGateway(f"the {name} service answered {resp.status_code} outside the error schema",
-                          details={"upstream": name, "status": resp.status_code})
+        return BadGateway(
+            f"the {name} service answered {resp.status_code} outside the error schema",
+            details={"upstream": name, "status": resp.status_code},
+        )
 
 
 def _relayed(resp: Answer) -> dict[str, str]:
@@ -178,16 +191,22 @@ def relay(name: str, resp: Answer) -> Response:
                 raise ValueError
         except ValueError:
             raise upstream_error(name, resp) from None
-    return Response(content=resp.content, status_code=resp.status_code, media_type=ctype or "application/json",
-                    headers=_relayed(resp))
+    return Response(
+        content=resp.content,
+        status_code=resp.status_code,
+        media_type=ctype or "application/json",
+        headers=_relayed(resp),
+    )
 
 
 class Upstreams:
     """The four upstream clients of one gateway app, created in its lifespan."""
 
     def __init__(self, settings: Settings, requests: Counter, latency: Histogram):
-        self.by_name = {name: Upstream(name, settings.url_of(name), settings, requests=requests, latency=latency)
-                        for name in UPSTREAMS}
+        self.by_name = {
+            name: Upstream(name, settings.url_of(name), settings, requests=requests, latency=latency)
+            for name in UPSTREAMS
+        }
 
     def __getitem__(self, name: str) -> Upstream:
         return self.by_name[name]

@@ -13,23 +13,38 @@ import pyarrow.csv as pcsv
 
 from .metadata_checks import ALTERNATIVES, UNKNOWN
 
-ANIME_SCHEMA = pa.schema([
-    ("anime_id", pa.int32()), ("anime_index", pa.int32()), ("name", pa.string()),
-    ("english_name", pa.string()), ("japanese_name", pa.string()), ("title", pa.string()),
-    ("genres", pa.list_(pa.string())), ("type", pa.string()), ("episodes", pa.float64()),
-    ("year", pa.float64()), ("aired_from", pa.string()), ("age_rating", pa.string()), ("score", pa.float64()),
-    ("members", pa.int64()), ("popularity", pa.int64()), ("synopsis", pa.string()),
-])
+ANIME_SCHEMA = pa.schema(
+    [
+        ("anime_id", pa.int32()),
+        ("anime_index", pa.int32()),
+        ("name", pa.string()),
+        ("english_name", pa.string()),
+        ("japanese_name", pa.string()),
+        ("title", pa.string()),
+        ("genres", pa.list_(pa.string())),
+        ("type", pa.string()),
+        ("episodes", pa.float64()),
+        ("year", pa.float64()),
+        ("aired_from", pa.string()),
+        ("age_rating", pa.string()),
+        ("score", pa.float64()),
+        ("members", pa.int64()),
+        ("popularity", pa.int64()),
+        ("synopsis", pa.string()),
+    ]
+)
 
 
 def _read_strings(path: Path) -> pa.Table:
     with open(path, newline="", encoding="utf-8-sig") as f:
         names = next(csv.reader(f))
     size = path.stat().st_size
-    table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=max(size + 1, 1 << 20)),
-                          parse_options=pcsv.ParseOptions(newlines_in_values=True),
-                          convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                                              strings_can_be_null=False))
+    table = pcsv.read_csv(
+        path,
+        read_options=pcsv.ReadOptions(block_size=max(size + 1, 1 << 20)),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names}, strings_can_be_null=False),
+    )
     renamed = [c.strip() for c in table.column_names]
     for wanted, alt in ALTERNATIVES.items():
         if wanted not in renamed and alt in renamed:
@@ -58,8 +73,7 @@ def _year(table: pa.Table) -> np.ndarray:
         if col in table.column_names:
             text = _text(table, col)
             found = pc.extract_regex(text, r"(?P<y>(?:19|20)\d\d)").field("y")
-            found = pc.if_else(pc.match_substring_regex(text, r"(?:19|20)\d\d"), found,
-                               pa.scalar(None, pa.string()))
+            found = pc.if_else(pc.match_substring_regex(text, r"(?:19|20)\d\d"), found, pa.scalar(None, pa.string()))
             found = pc.cast(found, pa.float64()).to_numpy(zero_copy_only=False)
             year = np.where(np.isnan(year), found, year)
     return year
@@ -137,5 +151,10 @@ def clean_anime(anime_csv: Path, synopsis_csv: Path | None) -> pa.Table:
         "popularity": np.nan_to_num(popularity, nan=0).astype(np.int64),
         "synopsis": synopsis,
     }
-    return pa.table({f.name: pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.Array)
-                     else columns[f.name] for f in ANIME_SCHEMA}, schema=ANIME_SCHEMA)
+    return pa.table(
+        {
+            f.name: pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.Array) else columns[f.name]
+            for f in ANIME_SCHEMA
+        },
+        schema=ANIME_SCHEMA,
+    )

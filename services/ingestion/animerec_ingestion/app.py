@@ -37,9 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(jobs.shutdown)
 
     app = create_service_app(
-        "ingestion", settings, title="animerec ingestion",
+        "ingestion",
+        settings,
+        title="animerec ingestion",
         description="Validates and ingests the Kaggle MyAnimeList files into raw/, processes them into processed/.",
-        version=__version__, ready_check=ready, lifespan=lifespan)
+        version=__version__,
+        ready_check=ready,
+        lifespan=lifespan,
+    )
     app.state.storage = storage
     app.state.jobs = jobs
     app.include_router(ingestions.router)

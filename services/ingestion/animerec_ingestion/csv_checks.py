@@ -20,8 +20,12 @@ def shorten(value: str) -> str:
     return f"{value[:FOUND_MAX_CHARS]}... ({len(value):,} characters)"
 
 
-def read_header(path: Path, display: str, required: list[str], alternatives: dict[str, str] | None = None,
-                ) -> tuple[list[str], int]:
+def read_header(
+    path: Path,
+    display: str,
+    required: list[str],
+    alternatives: dict[str, str] | None = None,
+) -> tuple[list[str], int]:
     """Returns (column names, byte length of the header line including its newline).
 
     Raises DataValidationError for an empty file, binary data, a header without a newline within
@@ -31,26 +35,38 @@ def read_header(path: Path, display: str, required: list[str], alternatives: dic
     with open(path, "rb") as f:
         head = f.read(HEADER_MAX_BYTES + 1)
     if not head.strip():
-        raise DataValidationError(display, 1, None, f"a header line with columns {', '.join(required)}",
-                                  found="an empty file")
+        raise DataValidationError(
+            display, 1, None, f"a header line with columns {', '.join(required)}", found="an empty file"
+        )
     end = head.find(b"\n")
     if end < 0 and len(head) > HEADER_MAX_BYTES:
-        raise DataValidationError(display, 1, None, "a header line shorter than 64 KB",
-                                  found="no line break in the first 64 KB (binary data?)")
+        raise DataValidationError(
+            display,
+            1,
+            None,
+            "a header line shorter than 64 KB",
+            found="no line break in the first 64 KB (binary data?)",
+        )
     raw = head if end < 0 else head[:end]
     if b"\x00" in raw:
         raise DataValidationError(display, 1, None, "a text CSV file", found="binary data (NUL bytes)")
     try:
         text = raw.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
-        raise DataValidationError(display, 1, None, "UTF-8 text",
-                                  found="bytes that are not UTF-8 (binary data?)") from None
+        raise DataValidationError(
+            display, 1, None, "UTF-8 text", found="bytes that are not UTF-8 (binary data?)"
+        ) from None
     names = [c.strip().strip('"').strip() for c in text.split(",")]
     if len(names) == 1:
         hint = next((d for d in _OTHER_DELIMITERS if d in text), None)
         if hint:
-            raise DataValidationError(display, 1, None, f"comma-separated columns {', '.join(required)}",
-                                      found=f"{shorten(text)} (delimited by {hint!r}?)")
+            raise DataValidationError(
+                display,
+                1,
+                None,
+                f"comma-separated columns {', '.join(required)}",
+                found=f"{shorten(text)} (delimited by {hint!r}?)",
+            )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise DataValidationError(display, 1, dup, "unique column names", found=f"{dup} twice")
@@ -58,13 +74,15 @@ def read_header(path: Path, display: str, required: list[str], alternatives: dic
         alt = (alternatives or {}).get(col)
         if col not in names and (alt is None or alt not in names):
             wanted = f"a column {col!r}" + (f" (or {alt!r})" if alt else "")
-            raise DataValidationError(display, 1, col, f"{wanted}; header must contain {', '.join(required)}",
-                                      found=shorten(text))
+            raise DataValidationError(
+                display, 1, col, f"{wanted}; header must contain {', '.join(required)}", found=shorten(text)
+            )
     return names, (len(head) if end < 0 else end + 1)
 
 
-def locate_bad_int_row(buf: bytes, first_line: int, display: str, names: list[str],
-                       ranges: dict[str, tuple[int, int, str]]) -> DataValidationError | None:
+def locate_bad_int_row(
+    buf: bytes, first_line: int, display: str, names: list[str], ranges: dict[str, tuple[int, int, str]]
+) -> DataValidationError | None:
     """Returns the error for the first bad line of a chunk of an all-integer CSV, or None.
 
     ``first_line`` is the 1-based line number of the chunk's first line; ``ranges`` maps each
@@ -88,9 +106,13 @@ def locate_bad_int_row(buf: bytes, first_line: int, display: str, names: list[st
         fields = text.split(",")
         if len(fields) != len(names):
             what = "a truncated row?" if len(fields) < len(names) else "too many fields"
-            return DataValidationError(display, line_no, None,
-                                       f"{len(names)} comma-separated fields ({', '.join(names)})",
-                                       found=f"{len(fields)} fields: {shorten(text)} ({what})")
+            return DataValidationError(
+                display,
+                line_no,
+                None,
+                f"{len(names)} comma-separated fields ({', '.join(names)})",
+                found=f"{len(fields)} fields: {shorten(text)} ({what})",
+            )
         for col, (lo, hi, expected) in ranges.items():
             value = fields[positions[col]].strip().strip('"')
             if len(value) > 20 or not _INT.fullmatch(value) or not lo <= int(value) <= hi:

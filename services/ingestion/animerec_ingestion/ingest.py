@@ -45,12 +45,16 @@ def find_sources(source: Path) -> dict[str, Path | None]:
         raise InvalidInputError(f"source {str(source)!r} is not a folder", code="source_not_found")
     anime = source / ANIME_FILE
     if not anime.is_file():
-        raise InvalidInputError(f"{ANIME_FILE} is missing from the source folder", code="missing_file",
-                                details={"file": ANIME_FILE})
+        raise InvalidInputError(
+            f"{ANIME_FILE} is missing from the source folder", code="missing_file", details={"file": ANIME_FILE}
+        )
     ratings = next((source / n for n in RATINGS_FILES if (source / n).is_file()), None)
     if ratings is None:
-        raise InvalidInputError(f"a ratings file ({' or '.join(RATINGS_FILES)}) is missing from the source folder",
-                                code="missing_file", details={"file": " or ".join(RATINGS_FILES)})
+        raise InvalidInputError(
+            f"a ratings file ({' or '.join(RATINGS_FILES)}) is missing from the source folder",
+            code="missing_file",
+            details={"file": " or ".join(RATINGS_FILES)},
+        )
     synopsis = source / SYNOPSIS_FILE
     return {"anime": anime, "synopsis": synopsis if synopsis.is_file() else None, "ratings": ratings}
 
@@ -74,8 +78,9 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest_dataset(storage: Storage, source: Path, max_rows: int, progress: Progress | None = None,
-                   make_current: bool = True) -> dict[str, Any]:
+def ingest_dataset(
+    storage: Storage, source: Path, max_rows: int, progress: Progress | None = None, make_current: bool = True
+) -> dict[str, Any]:
     """Returns the manifest of the raw dataset published from the Kaggle files in ``source``.
 
     Raises DataValidationError (naming file, line, column) or InvalidInputError; in that case
@@ -96,16 +101,25 @@ def ingest_dataset(storage: Storage, source: Path, max_rows: int, progress: Prog
     with storage.publish(f"raw/{dataset_id}", meta={"kind": "raw"}) as staging:
         say(f"validating {ratings_file.name} (cap {max_rows:,} rows)")
         ratings = ingest_ratings(ratings_file, staging / "ratings.parquet", max_rows, progress=say)
-        files: dict[str, Any] = {ANIME_FILE: {"source": ANIME_FILE, "rows": anime_rows,
-                                              **_copy_hashed(anime_file, staging / ANIME_FILE)}}
+        files: dict[str, Any] = {
+            ANIME_FILE: {"source": ANIME_FILE, "rows": anime_rows, **_copy_hashed(anime_file, staging / ANIME_FILE)}
+        }
         if sources["synopsis"] is not None:
-            files[SYNOPSIS_FILE] = {"source": SYNOPSIS_FILE, "rows": synopsis_rows,
-                                    **_copy_hashed(sources["synopsis"], staging / SYNOPSIS_FILE)}
+            files[SYNOPSIS_FILE] = {
+                "source": SYNOPSIS_FILE,
+                "rows": synopsis_rows,
+                **_copy_hashed(sources["synopsis"], staging / SYNOPSIS_FILE),
+            }
         parquet = staging / "ratings.parquet"
-        files["ratings.parquet"] = {"source": ratings.source, "source_sha256": ratings.sha256,
-                                    "source_bytes": ratings.bytes, "rows": ratings.rows_kept,
-                                    "columns": ratings.columns, "sha256": _hash_file(parquet),
-                                    "bytes": parquet.stat().st_size}
+        files["ratings.parquet"] = {
+            "source": ratings.source,
+            "source_sha256": ratings.sha256,
+            "source_bytes": ratings.bytes,
+            "rows": ratings.rows_kept,
+            "columns": ratings.columns,
+            "sha256": _hash_file(parquet),
+            "bytes": parquet.stat().st_size,
+        }
         elapsed = time.perf_counter() - started
         manifest = {
             "id": dataset_id,
@@ -124,8 +138,10 @@ def ingest_dataset(storage: Storage, source: Path, max_rows: int, progress: Prog
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
     if make_current:
         storage.set_current("raw", dataset_id)
-    say(f"published raw/{dataset_id}: {ratings.rows_kept:,} ratings kept of {ratings.rows_read:,} read"
-        + (" (capped)" if ratings.capped else ""))
+    say(
+        f"published raw/{dataset_id}: {ratings.rows_kept:,} ratings kept of {ratings.rows_read:,} read"
+        + (" (capped)" if ratings.capped else "")
+    )
     return manifest
 
 

@@ -57,8 +57,11 @@ class JobRunner:
     def _ensure_idle_locked(self) -> None:
         active = self._active()
         if active is not None:
-            raise ConflictError(f"{active.kind} job {active.id} is still {active.state}; retry when it finished",
-                                code="job_in_progress", details={"job_id": active.id, "kind": active.kind})
+            raise ConflictError(
+                f"{active.kind} job {active.id} is still {active.state}; retry when it finished",
+                code="job_in_progress",
+                details={"job_id": active.id, "kind": active.kind},
+            )
 
     def ensure_idle(self) -> None:
         """Raises ConflictError (409 job_in_progress) while a job is queued or running."""

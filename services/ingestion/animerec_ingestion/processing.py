@@ -43,16 +43,24 @@ def resolve_raw(storage: Storage, raw_id: str | None) -> tuple[str, Path]:
 
 
 def _ratings_table(user: np.ndarray, anime: np.ndarray, rating: np.ndarray) -> pa.Table:
-    return pa.table({
-        "user_index": pa.array(user, pa.int32()),
-        "anime_index": pa.array(anime, pa.int32()),
-        "rating": pa.array(rating, pa.int8()),
-        "rating_norm": pa.array((rating.astype(np.float32) - 1.0) / 9.0, pa.float32()),
-    })
+    return pa.table(
+        {
+            "user_index": pa.array(user, pa.int32()),
+            "anime_index": pa.array(anime, pa.int32()),
+            "rating": pa.array(rating, pa.int8()),
+            "rating_norm": pa.array((rating.astype(np.float32) - 1.0) / 9.0, pa.float32()),
+        }
+    )
 
 
-def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: int = 400, seed: int = 42,
-                    progress: Progress | None = None, make_current: bool = True) -> dict[str, Any]:
+def process_dataset(
+    storage: Storage,
+    raw_id: str | None = None,
+    min_ratings: int = 400,
+    seed: int = 42,
+    progress: Progress | None = None,
+    make_current: bool = True,
+) -> dict[str, Any]:
     """Returns the manifest of the processed dataset published from a raw dataset.
 
     Raises NotFoundError when there is no raw dataset, InvalidInputError when no user has
@@ -65,12 +73,21 @@ def process_dataset(storage: Storage, raw_id: str | None = None, min_ratings: in
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="processing") as pool:
         # metadata cleaning (pyarrow, mostly outside the GIL) overlaps the numpy work on the ratings
         anime_future = pool.submit(clean_anime, raw_dir / "anime.csv", raw_dir / SYNOPSIS_FILE)
-        return _process(storage, raw_id, raw_dir, min_ratings, seed, say, started, anime_future, pool,
-                        make_current)
+        return _process(storage, raw_id, raw_dir, min_ratings, seed, say, started, anime_future, pool, make_current)
 
 
-def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, seed: int, say: Progress,
-             started: float, anime_future: Future, pool: ThreadPoolExecutor, make_current: bool) -> dict[str, Any]:
+def _process(
+    storage: Storage,
+    raw_id: str,
+    raw_dir: Path,
+    min_ratings: int,
+    seed: int,
+    say: Progress,
+    started: float,
+    anime_future: Future,
+    pool: ThreadPoolExecutor,
+    make_current: bool,
+) -> dict[str, Any]:
     """Returns the processed manifest (the body of process_dataset, with its helper threads)."""
     # one contiguous array per column: ChunkedArray.to_numpy() is slow across many chunks
     table = pq.read_table(raw_dir / "ratings.parquet", columns=["user_id", "anime_id", "rating"]).combine_chunks()
@@ -98,8 +115,11 @@ def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, see
     keep_user = counts >= min_ratings
     if not keep_user.any():
         most = int(counts.max(initial=0))
-        raise InvalidInputError(f"no user has at least {min_ratings} scored ratings (most: {most})",
-                                code="no_users_left", details={"min_ratings": min_ratings})
+        raise InvalidInputError(
+            f"no user has at least {min_ratings} scored ratings (most: {most})",
+            code="no_users_left",
+            details={"min_ratings": min_ratings},
+        )
     keep_row = keep_user[ucode]
     ucode, acode, rating = ucode[keep_row], acode[keep_row], rating[keep_row]
     user_ids = uids[keep_user]
@@ -117,23 +137,42 @@ def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, see
     meta_ids = anime.column("anime_id").to_numpy()
     pos = np.clip(np.searchsorted(anime_ids, meta_ids), 0, n_anime - 1)
     rated = anime_ids[pos] == meta_ids
-    anime = anime.set_column(anime.schema.get_field_index("anime_index"), "anime_index",
-                             pa.array(np.where(rated, pos, -1).astype(np.int32)))
+    anime = anime.set_column(
+        anime.schema.get_field_index("anime_index"), "anime_index", pa.array(np.where(rated, pos, -1).astype(np.int32))
+    )
 
     with storage.publish(f"processed/{processed_id}", meta={"kind": "processed", "raw_dataset": raw_id}) as out:
-        writes = [pool.submit(pq.write_table, _ratings_table(ucode[idx], acode[idx], rating[idx]),
-                              out / f"ratings_{name}.parquet", **PARQUET_OPTS)
-                  for name, idx in (("train", train), ("val", val), ("test", test))]
-        pq.write_table(pa.table({
-            "user_index": pa.array(np.arange(n_users, dtype=np.int32)),
-            "user_id": pa.array(user_ids.astype(np.int64)),
-            "n_ratings": pa.array(np.bincount(ucode, minlength=n_users).astype(np.int32)),
-        }), out / "users.parquet", **PARQUET_OPTS)
-        pq.write_table(pa.table({
-            "anime_index": pa.array(np.arange(n_anime, dtype=np.int32)),
-            "anime_id": pa.array(anime_ids.astype(np.int32)),
-            "n_ratings": pa.array(np.bincount(acode, minlength=n_anime).astype(np.int32)),
-        }), out / "rated_anime.parquet", **PARQUET_OPTS)
+        writes = [
+            pool.submit(
+                pq.write_table,
+                _ratings_table(ucode[idx], acode[idx], rating[idx]),
+                out / f"ratings_{name}.parquet",
+                **PARQUET_OPTS,
+            )
+            for name, idx in (("train", train), ("val", val), ("test", test))
+        ]
+        pq.write_table(
+            pa.table(
+                {
+                    "user_index": pa.array(np.arange(n_users, dtype=np.int32)),
+                    "user_id": pa.array(user_ids.astype(np.int64)),
+                    "n_ratings": pa.array(np.bincount(ucode, minlength=n_users).astype(np.int32)),
+                }
+            ),
+            out / "users.parquet",
+            **PARQUET_OPTS,
+        )
+        pq.write_table(
+            pa.table(
+                {
+                    "anime_index": pa.array(np.arange(n_anime, dtype=np.int32)),
+                    "anime_id": pa.array(anime_ids.astype(np.int32)),
+                    "n_ratings": pa.array(np.bincount(acode, minlength=n_anime).astype(np.int32)),
+                }
+            ),
+            out / "rated_anime.parquet",
+            **PARQUET_OPTS,
+        )
         pq.write_table(anime, out / "anime.parquet", compression="zstd")
         for write in writes:
             write.result()
@@ -165,6 +204,8 @@ def _process(storage: Storage, raw_id: str, raw_dir: Path, min_ratings: int, see
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     if make_current:
         storage.set_current("processed", processed_id)
-    say(f"published processed/{processed_id}: {n_users:,} users, {rating.size:,} ratings "
-        f"(train {train.size:,}, val {val.size:,}, test {test.size:,})")
+    say(
+        f"published processed/{processed_id}: {n_users:,} users, {rating.size:,} ratings "
+        f"(train {train.size:,}, val {val.size:,}, test {test.size:,})"
+    )
     return manifest

@@ -35,8 +35,13 @@ INT32_MAX = 2**31 - 1
 RATINGS_FILES = {"animelist.csv": ("animelist", 0), "rating_complete.csv": ("rating_complete", 1)}
 REQUIRED = ["user_id", "anime_id", "rating"]
 OPTIONAL = ["watching_status", "watched_episodes"]
-TYPES = {"user_id": pa.int64(), "anime_id": pa.int32(), "rating": pa.int8(),
-         "watching_status": pa.int8(), "watched_episodes": pa.int32()}
+TYPES = {
+    "user_id": pa.int64(),
+    "anime_id": pa.int32(),
+    "rating": pa.int8(),
+    "watching_status": pa.int8(),
+    "watched_episodes": pa.int32(),
+}
 
 
 @dataclass
@@ -61,8 +66,11 @@ def _ranges(columns: list[str], min_rating: int) -> dict[str, tuple[int, int, st
     spec = {
         "user_id": (USER_ID_MIN, USER_ID_MAX, "a non-negative integer user id (< 2^31, as the API takes)"),
         "anime_id": (0, ANIME_ID_MAX, "a non-negative integer anime id (< 2^31)"),
-        "rating": (min_rating, 10, f"an integer rating {min_rating}-10"
-                   + (" (0 = not scored)" if min_rating == 0 else "")),
+        "rating": (
+            min_rating,
+            10,
+            f"an integer rating {min_rating}-10" + (" (0 = not scored)" if min_rating == 0 else ""),
+        ),
         "watching_status": (0, 127, "a non-negative integer watching status code"),
         "watched_episodes": (0, INT32_MAX, "a non-negative integer episode count"),
     }
@@ -77,13 +85,18 @@ class _BlockParser:
         self.ranges = _ranges(columns, min_rating)
         self.read_opts = pcsv.ReadOptions(column_names=names, block_size=4 << 20, use_threads=True)
         self.parse_opts = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False)
-        self.convert_opts = pcsv.ConvertOptions(column_types={c: TYPES[c] for c in columns},
-                                                include_columns=columns, strings_can_be_null=False)
+        self.convert_opts = pcsv.ConvertOptions(
+            column_types={c: TYPES[c] for c in columns}, include_columns=columns, strings_can_be_null=False
+        )
 
     def parse(self, data: bytes, first_line: int) -> pa.Table:
         try:
-            table = pcsv.read_csv(pa.py_buffer(data), read_options=self.read_opts,
-                                  parse_options=self.parse_opts, convert_options=self.convert_opts)
+            table = pcsv.read_csv(
+                pa.py_buffer(data),
+                read_options=self.read_opts,
+                parse_options=self.parse_opts,
+                convert_options=self.convert_opts,
+            )
         except pa.ArrowInvalid as exc:
             self._fail(data, first_line, str(exc))
         for col in self.columns:
@@ -100,9 +113,13 @@ class _BlockParser:
         err = locate_bad_int_row(data, first_line, self.display, self.names, self.ranges)
         if err is None:  # the fast parser disagreed with the exact scan: still fail, with its reason
             n = data.count(b"\n")
-            err = DataValidationError(self.display, first_line, None,
-                                      f"well-formed CSV rows (somewhere in lines {first_line}-{first_line + n})",
-                                      found=why[:200])
+            err = DataValidationError(
+                self.display,
+                first_line,
+                None,
+                f"well-formed CSV rows (somewhere in lines {first_line}-{first_line + n})",
+                found=why[:200],
+            )
         raise err
 
 
@@ -136,8 +153,9 @@ def _cut_after_lines(data: bytes, n: int) -> int:
     return int(ends[n - 1]) + 1 if n <= ends.size else len(data)
 
 
-def ingest_ratings(path: Path, out_path: Path, max_rows: int,
-                   progress: Callable[[str], None] | None = None) -> RatingsResult:
+def ingest_ratings(
+    path: Path, out_path: Path, max_rows: int, progress: Callable[[str], None] | None = None
+) -> RatingsResult:
     """Returns what was ingested after validating ``path`` and writing its first rows to Parquet.
 
     Args:
@@ -159,9 +177,11 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
     pending = b""
     last_byte = b"\n"
     # Two helper threads overlap reading + hashing (ahead) and Parquet writing (behind) with parsing.
-    with open(path, "rb") as f, pq.ParquetWriter(out_path, schema, compression="lz4", use_dictionary=False,
-                                                 write_statistics=False) as writer, \
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="ratings-io") as pool:
+    with (
+        open(path, "rb") as f,
+        pq.ParquetWriter(out_path, schema, compression="lz4", use_dictionary=False, write_statistics=False) as writer,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="ratings-io") as pool,
+    ):
         reader = _HashingReader(f, pool)
         written: Future | None = None
         block = reader.next()[header_len:]
@@ -175,8 +195,9 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
                 if block:
                     cut = data.rfind(b"\n") + 1
                     if cut == 0 and len(data) > BLOCK_BYTES:
-                        raise DataValidationError(display, kept + 2, None, "lines shorter than 32 MB",
-                                                  found="a longer line (binary data?)")
+                        raise DataValidationError(
+                            display, kept + 2, None, "lines shorter than 32 MB", found="a longer line (binary data?)"
+                        )
                     pending, data = data[cut:], data[:cut]
                 else:
                     pending = b""
@@ -208,5 +229,14 @@ def ingest_ratings(path: Path, out_path: Path, max_rows: int,
         extra += 1  # the file's last line has no line break
     if kept == 0:
         raise DataValidationError(display, 2, None, "at least one data row after the header", found="no rows")
-    return RatingsResult(source=display, kind=kind, rows_read=kept + extra, rows_kept=kept, capped=capped,
-                         max_rows=max_rows, sha256=reader.digest.hexdigest(), bytes=reader.bytes, columns=columns)
+    return RatingsResult(
+        source=display,
+        kind=kind,
+        rows_read=kept + extra,
+        rows_kept=kept,
+        capped=capped,
+        max_rows=max_rows,
+        sha256=reader.digest.hexdigest(),
+        bytes=reader.bytes,
+        columns=columns,
+    )

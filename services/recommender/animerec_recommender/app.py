@@ -56,13 +56,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def ready() -> tuple[bool, dict[str, Any]]:
         state = holder.state
         cache_ok = await run_in_threadpool(app.state.result_cache.ping)
-        return state is not None, {"model_version": state.version if state else None,
-                                   "cache": app.state.result_cache.backend, "cache_ok": cache_ok,
-                                   "last_error": holder.last_error}
+        return state is not None, {
+            "model_version": state.version if state else None,
+            "cache": app.state.result_cache.backend,
+            "cache_ok": cache_ok,
+            "last_error": holder.last_error,
+        }
 
-    app = create_service_app("recommender", settings, title="animerec recommender",
-                             description="Every recommendation function as a JSON API (numpy, no TensorFlow)",
-                             ready_check=ready, lifespan=lifespan)
+    app = create_service_app(
+        "recommender",
+        settings,
+        title="animerec recommender",
+        description="Every recommendation function as a JSON API (numpy, no TensorFlow)",
+        ready_check=ready,
+        lifespan=lifespan,
+    )
     app.state.holder = holder
     app.state.result_cache = ResultCache(settings, app.state.metrics)
     for module in (anime, users, recommendations, explanations, admin):

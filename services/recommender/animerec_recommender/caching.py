@@ -43,8 +43,9 @@ class ResultCache:
         """Returns the cache key of a result: kind, model version and parameters."""
         return "animerec:rec:" + ":".join([kind, version, *map(str, parts)])
 
-    async def cached(self, kind: str, version: str, parts: tuple[object, ...], compute: Callable[[], Payload],
-                     *, share: bool = True) -> Payload:
+    async def cached(
+        self, kind: str, version: str, parts: tuple[object, ...], compute: Callable[[], Payload], *, share: bool = True
+    ) -> Payload:
         """Returns the payload of (kind, version, parts): in-process, else Redis, else compute() off the loop.
 
         ``share=False`` keeps the result in-process only (Redis serves it only when there is no

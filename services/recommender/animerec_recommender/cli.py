@@ -22,16 +22,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = load_model_version(storage, args.version)
     data = load_processed(storage.fetch_dir(f"processed/{model.processed_id}"))
     start = time.perf_counter()
-    fitted = fit_ranking(data, model.user_embeddings, model.anime_embeddings,
-                         RankingParams(ease_top_n=args.ease_top_n))
+    fitted = fit_ranking(data, model.user_embeddings, model.anime_embeddings, RankingParams(ease_top_n=args.ease_top_n))
     progress(f"fitted in {time.perf_counter() - start:.1f}s; weights {fitted.weights}")
     seen = data.matrix(data.train_part)
     table: dict[str, Any] = {}
     for name, fn in strategies_of(fitted).items():
         table[name] = evaluate_strategy(fn, seen, data.test)
         progress(f"{name:14s} {table[name]}")
-    print_summary({"model_version": model.version, "processed_id": model.processed_id, "strategies": table,
-                   "weights": fitted.weights, "tuning": fitted.report})
+    print_summary(
+        {
+            "model_version": model.version,
+            "processed_id": model.processed_id,
+            "strategies": table,
+            "weights": fitted.weights,
+            "tuning": fitted.report,
+        }
+    )
     return 0
 
 

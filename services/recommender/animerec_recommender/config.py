@@ -33,14 +33,14 @@ class Settings(BaseServiceSettings):
     model_config = service_config("recommender")
 
     port: int = SERVICE_PORTS["recommender"]
-    poll_interval_seconds: float = 30.0          # poll models/CURRENT this often (0 = never)
-    cache_ttl_seconds: int = 3600                # a cached similarity result lives this long in Redis
-    local_cache_ttl_seconds: float = 30.0        # the in-process copy in front of Redis lives this long
-    local_cache_size: int = 20000                # entries of that in-process copy
-    hybrid_weights: str = ""                     # "item_item=1,content=0.2,..."; empty = tuned on val
-    tune: bool = True                            # tune EASE lambda and blend weights on val at load
-    ease_top_n: int = 2500                       # anime taking part in the item-item model
-    load_on_start: bool = True                   # load the promoted model when the app starts
+    poll_interval_seconds: float = 30.0  # poll models/CURRENT this often (0 = never)
+    cache_ttl_seconds: int = 3600  # a cached similarity result lives this long in Redis
+    local_cache_ttl_seconds: float = 30.0  # the in-process copy in front of Redis lives this long
+    local_cache_size: int = 20000  # entries of that in-process copy
+    hybrid_weights: str = ""  # "item_item=1,content=0.2,..."; empty = tuned on val
+    tune: bool = True  # tune EASE lambda and blend weights on val at load
+    ease_top_n: int = 2500  # anime taking part in the item-item model
+    load_on_start: bool = True  # load the promoted model when the app starts
     # Threads that score requests; 0 scores on the event loop itself. Scoring holds the GIL, so
     # threads add no throughput in one process, and under load their queue serves cache misses
     # last: cold start alone through the gateway at 64 clients (benchmarks/bench_load.py --per-kind 5),

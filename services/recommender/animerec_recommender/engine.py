@@ -26,13 +26,21 @@ def _names(state: ServingState, strategy: str, cold_start: bool = False) -> tupl
         weights = {n: w for n, w in blend.items() if w and n in model.available()}
         return list(weights), weights
     if strategy not in model.available():
-        raise InvalidInputError(f"strategy {strategy!r} is not available for this model",
-                                code="strategy_unavailable", details={"available": model.available()})
+        raise InvalidInputError(
+            f"strategy {strategy!r} is not available for this model",
+            code="strategy_unavailable",
+            details={"available": model.available()},
+        )
     return [strategy], {strategy: 1.0}
 
 
-def _scored(state: ServingState, comps: dict[str, np.ndarray], weights: dict[str, float], strategy: str,
-            content_all: np.ndarray | None) -> tuple[np.ndarray, Callable[[int], list[str]]]:
+def _scored(
+    state: ServingState,
+    comps: dict[str, np.ndarray],
+    weights: dict[str, float],
+    strategy: str,
+    content_all: np.ndarray | None,
+) -> tuple[np.ndarray, Callable[[int], list[str]]]:
     """Returns (scores over meta rows, -inf where none; the sources of a meta row)."""
     if strategy == "content" and content_all is not None:
         return np.asarray(content_all, dtype=np.float32), lambda r: ["content"]
@@ -51,11 +59,14 @@ def _scored(state: ServingState, comps: dict[str, np.ndarray], weights: dict[str
     return total, sources
 
 
-def continue_items(state: ServingState, scores: np.ndarray, allowed: np.ndarray, own_rows: np.ndarray,
-                   n: int) -> list[dict[str, Any]]:
+def continue_items(
+    state: ServingState, scores: np.ndarray, allowed: np.ndarray, own_rows: np.ndarray, n: int
+) -> list[dict[str, Any]]:
     """Returns the next unrated entries of the franchises of own_rows, in watch order, best franchises first."""
-    return [franchise_item(state, e, "relevance", float(scores[e.row]), ["franchise"])
-            for e in state.lists.continue_list(scores, allowed, own_rows, n)]
+    return [
+        franchise_item(state, e, "relevance", float(scores[e.row]), ["franchise"])
+        for e in state.lists.continue_list(scores, allowed, own_rows, n)
+    ]
 
 
 def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int, f: Filters) -> dict[str, Any]:
@@ -65,8 +76,14 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
     names, weights = _names(state, strategy)
     idx, ratings = state.user_ratings(u)
     uv = state.model.user_embeddings[u] if model.user_vectors is not None else None
-    comps = model.query_components(names, idx, interaction_weights(ratings, model.params),
-                                   content_weights(ratings, model.params), uv, exclude_user=u)
+    comps = model.query_components(
+        names,
+        idx,
+        interaction_weights(ratings, model.params),
+        content_weights(ratings, model.params),
+        uv,
+        exclude_user=u,
+    )
     allowed = meta_mask(state, f)
     own = state.rated_meta_rows[idx]
     own = own[own >= 0]
@@ -79,8 +96,10 @@ def recommend_for_user(state: ServingState, user_id: int, strategy: str, n: int,
     scores, sources = _scored(state, comps, weights, strategy, content_all)
     cont_allowed = allowed.copy()  # continue never shows what the user rated, exclude_rated or not
     cont_allowed[own] = False
-    return {"items": shaped_items(state, scores, sources, allowed, n, f, own),
-            "continue": [] if f.mix_franchises else continue_items(state, scores, cont_allowed, own, n)}
+    return {
+        "items": shaped_items(state, scores, sources, allowed, n, f, own),
+        "continue": [] if f.mix_franchises else continue_items(state, scores, cont_allowed, own, n),
+    }
 
 
 def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -93,13 +112,15 @@ def _profile(state: ServingState, rows: np.ndarray, weights: np.ndarray) -> np.n
 def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:
     missing = [a for a in ids if int(a) not in state.meta_row_of]
     if missing:
-        raise AnimeNotFound(f"unknown anime id(s): {', '.join(map(str, missing[:10]))}",
-                            details={"anime_ids": missing[:50]})
+        raise AnimeNotFound(
+            f"unknown anime id(s): {', '.join(map(str, missing[:10]))}", details={"anime_ids": missing[:50]}
+        )
     return np.array([state.meta_row_of[int(a)] for a in ids], dtype=np.int64)
 
 
-def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[int], strategy: str, n: int,
-                         f: Filters) -> dict[str, Any]:
+def recommend_cold_start(
+    state: ServingState, liked: list[int], disliked: list[int], strategy: str, n: int, f: Filters
+) -> dict[str, Any]:
     """Returns {"items", "continue"} for someone known only by liked/disliked anime (fold-in + content).
 
     Discovery leaves out the franchises of the liked and disliked anime; continue lists the next
@@ -118,11 +139,18 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     order = np.argsort(idx, kind="stable")
     uv = fold_in(model.item_vectors, li, di) if model.item_vectors is not None else None
     if strategy in ("user_based", "collaborative", "item_item") and not len(li):
-        raise InvalidInputError("none of the liked anime has ratings: use strategy=content or hybrid",
-                                code="strategy_unavailable")
+        raise InvalidInputError(
+            "none of the liked anime has ratings: use strategy=content or hybrid", code="strategy_unavailable"
+        )
     names, weights = _names(state, strategy, cold_start=True)
-    comps = model.query_components([n_ for n_ in names if n_ != "content"], idx[order], w[order],
-                                   np.zeros(len(idx), np.float32), uv, exclude_user=-1)
+    comps = model.query_components(
+        [n_ for n_ in names if n_ != "content"],
+        idx[order],
+        w[order],
+        np.zeros(len(idx), np.float32),
+        uv,
+        exclude_user=-1,
+    )
     if not len(li) and strategy == "hybrid":
         strategy = "content"  # only unrated anime were liked: content is the one signal left
     content_all = None
@@ -132,8 +160,9 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
         profile = _profile(state, rows, cw)
         if strategy == "content":  # every anime, rated or not
             content_all = model.content.score_profile(profile, rated_only=False)
-            comps["content"] = np.where(state.rated_meta_rows >= 0,
-                                        content_all[np.maximum(state.rated_meta_rows, 0)], 0.0).astype(np.float32)
+            comps["content"] = np.where(
+                state.rated_meta_rows >= 0, content_all[np.maximum(state.rated_meta_rows, 0)], 0.0
+            ).astype(np.float32)
         else:  # the hybrid blends it over rated anime only
             comps["content"] = model.content.score_profile(profile)
     allowed = meta_mask(state, f)
@@ -141,8 +170,10 @@ def recommend_cold_start(state: ServingState, liked: list[int], disliked: list[i
     allowed[disliked_rows] = False
     scores, sources = _scored(state, comps, weights, strategy, content_all)
     own = np.concatenate([liked_rows, disliked_rows])
-    return {"items": shaped_items(state, scores, sources, allowed, n, f, own),
-            "continue": [] if f.mix_franchises else continue_items(state, scores, allowed, liked_rows, n)}
+    return {
+        "items": shaped_items(state, scores, sources, allowed, n, f, own),
+        "continue": [] if f.mix_franchises else continue_items(state, scores, allowed, liked_rows, n),
+    }
 
 
 def continue_for_user(state: ServingState, user_id: int, n: int, f: Filters) -> list[dict[str, Any]]:

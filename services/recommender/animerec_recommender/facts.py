@@ -14,12 +14,13 @@ from .similarity import favourite_indices, meta_row, user_row
 from .state import ServingState
 
 NEIGHBOURS = 30
-MAX_BECAUSE = 3      # liked anime named as reasons
-MAX_FRANCHISE = 2    # of which at most this many because they share the target's franchise
+MAX_BECAUSE = 3  # liked anime named as reasons
+MAX_FRANCHISE = 2  # of which at most this many because they share the target's franchise
 
 
-def explanation_facts(state: ServingState, user_id: int | None, liked: list[int] | None, anime_id: int,
-                      strategy: str | None) -> dict[str, Any]:
+def explanation_facts(
+    state: ServingState, user_id: int | None, liked: list[int] | None, anime_id: int, strategy: str | None
+) -> dict[str, Any]:
     """Returns the facts of the contract: because_you_liked, shared_genres, similar_users and metadata.
 
     because_you_liked names up to three liked anime, each with the evidence that makes the reason
@@ -76,13 +77,23 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
                 continue
             evidence = evidence_of(int(rows[j]), by)
             if evidence is not None:
-                because.append({"anime_id": meta["anime_id"], "title": meta["title"],
-                                "similarity": round(float(sims[j]), 4), "by": by, "evidence": evidence})
+                because.append(
+                    {
+                        "anime_id": meta["anime_id"],
+                        "title": meta["title"],
+                        "similarity": round(float(sims[j]), 4),
+                        "by": by,
+                        "evidence": evidence,
+                    }
+                )
                 named.add(meta["anime_id"])
 
     relations = state.lists.relations
-    in_franchise = {int(r): e for r in liked_rows if relations.same(int(r), row)
-                    and (e := relations.evidence(int(r), row)) is not None}
+    in_franchise = {
+        int(r): e
+        for r in liked_rows
+        if relations.same(int(r), row) and (e := relations.evidence(int(r), row)) is not None
+    }
     if in_franchise:  # the liked entries of the target's franchise, the closest in the relation first
         same = np.array(list(in_franchise), dtype=np.int64)
         steps = np.array([len(e["path"]) - 1 for e in in_franchise.values()], dtype=np.float64)
@@ -93,8 +104,7 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
         add(state.rated_meta_rows[cand], ae[cand] @ ae[target_idx], "embedding")
     content = state.ranking.model.content
     if len(because) < MAX_BECAUSE and content is not None and len(liked_rows):
-        add(liked_rows, np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel(),
-            "content")
+        add(liked_rows, np.asarray((content.vectors[liked_rows] @ content.vectors[row].T).toarray()).ravel(), "content")
     liked_genres = Counter(g for r in liked_rows for g in state.items_json[int(r)]["genres"])
     shared = sorted((g for g in target_genres if liked_genres[g]), key=lambda g: -liked_genres[g])
     liked_it, of = 0, 0
@@ -108,8 +118,18 @@ def explanation_facts(state: ServingState, user_id: int | None, liked: list[int]
             col = state.ratings[neighbours][:, target_idx].toarray().ravel()
             liked_it, of = int((col >= params.liked_rating).sum()), int(k)
     meta = state.items_json[row]
-    return {"anime_id": meta["anime_id"], "title": meta["title"], "genres": target_genres, "score": meta["score"],
-            "members": meta["members"], "popularity_rank": int(state.popularity_rank[row]),
-            "model_version": state.version, "strategy": strategy or "hybrid", "because_you_liked": because,
-            "shared_genres": shared, "similar_users": {"liked_it": liked_it, "of": of}, "rated": rated,
-            "franchise": {"same_franchise_as": [b["anime_id"] for b in because if b["by"] == "franchise"]}}
+    return {
+        "anime_id": meta["anime_id"],
+        "title": meta["title"],
+        "genres": target_genres,
+        "score": meta["score"],
+        "members": meta["members"],
+        "popularity_rank": int(state.popularity_rank[row]),
+        "model_version": state.version,
+        "strategy": strategy or "hybrid",
+        "because_you_liked": because,
+        "shared_genres": shared,
+        "similar_users": {"liked_it": liked_it, "of": of},
+        "rated": rated,
+        "franchise": {"same_franchise_as": [b["anime_id"] for b in because if b["by"] == "franchise"]},
+    }

@@ -26,17 +26,23 @@ def item(state: ServingState, row: int, value_key: str, value: float, sources: l
     return {**state.items_json[row], value_key: round(float(value), 6), "sources": sources}
 
 
-def shaped_items(state: ServingState, scores: np.ndarray, sources: Callable[[int], list[str]],
-                 allowed: np.ndarray, n: int, f: Filters, own_rows: np.ndarray,
-                 value_key: str = "relevance") -> list[dict[str, Any]]:
+def shaped_items(
+    state: ServingState,
+    scores: np.ndarray,
+    sources: Callable[[int], list[str]],
+    allowed: np.ndarray,
+    n: int,
+    f: Filters,
+    own_rows: np.ndarray,
+    value_key: str = "relevance",
+) -> list[dict[str, Any]]:
     """Returns the discovery list: own_rows' franchises out unless mixed, max_per_franchise per franchise.
 
     A franchise shown by a stand-in (its earliest entry) carries the value and sources of its
     best-scored entry, the one that ranked it.
     """
     mixed = f.mix_franchises or not f.exclude_rated  # rated anime may be shown: so may their franchises
-    entries = state.lists.discovery(scores, allowed, n, f.max_per_franchise,
-                                    exclude_rows=None if mixed else own_rows)
+    entries = state.lists.discovery(scores, allowed, n, f.max_per_franchise, exclude_rows=None if mixed else own_rows)
     return [franchise_item(state, e, value_key, float(scores[e.ranked_by]), sources(e.ranked_by)) for e in entries]
 
 

@@ -50,8 +50,10 @@ class ModelHolder:
         """Returns the current state or raises NotReadyError while nothing is loaded."""
         state = self.state
         if state is None:
-            raise NotReadyError("no model version is loaded yet" + (f": {self.last_error}" if self.last_error else ""),
-                                headers={"Retry-After": "5"})
+            raise NotReadyError(
+                "no model version is loaded yet" + (f": {self.last_error}" if self.last_error else ""),
+                headers={"Retry-After": "5"},
+            )
         return state
 
     def reload(self, version: str | None = None) -> ServingState:
@@ -87,8 +89,12 @@ class ModelHolder:
     def _refuse(self, version: str, message: str) -> None:
         self.refused[version] = message
         self.last_error = message
-        log.error("model version %s refused, still serving %s: %s", version,
-                  self.state.version if self.state else None, message)
+        log.error(
+            "model version %s refused, still serving %s: %s",
+            version,
+            self.state.version if self.state else None,
+            message,
+        )
 
     async def poll_forever(self, interval: float) -> None:
         """Checks models/CURRENT every interval seconds and loads a newly promoted version."""

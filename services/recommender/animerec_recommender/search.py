@@ -26,7 +26,7 @@ MEMO_SIZE = 4096
 def trigrams(norm: str) -> set[str]:
     """Returns the character trigrams of a normalised text, padded with a space at each end."""
     padded = f" {norm} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
 class TitleIndex:
@@ -91,8 +91,7 @@ class TitleIndex:
         cand = self._candidates(q)
         choices = self.names if cand is None else [self.names[i] for i in cand]
         best: dict[int, float] = {}
-        for choice, score, pos in process.extract(q, choices, scorer=fuzz.WRatio, limit=limit * 3,
-                                                  score_cutoff=cutoff):
+        for choice, score, pos in process.extract(q, choices, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff):
             if choice == q:
                 score = 101.0  # an exact title match beats any fuzzy one
             elif choice.startswith(q):

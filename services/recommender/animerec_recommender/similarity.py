@@ -67,8 +67,10 @@ def similar_users(state: ServingState, user_id: int, n: int) -> list[dict[str, A
     allowed[u] = False
     top = top_rows(sims, allowed, n)
     counts = np.diff(state.ratings.indptr)
-    return [{"user_id": int(state.user_ids[v]), "similarity": round(float(sims[v]), 6),
-             "n_ratings": int(counts[v])} for v in top]
+    return [
+        {"user_id": int(state.user_ids[v]), "similarity": round(float(sims[v]), 6), "n_ratings": int(counts[v])}
+        for v in top
+    ]
 
 
 def favourite_indices(ratings: np.ndarray) -> np.ndarray:
@@ -91,6 +93,10 @@ def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
     genres = [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
     order = np.lexsort((-state.members[rows], -fav_ratings))[:n]
     favourites = [{**item(state, int(rows[i]), "rating", fav_ratings[i], ["ratings"])} for i in order]
-    return {"user_id": int(user_id), "n_ratings": int(len(idx)),
-            "threshold": float(np.quantile(ratings, 0.75)) if len(ratings) else None,
-            "genres": genres, "favourites": favourites}
+    return {
+        "user_id": int(user_id),
+        "n_ratings": int(len(idx)),
+        "threshold": float(np.quantile(ratings, 0.75)) if len(ratings) else None,
+        "genres": genres,
+        "favourites": favourites,
+    }

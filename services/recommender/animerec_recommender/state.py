@@ -30,27 +30,27 @@ class ServingState:
 
     version: str
     processed_id: str
-    meta: pd.DataFrame                 # anime.parquet, row order = "meta row"
-    meta_row_of: dict[int, int]        # anime_id -> meta row
-    rated_meta_rows: np.ndarray        # anime_index -> meta row (-1 when missing)
-    meta_index: np.ndarray             # meta row -> anime_index (-1 when unrated)
-    user_ids: np.ndarray               # int64, position = user_index
+    meta: pd.DataFrame  # anime.parquet, row order = "meta row"
+    meta_row_of: dict[int, int]  # anime_id -> meta row
+    rated_meta_rows: np.ndarray  # anime_index -> meta row (-1 when missing)
+    meta_index: np.ndarray  # meta row -> anime_index (-1 when unrated)
+    user_ids: np.ndarray  # int64, position = user_index
     user_index_of: dict[int, int]
-    ratings: sp.csr_matrix             # all of a user's ratings (train + val + test), int8 values
-    n_ratings_item: np.ndarray         # rated anime -> number of ratings
+    ratings: sp.csr_matrix  # all of a user's ratings (train + val + test), int8 values
+    n_ratings_item: np.ndarray  # rated anime -> number of ratings
     ranking: FittedRanking
     model: ModelVersion
-    genres: list[str]                  # genre vocabulary
-    genre_matrix: sp.csr_matrix        # [n_meta, n_genres] bool
-    types: np.ndarray                  # lower-case type per meta row
+    genres: list[str]  # genre vocabulary
+    genre_matrix: sp.csr_matrix  # [n_meta, n_genres] bool
+    types: np.ndarray  # lower-case type per meta row
     members: np.ndarray
     years: np.ndarray
     adult: np.ndarray
     titles: TitleIndex
-    items_json: list[dict[str, Any]]   # the static part of each item, per meta row
-    popularity_rank: np.ndarray        # meta row -> rank by members (1 = most members)
-    lists: FranchiseLists              # franchise relation over meta rows (discovery, continue)
-    liked_by: sp.csc_matrix            # [n_users, n_items] 1 where a user's rating is "liked"
+    items_json: list[dict[str, Any]]  # the static part of each item, per meta row
+    popularity_rank: np.ndarray  # meta row -> rank by members (1 = most members)
+    lists: FranchiseLists  # franchise relation over meta rows (discovery, continue)
+    liked_by: sp.csc_matrix  # [n_users, n_items] 1 where a user's rating is "liked"
     loaded_at: float
     mask_cache: dict[str, np.ndarray] = field(default_factory=dict)  # filters digest -> meta mask
 
@@ -70,11 +70,15 @@ class ServingState:
 
 def _check_alignment(model: ModelVersion, data: ProcessedData) -> None:
     if len(model.anime_ids) != data.n_items or not np.array_equal(model.anime_ids, data.anime_ids):
-        raise InvalidModelVersion(f"model version {model.version}: anime_ids.npy does not match the anime of "
-                                  f"processed dataset {model.processed_id}")
+        raise InvalidModelVersion(
+            f"model version {model.version}: anime_ids.npy does not match the anime of "
+            f"processed dataset {model.processed_id}"
+        )
     if len(model.user_ids) != data.n_users or not np.array_equal(model.user_ids, data.user_ids):
-        raise InvalidModelVersion(f"model version {model.version}: user_ids.npy does not match the users of "
-                                  f"processed dataset {model.processed_id}")
+        raise InvalidModelVersion(
+            f"model version {model.version}: user_ids.npy does not match the users of "
+            f"processed dataset {model.processed_id}"
+        )
 
 
 def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
@@ -82,17 +86,28 @@ def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
 
     out = []
-    for rec in meta[["anime_id", "title", "name", "english_name", "genres", "type", "year", "score",
-                     "members"]].itertuples(index=False):
-        out.append({"anime_id": int(rec.anime_id), "title": str(rec.title), "name": str(rec.name),
-                    "english_title": str(rec.english_name) or None, "genres": [str(g) for g in rec.genres],
-                    "type": str(rec.type) or None, "year": None if num(float(rec.year)) is None else int(rec.year),
-                    "score": num(float(rec.score)), "members": int(rec.members)})
+    for rec in meta[
+        ["anime_id", "title", "name", "english_name", "genres", "type", "year", "score", "members"]
+    ].itertuples(index=False):
+        out.append(
+            {
+                "anime_id": int(rec.anime_id),
+                "title": str(rec.title),
+                "name": str(rec.name),
+                "english_title": str(rec.english_name) or None,
+                "genres": [str(g) for g in rec.genres],
+                "type": str(rec.type) or None,
+                "year": None if num(float(rec.year)) is None else int(rec.year),
+                "score": num(float(rec.score)),
+                "members": int(rec.members),
+            }
+        )
     return out
 
 
-def build_state(storage: Storage, version: str, params: RankingParams,
-                reuse_by_processed: dict[str, dict[tuple[Any, ...], Any]]) -> ServingState:
+def build_state(
+    storage: Storage, version: str, params: RankingParams, reuse_by_processed: dict[str, dict[tuple[Any, ...], Any]]
+) -> ServingState:
     """Returns the serving state of a published model version (raises InvalidModelVersion when unusable)."""
     start = time.perf_counter()
     model = load_model_version(storage, version)
@@ -122,15 +137,20 @@ def build_state(storage: Storage, version: str, params: RankingParams,
     ok = rated_meta_rows >= 0
     meta_index[rated_meta_rows[ok]] = np.arange(data.n_items)[ok]
     everything = pd.concat([data.train, data.val, data.test], ignore_index=True)
-    ratings = sp.csr_matrix((everything["rating"].to_numpy(np.int8),
-                             (everything["user_index"].to_numpy(), everything["anime_index"].to_numpy())),
-                            shape=(data.n_users, data.n_items))
+    ratings = sp.csr_matrix(
+        (
+            everything["rating"].to_numpy(np.int8),
+            (everything["user_index"].to_numpy(), everything["anime_index"].to_numpy()),
+        ),
+        shape=(data.n_users, data.n_items),
+    )
     ratings.sort_indices()
     genres = sorted({g for gs in meta["genres"] for g in gs})
     gpos = {g: i for i, g in enumerate(genres)}
     gr = [(i, gpos[g]) for i, gs in enumerate(meta["genres"]) for g in gs]
-    genre_matrix = sp.csr_matrix((np.ones(len(gr), bool), ([a for a, _ in gr], [b for _, b in gr])),
-                                 shape=(len(meta), len(genres)))
+    genre_matrix = sp.csr_matrix(
+        (np.ones(len(gr), bool), ([a for a, _ in gr], [b for _, b in gr])), shape=(len(meta), len(genres))
+    )
     franchise = ranking.model.franchise
     relations = franchise.relations if franchise is not None else None
     if relations is None or not np.array_equal(relations.anime_ids, meta["anime_id"].to_numpy(np.int64)):
@@ -140,17 +160,36 @@ def build_state(storage: Storage, version: str, params: RankingParams,
     popularity_rank = np.empty(len(meta), np.int64)
     popularity_rank[order] = np.arange(1, len(meta) + 1)
     state = ServingState(
-        version=version, processed_id=pid, meta=meta, meta_row_of=meta_row_of, rated_meta_rows=rated_meta_rows,
-        meta_index=meta_index, user_ids=data.user_ids,
-        user_index_of={int(u): i for i, u in enumerate(data.user_ids)}, ratings=ratings,
+        version=version,
+        processed_id=pid,
+        meta=meta,
+        meta_row_of=meta_row_of,
+        rated_meta_rows=rated_meta_rows,
+        meta_index=meta_index,
+        user_ids=data.user_ids,
+        user_index_of={int(u): i for i, u in enumerate(data.user_ids)},
+        ratings=ratings,
         n_ratings_item=np.bincount(everything["anime_index"].to_numpy(), minlength=data.n_items),
-        ranking=ranking, model=model, genres=genres, genre_matrix=genre_matrix,
-        types=meta["type"].fillna("").str.lower().to_numpy(), members=members,
-        years=meta["year"].to_numpy(np.float64), adult=(meta["age_rating"] == ADULT_RATING).to_numpy(),
-        titles=TitleIndex(meta), items_json=_static_items(meta), popularity_rank=popularity_rank,
+        ranking=ranking,
+        model=model,
+        genres=genres,
+        genre_matrix=genre_matrix,
+        types=meta["type"].fillna("").str.lower().to_numpy(),
+        members=members,
+        years=meta["year"].to_numpy(np.float64),
+        adult=(meta["age_rating"] == ADULT_RATING).to_numpy(),
+        titles=TitleIndex(meta),
+        items_json=_static_items(meta),
+        popularity_rank=popularity_rank,
         lists=FranchiseLists(relations),
         liked_by=(ratings >= ranking.model.params.liked_rating).astype(np.int8).tocsc(),
-        loaded_at=time.time())
-    log.info("loaded model version %s (processed %s) in %.1fs; weights %s", version, pid,
-             time.perf_counter() - start, ranking.weights)
+        loaded_at=time.time(),
+    )
+    log.info(
+        "loaded model version %s (processed %s) in %.1fs; weights %s",
+        version,
+        pid,
+        time.perf_counter() - start,
+        ranking.weights,
+    )
     return state

@@ -35,9 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return False, {"storage": f"error: {type(exc).__name__}"}
         return True, {"storage": "ok", "model_version": current, "training_run": runs.active_run()}
 
-    app = create_service_app("training", settings, title="animerec training",
-                             description="Training runs (TensorFlow, Comet ML), model versions and promotion.",
-                             ready_check=ready, lifespan=lifespan)
+    app = create_service_app(
+        "training",
+        settings,
+        title="animerec training",
+        description="Training runs (TensorFlow, Comet ML), model versions and promotion.",
+        ready_check=ready,
+        lifespan=lifespan,
+    )
     app.state.storage = storage
     app.state.runs = runs
     app.include_router(training_runs.router)

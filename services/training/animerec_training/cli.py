@@ -34,12 +34,15 @@ def _param(text: str) -> tuple[str, Any]:
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
     """Plain single list (comparable with peers), then the lists as served: discovery NDCG@10 and
     the continue list's HR@10 ("-" where a strategy has none, e.g. the simulated cold starts)."""
-    lines = [f"  {'strategy':<14} {'NDCG@10':>8} {'Recall@10':>10} {'HR@10':>7} {'disc.NDCG@10':>13} "
-             f"{'cont.HR@10':>11}"]
+    lines = [
+        f"  {'strategy':<14} {'NDCG@10':>8} {'Recall@10':>10} {'HR@10':>7} {'disc.NDCG@10':>13} {'cont.HR@10':>11}"
+    ]
     for name, m in metrics.items():
         disc, cont = m.get("discovery_ndcg@10"), m.get("continue_hr@10")
-        lines.append(f"  {name:<14} {m['ndcg@10']:>8.4f} {m['recall@10']:>10.4f} {m['hr@10']:>7.4f} "
-                     f"{'-' if disc is None else f'{disc:.4f}':>13} {'-' if cont is None else f'{cont:.4f}':>11}")
+        lines.append(
+            f"  {name:<14} {m['ndcg@10']:>8.4f} {m['recall@10']:>10.4f} {m['hr@10']:>7.4f} "
+            f"{'-' if disc is None else f'{disc:.4f}':>13} {'-' if cont is None else f'{cont:.4f}':>11}"
+        )
     return "\n".join(lines)
 
 
@@ -59,13 +62,23 @@ def _train(args: argparse.Namespace) -> int:
         params["fit_on"] = args.fit_on
     status = StatusFile(Path(args.status_file) if args.status_file else None, id=args.run_id)
     with RunBar(False if args.json or args.status_file else None) as bar:
-        summary = run_training(settings, model=args.model, epochs=args.epochs, processed_id=args.processed_id,
-                               promote=args.promote, params=params, status=status, on_progress=bar.update)
+        summary = run_training(
+            settings,
+            model=args.model,
+            epochs=args.epochs,
+            processed_id=args.processed_id,
+            promote=args.promote,
+            params=params,
+            status=status,
+            on_progress=bar.update,
+        )
     if args.json:
         print_summary(summary)
     else:
-        print(f"model version {summary['version']} ({summary['model']}, processed {summary['processed_id']}), "
-              f"{summary['promotion']['decision']}\n{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+        print(
+            f"model version {summary['version']} ({summary['model']}, processed {summary['processed_id']}), "
+            f"{summary['promotion']['decision']}\n{_metrics_table(summary['metrics'])}{_bce_line(summary)}"
+        )
     return 0
 
 
@@ -78,11 +91,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print_summary(summary)
     else:
-        blend = ("the blend stored in metrics.json, as served" if summary["blend"] == "stored"
-                 else "no stored blend: tuned on val")
-        print(f"model version {summary['version']} ({summary['model']}) on processed {summary['processed_id']}"
-              f"{' [current]' if summary['current'] else ''}, hybrid and cold start: {blend}\n"
-              f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+        blend = (
+            "the blend stored in metrics.json, as served"
+            if summary["blend"] == "stored"
+            else "no stored blend: tuned on val"
+        )
+        print(
+            f"model version {summary['version']} ({summary['model']}) on processed {summary['processed_id']}"
+            f"{' [current]' if summary['current'] else ''}, hybrid and cold start: {blend}\n"
+            f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}"
+        )
     return 0
 
 
@@ -93,8 +111,11 @@ def run_step(argv: list[str]) -> dict[str, Any]:
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode != 0 or not lines:
-        raise AnimeRecError(f"`animerec {' '.join(argv)}` failed with exit code {proc.returncode}",
-                            code="pipeline_step_failed", status_code=500)
+        raise AnimeRecError(
+            f"`animerec {' '.join(argv)}` failed with exit code {proc.returncode}",
+            code="pipeline_step_failed",
+            status_code=500,
+        )
     return json.loads(lines[-1])
 
 
@@ -106,19 +127,39 @@ def _pipeline(args: argparse.Namespace) -> int:
         bar.update("ingest", 0.0, 0.0, None)
         raw = run_step(["ingest", "--source", str(Path(args.source).resolve())])
         bar.update("process", 0.0, 0.0, None)
-        processed = run_step(["process", "--raw-dataset", raw["id"],
-                              *(["--min-ratings", str(args.min_ratings)] if args.min_ratings else [])])
-        summary = run_training(Settings(), model=args.model, epochs=args.epochs, processed_id=processed["id"],
-                               promote=args.promote, on_progress=bar.update)
+        processed = run_step(
+            [
+                "process",
+                "--raw-dataset",
+                raw["id"],
+                *(["--min-ratings", str(args.min_ratings)] if args.min_ratings else []),
+            ]
+        )
+        summary = run_training(
+            Settings(),
+            model=args.model,
+            epochs=args.epochs,
+            processed_id=processed["id"],
+            promote=args.promote,
+            on_progress=bar.update,
+        )
     seconds = round(time.perf_counter() - started, 1)
-    summary = {**summary, "raw_dataset": raw["id"], "processed_id": processed["id"],
-               "ratings": processed.get("ratings"), "users": processed.get("users"), "pipeline_seconds": seconds}
+    summary = {
+        **summary,
+        "raw_dataset": raw["id"],
+        "processed_id": processed["id"],
+        "ratings": processed.get("ratings"),
+        "users": processed.get("users"),
+        "pipeline_seconds": seconds,
+    }
     if args.json:
         print_summary(summary)
     else:
-        print(f"raw {raw['id']} -> processed {processed['id']} -> model {summary['version']} "
-              f"(promoted: {summary['promoted']}, current: {summary['current']}) in {seconds} s\n"
-              f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}")
+        print(
+            f"raw {raw['id']} -> processed {processed['id']} -> model {summary['version']} "
+            f"(promoted: {summary['promoted']}, current: {summary['current']}) in {seconds} s\n"
+            f"{_metrics_table(summary['metrics'])}{_bce_line(summary)}"
+        )
     return 0
 
 
@@ -128,20 +169,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", choices=MODELS, default=None, help="default TRAINING_DEFAULT_MODEL (two_tower)")
     train.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's)")
     train.add_argument("--processed-id", default=None, help="processed dataset (default processed/CURRENT)")
-    train.add_argument("--promote", choices=POLICIES, default=None,
-                       help="make the new version current: never, if_better (served hybrid and cold-start "
-                            "NDCG@10 not worse), always")
-    train.add_argument("--fit-on", choices=("train", "train_part"), default=None,
-                       help="two_tower: fit on train only (val held out, early stopping) or train+val")
-    train.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
-                       help="override a hyper-parameter (JSON value), e.g. --param temperature=0.1")
+    train.add_argument(
+        "--promote",
+        choices=POLICIES,
+        default=None,
+        help="make the new version current: never, if_better (served hybrid and cold-start NDCG@10 not worse), always",
+    )
+    train.add_argument(
+        "--fit-on",
+        choices=("train", "train_part"),
+        default=None,
+        help="two_tower: fit on train only (val held out, early stopping) or train+val",
+    )
+    train.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a hyper-parameter (JSON value), e.g. --param temperature=0.1",
+    )
     train.add_argument("--status-file", default=None, help=argparse.SUPPRESS)
     train.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     train.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     train.set_defaults(func=_train)
 
-    ev = subparsers.add_parser("evaluate", help="evaluate a model version against the baselines, with the "
-                                "hybrid blend stored in its metrics.json (as served)")
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model version against the baselines, with the "
+        "hybrid blend stored in its metrics.json (as served)",
+    )
     ev.add_argument("--version", default=None, help="model version (default models/CURRENT)")
     ev.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     ev.set_defaults(func=_evaluate)

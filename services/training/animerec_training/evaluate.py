@@ -25,8 +25,14 @@ from .versions import latest_version_of
 
 METRIC_KEYS = ("ndcg@10", "recall@10", "hr@10")
 # The lists as served (franchise-aware): discovery and continue (see animerec_ranking.evaluation).
-LIST_KEYS = ("discovery_ndcg@10", "discovery_recall@10", "discovery_hr@10", "discovery_users",
-             "continue_hr@10", "continue_users")
+LIST_KEYS = (
+    "discovery_ndcg@10",
+    "discovery_recall@10",
+    "discovery_hr@10",
+    "discovery_users",
+    "continue_hr@10",
+    "continue_users",
+)
 
 
 Progress = Callable[[str, float], None]
@@ -54,11 +60,16 @@ def _scores(m: dict[str, Any]) -> dict[str, Any]:
     return {k: m[k] for k in (*METRIC_KEYS, "users", *LIST_KEYS) if k in m}
 
 
-def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np.ndarray, *,
-                        seed_emb: tuple[np.ndarray, np.ndarray] | None = None,
-                        config: dict[str, Any] | None = None,
-                        tuned: dict[str, Any] | None = None,
-                        on_progress: Progress | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_embeddings(
+    data: ProcessedData,
+    user_emb: np.ndarray,
+    anime_emb: np.ndarray,
+    *,
+    seed_emb: tuple[np.ndarray, np.ndarray] | None = None,
+    config: dict[str, Any] | None = None,
+    tuned: dict[str, Any] | None = None,
+    on_progress: Progress | None = None,
+) -> dict[str, dict[str, Any]]:
     """Returns {strategy: {"ndcg@10", "recall@10", "hr@10", "users", discovery/continue}} on the test holdout.
 
     The plain single list (comparable with peers) and, when the catalogue has franchises, the
@@ -77,8 +88,10 @@ def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np
     if tuned is not None:
         tuned.update(ranking.hybrid_params(fitted))
     franchise = fitted.model.franchise
-    fixed = {"popularity": evaluation.popularity_scores(seen),
-             "collaborative": evaluation.embedding_scores(user_emb, anime_emb)}
+    fixed = {
+        "popularity": evaluation.popularity_scores(seen),
+        "collaborative": evaluation.embedding_scores(user_emb, anime_emb),
+    }
     if seed_emb is not None:
         fixed["seed"] = evaluation.embedding_scores(*seed_emb)
     served = ranking.scores_of(fitted)
@@ -89,8 +102,14 @@ def evaluate_embeddings(data: ProcessedData, user_emb: np.ndarray, anime_emb: np
             out.setdefault(name, block)  # the protocol's popularity and raw embeddings come first
         return out
 
-    got = evaluation.evaluate_strategies(scores, seen, data.test, franchise=franchise, shaped=SHAPED_LISTS,
-                                         on_batch=lambda done, total: report("known users", done / total))
+    got = evaluation.evaluate_strategies(
+        scores,
+        seen,
+        data.test,
+        franchise=franchise,
+        shaped=SHAPED_LISTS,
+        on_batch=lambda done, total: report("known users", done / total),
+    )
     out = {name: _scores(m) for name, m in got.items()}
     cold = ranking.cold_start_metrics(fitted, data, on_batch=lambda done, total: report("cold start", done / total))
     out.update({name: _scores(m) for name, m in cold.items()})  # simulated cold starts, last
@@ -124,10 +143,18 @@ def blend_source(blend: dict[str, Any] | None) -> str:
     return "tuned on val" if RankingParams().with_stored_blend(blend).tune else "stored"
 
 
-def evaluate_model(storage: Storage, processed_id: str, data: ProcessedData, user_emb: np.ndarray,
-                   anime_emb: np.ndarray, *, model: str | None, embeddings_saw_val: bool,
-                   blend: dict[str, Any] | None = None,
-                   on_progress: Progress | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def evaluate_model(
+    storage: Storage,
+    processed_id: str,
+    data: ProcessedData,
+    user_emb: np.ndarray,
+    anime_emb: np.ndarray,
+    *,
+    model: str | None,
+    embeddings_saw_val: bool,
+    blend: dict[str, Any] | None = None,
+    on_progress: Progress | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Returns (strategies, hybrid_params) of a model's embeddings, evaluated as the recommender serves them.
 
     The one evaluation of a model version: the training run's final evaluation and
@@ -144,8 +171,9 @@ def evaluate_model(storage: Storage, processed_id: str, data: ProcessedData, use
     config = params.as_dict() if not params.tune else {}
     config["embeddings_saw_val"] = bool(embeddings_saw_val)
     tuned: dict[str, Any] = {}
-    strategies = evaluate_embeddings(data, user_emb, anime_emb, seed_emb=seed, config=config, tuned=tuned,
-                                     on_progress=on_progress)
+    strategies = evaluate_embeddings(
+        data, user_emb, anime_emb, seed_emb=seed, config=config, tuned=tuned, on_progress=on_progress
+    )
     if not params.tune and blend:
         tuned = {**blend, "weights": tuned.get("weights", blend.get("weights"))}
     if model == "seed":
@@ -153,8 +181,9 @@ def evaluate_model(storage: Storage, processed_id: str, data: ProcessedData, use
     return strategies, tuned
 
 
-def evaluate_version(storage: Storage, version: str | None = None,
-                     on_progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_version(
+    storage: Storage, version: str | None = None, on_progress: Progress | None = None
+) -> dict[str, Any]:
     """Returns {"version", "model", "processed_id", "metrics": {strategy: {...}}, "blend", ...} of a version.
 
     The hybrid and cold-start rows use the blend stored in the version's metrics.json
@@ -166,14 +195,30 @@ def evaluate_version(storage: Storage, version: str | None = None,
     mv = load_model_version(storage, version)
     processed_id, data = load_dataset(storage, mv.processed_id)
     if len(mv.user_ids) != data.n_users or len(mv.anime_ids) != data.n_items:
-        raise NotFoundError(f"processed dataset {processed_id} does not match version {mv.version}",
-                            code="dataset_mismatch")
+        raise NotFoundError(
+            f"processed dataset {processed_id} does not match version {mv.version}", code="dataset_mismatch"
+        )
     stored = mv.metrics
     blend = stored.get("hybrid_params")
     metrics, hybrid_params = evaluate_model(
-        storage, processed_id, data, mv.user_embeddings, mv.anime_embeddings, model=mv.config.get("model"),
-        embeddings_saw_val=bool(stored.get("val_in_training", False)), blend=blend, on_progress=on_progress)
-    return {"version": mv.version, "model": mv.config.get("model"), "processed_id": processed_id,
-            "metrics": metrics, "blend": blend_source(blend), "hybrid_params": hybrid_params,
-            "val_bce": stored.get("val_bce"), "mean_bce": stored.get("mean_bce"),
-            "current": storage.get_current("models") == mv.version}
+        storage,
+        processed_id,
+        data,
+        mv.user_embeddings,
+        mv.anime_embeddings,
+        model=mv.config.get("model"),
+        embeddings_saw_val=bool(stored.get("val_in_training", False)),
+        blend=blend,
+        on_progress=on_progress,
+    )
+    return {
+        "version": mv.version,
+        "model": mv.config.get("model"),
+        "processed_id": processed_id,
+        "metrics": metrics,
+        "blend": blend_source(blend),
+        "hybrid_params": hybrid_params,
+        "val_bce": stored.get("val_bce"),
+        "mean_bce": stored.get("mean_bce"),
+        "current": storage.get_current("models") == mv.version,
+    }

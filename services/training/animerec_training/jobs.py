@@ -71,15 +71,31 @@ class RunManager:
         with self._lock:
             active = self.active_run()
             if active or lock_is_held(self.runs_dir):
-                raise TrainingInProgress("a training run is already in progress",
-                                         details={"run_id": active} if active else None)
+                raise TrainingInProgress(
+                    "a training run is already in progress", details={"run_id": active} if active else None
+                )
             run_id = f"run-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
             status_file = self.runs_dir / f"{run_id}.json"
             request = {"model": model, "epochs": epochs, "processed_id": processed_id, "promote": promote}
             (self.runs_dir / f"{run_id}.request.json").write_text(json.dumps(request))
-            cmd = [sys.executable, "-m", "animerec_training.worker", "--lock", str(self.runs_dir / LOCK_NAME),
-                   "--", "train", "--model", model, "--promote", promote, "--status-file", str(status_file),
-                   "--run-id", run_id, "--json"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "animerec_training.worker",
+                "--lock",
+                str(self.runs_dir / LOCK_NAME),
+                "--",
+                "train",
+                "--model",
+                model,
+                "--promote",
+                promote,
+                "--status-file",
+                str(status_file),
+                "--run-id",
+                run_id,
+                "--json",
+            ]
             if epochs:
                 cmd += ["--epochs", str(epochs)]
             if processed_id:
@@ -99,15 +115,40 @@ class RunManager:
         if status is None:
             if proc is None and not (self.runs_dir / f"{run_id}.request.json").exists():
                 raise RunNotFound(f"no training run {run_id!r}")
-            status = {"state": "queued", "epoch": 0, "epochs": None, "progress": 0.0, "metrics": {},
-                      "version": None, "promoted": False, "error": None}
+            status = {
+                "state": "queued",
+                "epoch": 0,
+                "epochs": None,
+                "progress": 0.0,
+                "metrics": {},
+                "version": None,
+                "promoted": False,
+                "error": None,
+            }
         alive = proc.poll() is None if proc is not None else _pid_alive(status.get("pid"))
         if status.get("state") not in TERMINAL and not alive and (proc is not None or status.get("pid")):
             code = proc.returncode if proc is not None else None
-            status = {**status, "state": "failed",
-                      "error": status.get("error") or f"training process exited (code {code}) before finishing"}
-        keys = ("state", "epoch", "epochs", "progress", "metrics", "version", "promoted", "promotion", "error",
-                "model", "phase", "phase_progress", "eta_s", "blind_epoch")
+            status = {
+                **status,
+                "state": "failed",
+                "error": status.get("error") or f"training process exited (code {code}) before finishing",
+            }
+        keys = (
+            "state",
+            "epoch",
+            "epochs",
+            "progress",
+            "metrics",
+            "version",
+            "promoted",
+            "promotion",
+            "error",
+            "model",
+            "phase",
+            "phase_progress",
+            "eta_s",
+            "blind_epoch",
+        )
         return {"id": run_id, **{k: status.get(k) for k in keys}}
 
     def shutdown(self) -> None:

@@ -32,14 +32,18 @@ class RunBar:
 
     def __enter__(self) -> RunBar:
         if self.enabled:
-            self._progress = Progress(TextColumn("{task.description:<32}"), BarColumn(), TaskProgressColumn(),
-                                      TextColumn("{task.fields[eta]}"), console=self.console)
+            self._progress = Progress(
+                TextColumn("{task.description:<32}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[eta]}"),
+                console=self.console,
+            )
             self._task = self._progress.add_task("starting", total=100.0, eta=_eta(None))
             self._progress.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._progress is not None:
             self._progress.stop()
 
@@ -47,8 +51,12 @@ class RunBar:
         """Shows the phase (with its own fraction) and the whole run's fraction and ETA."""
         if self._progress is None or self._task is None:
             return
-        self._progress.update(self._task, completed=round(100.0 * progress, 2), eta=_eta(eta_s),
-                              description=f"{phase} {phase_fraction:.0%}")
+        self._progress.update(
+            self._task,
+            completed=round(100.0 * progress, 2),
+            eta=_eta(eta_s),
+            description=f"{phase} {phase_fraction:.0%}",
+        )
         self._progress.refresh()  # updates are rare (an epoch, a block of users): show each at once
 
     def evaluation(self, step: str, fraction: float) -> None:

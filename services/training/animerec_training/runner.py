@@ -28,10 +28,17 @@ from .status import PHASE_UNITS, ProgressHook, RunProgress, StatusFile
 from .tracking import Tracker
 
 
-def run_training(settings: Settings, *, model: str | None = None, epochs: int | None = None,
-                 processed_id: str | None = None, promote: str | None = None,
-                 params: dict[str, Any] | None = None, status: StatusFile | None = None,
-                 on_progress: ProgressHook | None = None) -> dict[str, Any]:
+def run_training(
+    settings: Settings,
+    *,
+    model: str | None = None,
+    epochs: int | None = None,
+    processed_id: str | None = None,
+    promote: str | None = None,
+    params: dict[str, Any] | None = None,
+    status: StatusFile | None = None,
+    on_progress: ProgressHook | None = None,
+) -> dict[str, Any]:
     """Returns the run summary {"version", "model", "metrics", "promoted", ...} after publishing a version.
 
     Raises whatever failed; the status file then says "failed" with the error.
@@ -39,15 +46,31 @@ def run_training(settings: Settings, *, model: str | None = None, epochs: int | 
     """
     status = status or StatusFile(None)
     try:
-        return _run(settings, model or settings.default_model, epochs, processed_id,
-                    promote or settings.default_promote, params or {}, status, on_progress)
+        return _run(
+            settings,
+            model or settings.default_model,
+            epochs,
+            processed_id,
+            promote or settings.default_promote,
+            params or {},
+            status,
+            on_progress,
+        )
     except BaseException as exc:
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         raise
 
 
-def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: str | None, promote: str,
-         overrides: dict[str, Any], status: StatusFile, on_progress: ProgressHook | None) -> dict[str, Any]:
+def _run(
+    settings: Settings,
+    model_name: str,
+    epochs: int | None,
+    processed_id: str | None,
+    promote: str,
+    overrides: dict[str, Any],
+    status: StatusFile,
+    on_progress: ProgressHook | None,
+) -> dict[str, Any]:
     storage = open_storage(settings.storage_url)
     status.update(state="running", model=model_name, phase="loading data")
     started = time.perf_counter()
@@ -57,11 +80,19 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
     with tempfile.TemporaryDirectory(prefix="animerec-train-") as tmp:
         work = Path(tmp)
         # Comet first: it wants to be imported before TensorFlow.
-        tracker = Tracker(api_key=settings.comet_api_key, project=settings.comet_project_name,
-                          workspace=settings.comet_workspace, name=version, offline_dir=work / "comet")
-        tf = configure_tensorflow(settings.threads, settings.seed,
-                                  settings.deterministic,
-                                  settings.cpu_replicas if settings.strategy == "mirrored" else 1)
+        tracker = Tracker(
+            api_key=settings.comet_api_key,
+            project=settings.comet_project_name,
+            workspace=settings.comet_workspace,
+            name=version,
+            offline_dir=work / "comet",
+        )
+        tf = configure_tensorflow(
+            settings.threads,
+            settings.seed,
+            settings.deterministic,
+            settings.cpu_replicas if settings.strategy == "mirrored" else 1,
+        )
         strategy = distribution_strategy(settings.strategy)
         from .models import registry  # imports TensorFlow/Keras: only ever inside the training process
 
@@ -69,21 +100,37 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         if epochs:
             params["epochs"] = int(epochs)
         status.update(version=None, epochs=int(params["epochs"]), phase="training", planned_version=version)
-        progress(f"training {model_name} on processed/{processed_id} ({data.n_users} users, {data.n_items} anime, "
-                 f"{len(data.train):,} train ratings) for up to {params['epochs']} epochs -> {version}")
-        tracker.log_parameters({**params, "model": model_name, "processed_id": processed_id,
-                                "seed": settings.seed, "n_users": data.n_users, "n_items": data.n_items,
-                                "train_ratings": len(data.train), "tensorflow": tf.__version__,
-                                "strategy": settings.strategy,
-                                "replicas": strategy.num_replicas_in_sync})
+        progress(
+            f"training {model_name} on processed/{processed_id} ({data.n_users} users, {data.n_items} anime, "
+            f"{len(data.train):,} train ratings) for up to {params['epochs']} epochs -> {version}"
+        )
+        tracker.log_parameters(
+            {
+                **params,
+                "model": model_name,
+                "processed_id": processed_id,
+                "seed": settings.seed,
+                "n_users": data.n_users,
+                "n_items": data.n_items,
+                "train_ratings": len(data.train),
+                "tensorflow": tf.__version__,
+                "strategy": settings.strategy,
+                "replicas": strategy.num_replicas_in_sync,
+            }
+        )
 
-        tune_blend_first = bool(settings.tune_hybrid and model_name == "two_tower" and len(data.val)
-                                and params.get("fit_on") == "train_part")
+        tune_blend_first = bool(
+            settings.tune_hybrid
+            and model_name == "two_tower"
+            and len(data.val)
+            and params.get("fit_on") == "train_part"
+        )
         n_epochs = int(params["epochs"])
         tuning = {"val-blind copy": n_epochs, "tuning hybrid on val": PHASE_UNITS["tuning hybrid on val"]}
         final_epochs = int(params.get("final_epochs") or 1) if tune_blend_first else n_epochs
-        plan = RunProgress(status, {**(tuning if tune_blend_first else {}), "training": final_epochs},
-                           on_update=on_progress)
+        plan = RunProgress(
+            status, {**(tuning if tune_blend_first else {}), "training": final_epochs}, on_update=on_progress
+        )
 
         def shown_logs(logs: dict[str, Any]) -> dict[str, float]:
             return {k: round(float(v), 5) for k, v in logs.items() if isinstance(v, (int, float))}
@@ -105,21 +152,32 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             # Early stopping ends the copy at most `patience` epochs after its best (an ETA estimate).
             plan.replan("val-blind copy", min(n_epochs, max(epoch + 1, best_so_far + patience)))
             plan.step("val-blind copy", epoch + 1, blind_epoch=epoch + 1, metrics=shown)
-            progress(f"val-blind copy epoch {epoch + 1}/{n_epochs}: "
-                     + ", ".join(f"{k} {v}" for k, v in shown.items()))
+            progress(f"val-blind copy epoch {epoch + 1}/{n_epochs}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
         blend, start_from = None, None
         if tune_blend_first:
             plan.start("val-blind copy")
-            progress("hybrid blend: training a val-blind copy (fit on train only, early stopping on val NDCG@10) "
-                     "and tuning the blend on val")
-            blind = registry.train(model_name, data, {**params, "fit_on": "train"}, work / "blend",
-                                   settings.seed, on_blind_epoch, strategy=strategy)
+            progress(
+                "hybrid blend: training a val-blind copy (fit on train only, early stopping on val NDCG@10) "
+                "and tuning the blend on val"
+            )
+            blind = registry.train(
+                model_name,
+                data,
+                {**params, "fit_on": "train"},
+                work / "blend",
+                settings.seed,
+                on_blind_epoch,
+                strategy=strategy,
+            )
             best = blind.extra["best_epoch"]
             plan.start("tuning hybrid on val")
-            blend = {**tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
-                     "tuned_with": "val-blind copy of the model (fit on train only)",
-                     "blind_epochs": len(blind.history.get("loss", [])), "blind_best_epoch": best}
+            blend = {
+                **tune_blend(data, blind.user_embeddings, blind.anime_embeddings),
+                "tuned_with": "val-blind copy of the model (fit on train only)",
+                "blind_epochs": len(blind.history.get("loss", [])),
+                "blind_best_epoch": best,
+            }
             plan.step("tuning hybrid on val", PHASE_UNITS["tuning hybrid on val"])
             progress(f"hybrid blend tuned on val: weights {blend.get('weights')}")
             # The final model continues the copy (its best epoch's weights) on train + val.
@@ -127,26 +185,35 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
             params["epochs"] = n_epochs = final_epochs
             plan.replan("training", n_epochs)
             status.update(epochs=n_epochs)
-            progress(f"final fit: the val-blind copy (best val NDCG@10 at epoch {best}) continues on train + val "
-                     f"for {n_epochs} epochs")
+            progress(
+                f"final fit: the val-blind copy (best val NDCG@10 at epoch {best}) continues on train + val "
+                f"for {n_epochs} epochs"
+            )
         plan.start("training")
-        trained = registry.train(model_name, data, params, work, settings.seed, on_epoch, start_from,
-                                 strategy)
+        trained = registry.train(model_name, data, params, work, settings.seed, on_epoch, start_from, strategy)
         if not is_chief(strategy):  # a multi-worker cluster's other workers: the chief evaluates and publishes
             status.update(state="succeeded", phase="done", progress=1.0, eta_s=0.0)
-            return {"version": None, "model": model_name, "processed_id": processed_id, "chief": False,
-                    "epochs_run": len(trained.history.get("loss", []))}
+            return {
+                "version": None,
+                "model": model_name,
+                "processed_id": processed_id,
+                "chief": False,
+                "epochs_run": len(trained.history.get("loss", [])),
+            }
         plan.start("evaluating")
         progress("evaluating on the test holdout (plain, discovery and continue lists; cold start)")
         metrics = _final_metrics(storage, data, processed_id, model_name, trained, blend, plan.evaluation_step)
-        tracker.log_metrics({f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()},
-                            prefix="test")
+        tracker.log_metrics(
+            {f"{s}_{k}": v for s, m in metrics["strategies"].items() for k, v in m.items()}, prefix="test"
+        )
         if metrics.get("val_bce") is not None:
             tracker.log_metrics({"val_bce": metrics["val_bce"], "mean_bce": metrics["mean_bce"]})
         model_file = work / "model.keras"
         trained.model.save(model_file)
-        for name, arr in (("user_embeddings.npy", trained.user_embeddings),
-                          ("anime_embeddings.npy", trained.anime_embeddings)):
+        for name, arr in (
+            ("user_embeddings.npy", trained.user_embeddings),
+            ("anime_embeddings.npy", trained.anime_embeddings),
+        ):
             np.save(work / name, arr)
             tracker.log_asset(work / name)
         tracker.log_model(model_name, model_file)
@@ -161,61 +228,127 @@ def _run(settings: Settings, model_name: str, epochs: int | None, processed_id: 
         if archive is not None:
             with storage.publish(f"experiments/{version}", meta={"comet_offline_id": experiment_key}) as staging:
                 versions.copy_file(archive, staging / archive.name)
-        config = {"model": model_name, "params": trained.params, "processed_id": processed_id,
-                  "seed": settings.seed, "deterministic": settings.deterministic,
-                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": version,
-                  "epochs_run": len(trained.history.get("loss", [])), "history": trained.history,
-                  "blind_history": blind.history if start_from is not None else None,
-                  "comet": {"online": tracker.online, "key": experiment_key,
-                            "archive": f"experiments/{version}/{archive.name}" if archive else None}}
-        versions.write_version(storage, version, user_embeddings=trained.user_embeddings,
-                               anime_embeddings=trained.anime_embeddings, user_ids=data.user_ids,
-                               anime_ids=data.anime_ids, metrics=metrics, config=config, history=trained.history,
-                               save_model=lambda p: versions.copy_file(model_file, p))
+        config = {
+            "model": model_name,
+            "params": trained.params,
+            "processed_id": processed_id,
+            "seed": settings.seed,
+            "deterministic": settings.deterministic,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "version": version,
+            "epochs_run": len(trained.history.get("loss", [])),
+            "history": trained.history,
+            "blind_history": blind.history if start_from is not None else None,
+            "comet": {
+                "online": tracker.online,
+                "key": experiment_key,
+                "archive": f"experiments/{version}/{archive.name}" if archive else None,
+            },
+        }
+        versions.write_version(
+            storage,
+            version,
+            user_embeddings=trained.user_embeddings,
+            anime_embeddings=trained.anime_embeddings,
+            user_ids=data.user_ids,
+            anime_ids=data.anime_ids,
+            metrics=metrics,
+            config=config,
+            history=trained.history,
+            save_model=lambda p: versions.copy_file(model_file, p),
+        )
     promotion = _maybe_promote(storage, version, promote, metrics, processed_id)
     promoted = promotion["promoted"]
     phase_seconds["publishing"] = round(time.perf_counter() - publish_started, 2)
-    status.update(state="succeeded", phase="done", progress=1.0, phase_progress=1.0, eta_s=0.0,
-                  version=version, promoted=promoted, promotion=promotion,
-                  metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]})
-    progress(f"published models/{version}: NDCG@10 {metrics['ndcg@10']} (popularity "
-             f"{metrics['strategies']['popularity']['ndcg@10']}); {promotion['decision']}")
-    return {"version": version, "model": model_name, "processed_id": processed_id,
-            "metrics": metrics["strategies"], "val_bce": metrics.get("val_bce"), "mean_bce": metrics["mean_bce"],
-            "promoted": promoted, "promotion": promotion, "current": storage.get_current("models"),
-            "epochs_run": config["epochs_run"], "train_seconds": round(trained.train_seconds, 2),
-            "strategy": settings.strategy, "replicas": int(strategy.num_replicas_in_sync),
-            "phase_seconds": phase_seconds, "run_seconds": round(time.perf_counter() - started, 1),
-            "blind_copy": {k: blend[k] for k in ("blind_epochs", "blind_best_epoch")} if blend else None,
-            "samples_per_s": round(trained.samples_per_s), "experiment": config["comet"]}
+    status.update(
+        state="succeeded",
+        phase="done",
+        progress=1.0,
+        phase_progress=1.0,
+        eta_s=0.0,
+        version=version,
+        promoted=promoted,
+        promotion=promotion,
+        metrics={**status.state.get("metrics", {}), "test_ndcg@10": metrics["ndcg@10"]},
+    )
+    progress(
+        f"published models/{version}: NDCG@10 {metrics['ndcg@10']} (popularity "
+        f"{metrics['strategies']['popularity']['ndcg@10']}); {promotion['decision']}"
+    )
+    return {
+        "version": version,
+        "model": model_name,
+        "processed_id": processed_id,
+        "metrics": metrics["strategies"],
+        "val_bce": metrics.get("val_bce"),
+        "mean_bce": metrics["mean_bce"],
+        "promoted": promoted,
+        "promotion": promotion,
+        "current": storage.get_current("models"),
+        "epochs_run": config["epochs_run"],
+        "train_seconds": round(trained.train_seconds, 2),
+        "strategy": settings.strategy,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "phase_seconds": phase_seconds,
+        "run_seconds": round(time.perf_counter() - started, 1),
+        "blind_copy": {k: blend[k] for k in ("blind_epochs", "blind_best_epoch")} if blend else None,
+        "samples_per_s": round(trained.samples_per_s),
+        "experiment": config["comet"],
+    }
 
 
-def _final_metrics(storage: Storage, data: Any, processed_id: str, model_name: str, trained: Any,
-                   blend: dict[str, Any] | None = None,
-                   on_progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+def _final_metrics(
+    storage: Storage,
+    data: Any,
+    processed_id: str,
+    model_name: str,
+    trained: Any,
+    blend: dict[str, Any] | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     saw_val = trained.params.get("fit_on") == "train_part"
     # Tuning must not judge embeddings on the val ratings they were trained on: either the blend
     # was tuned with a val-blind copy (served as is), or the ranking core folds user vectors in
     # from train. The same function evaluates a stored version (`animerec evaluate`).
-    strategies, tuned = evaluate_model(storage, processed_id, data, trained.user_embeddings,
-                                       trained.anime_embeddings, model=model_name, embeddings_saw_val=saw_val,
-                                       blend=blend, on_progress=on_progress)
+    strategies, tuned = evaluate_model(
+        storage,
+        processed_id,
+        data,
+        trained.user_embeddings,
+        trained.anime_embeddings,
+        model=model_name,
+        embeddings_saw_val=saw_val,
+        blend=blend,
+        on_progress=on_progress,
+    )
     own = strategies["collaborative"]
     hist = trained.history
     last = lambda key: hist[key][-1] if hist.get(key) else None  # noqa: E731
     best_val = max(hist.get("val_ndcg@10") or [0.0])
-    return {"ndcg@10": own["ndcg@10"], "recall@10": own["recall@10"], "hr@10": own["hr@10"], "users": own["users"],
-            "strategies": strategies, "val_bce": trained.extra.get("val_bce"),
-            "mean_bce": evaluation.mean_prediction_bce(data.train["rating_norm"].to_numpy(),
-                                                       data.val["rating_norm"].to_numpy()),
-            "val_loss": last("val_loss"), "train_loss": last("loss"), "val_ndcg@10": last("val_ndcg@10"),
-            "best_val_ndcg@10": best_val, "val_in_training": saw_val,
-            "hybrid_params": tuned,  # numpy scalars become floats in write_version
-            "train_seconds": round(trained.train_seconds, 2), "samples_per_s": round(trained.samples_per_s)}
+    return {
+        "ndcg@10": own["ndcg@10"],
+        "recall@10": own["recall@10"],
+        "hr@10": own["hr@10"],
+        "users": own["users"],
+        "strategies": strategies,
+        "val_bce": trained.extra.get("val_bce"),
+        "mean_bce": evaluation.mean_prediction_bce(
+            data.train["rating_norm"].to_numpy(), data.val["rating_norm"].to_numpy()
+        ),
+        "val_loss": last("val_loss"),
+        "train_loss": last("loss"),
+        "val_ndcg@10": last("val_ndcg@10"),
+        "best_val_ndcg@10": best_val,
+        "val_in_training": saw_val,
+        "hybrid_params": tuned,  # numpy scalars become floats in write_version
+        "train_seconds": round(trained.train_seconds, 2),
+        "samples_per_s": round(trained.samples_per_s),
+    }
 
 
-def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[str, Any],
-                   processed_id: str | None = None) -> dict[str, Any]:
+def _maybe_promote(
+    storage: Storage, version: str, policy: str, metrics: dict[str, Any], processed_id: str | None = None
+) -> dict[str, Any]:
     """Returns the promotion record {"promoted", "current_version", "compared", "decision", ...}.
 
     Promotes under the policy (see versions.promotion_decision: if_better compares the served
@@ -225,11 +358,20 @@ def _maybe_promote(storage: Storage, version: str, policy: str, metrics: dict[st
     current = storage.get_current("models")
     current_metrics = versions.read_json_file(storage, current, "metrics.json") if current else None
     current_pid = versions.read_json_file(storage, current, "config.json").get("processed_id") if current else None
-    decision = versions.promotion_decision(policy, metrics, current_metrics, new_processed_id=processed_id,
-                                           current_processed_id=current_pid)
+    decision = versions.promotion_decision(
+        policy, metrics, current_metrics, new_processed_id=processed_id, current_processed_id=current_pid
+    )
     promoted = bool(decision.pop("promote"))
     record = {"promoted": promoted, "current_version": current, **decision}
     if promoted:
-        versions.promote(storage, version, reason={"by": f"training run ({policy})", "compared": record["compared"],
-                                                   "decision": record["decision"], "notes": record["notes"]})
+        versions.promote(
+            storage,
+            version,
+            reason={
+                "by": f"training run ({policy})",
+                "compared": record["compared"],
+                "decision": record["decision"],
+                "notes": record["notes"],
+            },
+        )
     return record

@@ -11,8 +11,14 @@ _CONFIGURED = False
 def thread_env(threads: int) -> dict[str, str]:
     """Returns the env vars that cap BLAS/OpenMP/TF threads (for child processes and Docker)."""
     n = str(max(1, threads))
-    return {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": n,
-            "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return {
+        "OMP_NUM_THREADS": n,
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": n,
+        "TF_NUM_INTRAOP_THREADS": n,
+        "TF_NUM_INTEROP_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
 
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -40,7 +46,8 @@ def configure_tensorflow(threads: int = 2, seed: int = 42, deterministic: bool =
             try:
                 tf.config.set_logical_device_configuration(
                     tf.config.list_physical_devices("CPU")[0],
-                    [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_replicas)])
+                    [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_replicas)],
+                )
             except RuntimeError:
                 pass
         if deterministic:

@@ -40,9 +40,19 @@ class StatusFile:
 
     def __init__(self, path: Path | None, **initial: Any):
         self.path = path
-        self.state: dict[str, Any] = {"state": "queued", "epoch": 0, "epochs": None, "progress": 0.0,
-                                      "metrics": {}, "version": None, "promoted": False, "error": None,
-                                      "pid": os.getpid(), "started_at": time.time(), **initial}
+        self.state: dict[str, Any] = {
+            "state": "queued",
+            "epoch": 0,
+            "epochs": None,
+            "progress": 0.0,
+            "metrics": {},
+            "version": None,
+            "promoted": False,
+            "error": None,
+            "pid": os.getpid(),
+            "started_at": time.time(),
+            **initial,
+        }
         self._write()
 
     def update(self, **fields: Any) -> None:
@@ -71,9 +81,13 @@ class RunProgress:
     ``on_update(phase, phase_fraction, progress, eta_s)`` is told every change (the CLI's bar).
     """
 
-    def __init__(self, status: StatusFile, phases: dict[str, float],
-                 evaluation_units: float = PHASE_UNITS["evaluating"],
-                 on_update: ProgressHook | None = None):
+    def __init__(
+        self,
+        status: StatusFile,
+        phases: dict[str, float],
+        evaluation_units: float = PHASE_UNITS["evaluating"],
+        on_update: ProgressHook | None = None,
+    ):
         self.status = status
         self.phases = {**phases, "evaluating": evaluation_units}
         self.on_update = on_update

@@ -12,19 +12,31 @@ import os
 from pathlib import Path
 from typing import Any
 
-_QUIET: dict[str, Any] = dict(auto_metric_logging=False, auto_param_logging=False, auto_output_logging=False,
-              auto_histogram_weight_logging=False, auto_histogram_gradient_logging=False,
-              auto_histogram_activation_logging=False, log_code=False, log_graph=False,
-              log_env_details=False, log_git_metadata=False, log_git_patch=False, log_env_gpu=False,
-              log_env_host=False, log_env_cpu=False, log_env_network=False, log_env_disk=False,
-              display_summary_level=0)
+_QUIET: dict[str, Any] = dict(
+    auto_metric_logging=False,
+    auto_param_logging=False,
+    auto_output_logging=False,
+    auto_histogram_weight_logging=False,
+    auto_histogram_gradient_logging=False,
+    auto_histogram_activation_logging=False,
+    log_code=False,
+    log_graph=False,
+    log_env_details=False,
+    log_git_metadata=False,
+    log_git_patch=False,
+    log_env_gpu=False,
+    log_env_host=False,
+    log_env_cpu=False,
+    log_env_network=False,
+    log_env_disk=False,
+    display_summary_level=0,
+)
 
 
 class Tracker:
     """One Comet experiment; methods never raise for tracking problems after creation."""
 
-    def __init__(self, *, api_key: str | None, project: str, workspace: str | None, name: str,
-                 offline_dir: Path):
+    def __init__(self, *, api_key: str | None, project: str, workspace: str | None, name: str, offline_dir: Path):
         if not api_key:
             # Offline means no network: comet_ml would otherwise send its own error reports to
             # Sentry (decided when it is first imported). An explicit setting is kept.
@@ -35,12 +47,12 @@ class Tracker:
         self.online = bool(api_key)
         self.experiment: comet_ml.Experiment | comet_ml.OfflineExperiment
         if self.online:
-            self.experiment = comet_ml.Experiment(api_key=api_key, project_name=project, workspace=workspace,
-                                                  **_QUIET)
+            self.experiment = comet_ml.Experiment(api_key=api_key, project_name=project, workspace=workspace, **_QUIET)
         else:
             offline_dir.mkdir(parents=True, exist_ok=True)
-            self.experiment = comet_ml.OfflineExperiment(offline_directory=str(offline_dir), project_name=project,
-                                                         workspace=workspace, **_QUIET)
+            self.experiment = comet_ml.OfflineExperiment(
+                offline_directory=str(offline_dir), project_name=project, workspace=workspace, **_QUIET
+            )
         self.experiment.set_name(name)
 
     @property
@@ -54,8 +66,9 @@ class Tracker:
 
     def log_epoch(self, epoch: int, logs: dict[str, Any], prefix: str = "") -> None:
         """Logs one epoch's finite numeric metrics (1-based epoch numbers), names prefixed."""
-        clean = {prefix + k: float(v) for k, v in logs.items()
-                 if isinstance(v, (int, float)) and math.isfinite(float(v))}
+        clean = {
+            prefix + k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and math.isfinite(float(v))
+        }
         self.experiment.log_metrics(clean, epoch=epoch + 1, step=epoch + 1)
 
     def log_metrics(self, metrics: dict[str, Any], prefix: str | None = None) -> None:

@@ -53,9 +53,19 @@ def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None
     plt.close(fig)
 
 
-def write_version(storage: Storage, version: str, *, user_embeddings: np.ndarray, anime_embeddings: np.ndarray,
-                  user_ids: np.ndarray, anime_ids: np.ndarray, metrics: dict[str, Any], config: dict[str, Any],
-                  history: dict[str, list[float]], save_model: Callable[[Path], None]) -> None:
+def write_version(
+    storage: Storage,
+    version: str,
+    *,
+    user_embeddings: np.ndarray,
+    anime_embeddings: np.ndarray,
+    user_ids: np.ndarray,
+    anime_ids: np.ndarray,
+    metrics: dict[str, Any],
+    config: dict[str, Any],
+    history: dict[str, list[float]],
+    save_model: Callable[[Path], None],
+) -> None:
     """Publishes models/<version>/ with every file of the contract; visible only once complete."""
     with storage.publish(f"models/{version}", meta={"model": config.get("model")}) as staging:
         save_model(staging / "model.keras")
@@ -67,9 +77,13 @@ def write_version(storage: Storage, version: str, *, user_embeddings: np.ndarray
         # (val inside the fit) are in-sample.
         blind = config.get("blind_history")
         in_sample = not blind and (config.get("params") or {}).get("fit_on") == "train_part"
-        plot_curves(blind or history, staging / "training_curves.png",
-                    f"{config.get('model')} {version}" + (" (val-blind copy, fit on train)" if blind else "")
-                    + (" (val inside the fit: in-sample)" if in_sample else ""))
+        plot_curves(
+            blind or history,
+            staging / "training_curves.png",
+            f"{config.get('model')} {version}"
+            + (" (val-blind copy, fit on train)" if blind else "")
+            + (" (val inside the fit: in-sample)" if in_sample else ""),
+        )
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         (staging / "config.json").write_text(json.dumps(config, indent=2, default=str))
 
@@ -88,9 +102,16 @@ def list_models(storage: Storage) -> dict[str, Any]:
     out = []
     for version in reversed(storage.list_published("models")):
         config = read_json_file(storage, version, "config.json")
-        out.append({"version": version, "model": config.get("model"), "processed_id": config.get("processed_id"),
-                    "metrics": read_json_file(storage, version, "metrics.json"),
-                    "created_at": config.get("created_at"), "current": version == current})
+        out.append(
+            {
+                "version": version,
+                "model": config.get("model"),
+                "processed_id": config.get("processed_id"),
+                "metrics": read_json_file(storage, version, "metrics.json"),
+                "created_at": config.get("created_at"),
+                "current": version == current,
+            }
+        )
     return {"current": current, "models": out}
 
 
@@ -112,16 +133,22 @@ def _figure(metrics: dict[str, Any], row: str) -> tuple[float | None, str | None
     got = ((metrics.get("strategies") or {}).get(row) or {}).get(PRIMARY_METRIC)
     if got is not None:
         return float(got), None
-    own = ((metrics.get("strategies") or {}).get("collaborative") or {}).get(PRIMARY_METRIC,
-                                                                            metrics.get(PRIMARY_METRIC))
+    own = ((metrics.get("strategies") or {}).get("collaborative") or {}).get(
+        PRIMARY_METRIC, metrics.get(PRIMARY_METRIC)
+    )
     if own is None:
         return None, f"no {row} row and no own {PRIMARY_METRIC}"
     return float(own), f"no {row} row: its own (collaborative) {PRIMARY_METRIC} stands in"
 
 
-def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics: dict[str, Any] | None, *,
-                       new_processed_id: str | None = None,
-                       current_processed_id: str | None = None) -> dict[str, Any]:
+def promotion_decision(
+    policy: str,
+    new_metrics: dict[str, Any],
+    current_metrics: dict[str, Any] | None,
+    *,
+    new_processed_id: str | None = None,
+    current_processed_id: str | None = None,
+) -> dict[str, Any]:
     """Returns {"promote", "policy", "compared": {"hybrid ndcg@10": [new, current], ...}, "decision", "notes"}.
 
     ``if_better`` judges what is served: the hybrid (``strategies.hybrid``, GET
@@ -141,7 +168,8 @@ def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics
     compared: dict[str, list[float | None]] = {}
     notes: list[str] = []
     comparable = bool(current_metrics) and not (
-        new_processed_id and current_processed_id and new_processed_id != current_processed_id)
+        new_processed_id and current_processed_id and new_processed_id != current_processed_id
+    )
     if comparable:
         for row in PROMOTION_ROWS:
             new, new_note = _figure(new_metrics, row)
@@ -154,21 +182,34 @@ def promotion_decision(policy: str, new_metrics: dict[str, Any], current_metrics
     if not current_metrics:
         return {**out, "promote": True, "decision": "promoted: no current version with stored figures"}
     if not comparable:
-        return {**out, "promote": True,
-                "decision": f"promoted, not comparable: different processed dataset (new {new_processed_id}, "
-                            f"current {current_processed_id})"}
+        return {
+            **out,
+            "promote": True,
+            "decision": f"promoted, not comparable: different processed dataset (new {new_processed_id}, "
+            f"current {current_processed_id})",
+        }
     pairs = {k: v for k, v in compared.items() if v[1] is not None}
     if not pairs:
         return {**out, "promote": True, "decision": "promoted: the current version has no comparable figure"}
     missing = [k for k, (new, _) in pairs.items() if new is None]
     if missing:
         return {**out, "promote": False, "decision": f"not promoted: the new version has no {', '.join(missing)}"}
-    worse = [f"{k} {new:.4f} < {cur:.4f}" for k, (new, cur) in pairs.items() if new is not None and cur is not None and new < cur]
+    worse = [
+        f"{k} {new:.4f} < {cur:.4f}"
+        for k, (new, cur) in pairs.items()
+        if new is not None and cur is not None and new < cur
+    ]
     if worse:
-        return {**out, "promote": False, "decision": "not promoted: worse than the current version: "
-                                                      + "; ".join(worse)}
-    return {**out, "promote": True,
-            "decision": "promoted: " + " and ".join(pairs) + " not worse than the current version's"}
+        return {
+            **out,
+            "promote": False,
+            "decision": "not promoted: worse than the current version: " + "; ".join(worse),
+        }
+    return {
+        **out,
+        "promote": True,
+        "decision": "promoted: " + " and ".join(pairs) + " not worse than the current version's",
+    }
 
 
 def latest_version_of(storage: Storage, model: str, processed_id: str | None) -> str | None:

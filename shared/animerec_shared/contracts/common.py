@@ -17,10 +17,10 @@ STRATEGIES: tuple[str, ...] = get_args(Strategy)
 # Model versions and dataset ids (also the storage key segment they name).
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
-AnimeIdPath = Annotated[int, Path(ge=ANIME_ID_MIN, le=ANIME_ID_MAX, description="MyAnimeList anime id",
-                                  examples=[5114])]
-UserIdPath = Annotated[int, Path(ge=USER_ID_MIN, le=USER_ID_MAX, description="MyAnimeList user id",
-                                 examples=[1234])]
+AnimeIdPath = Annotated[
+    int, Path(ge=ANIME_ID_MIN, le=ANIME_ID_MAX, description="MyAnimeList anime id", examples=[5114])
+]
+UserIdPath = Annotated[int, Path(ge=USER_ID_MIN, le=USER_ID_MAX, description="MyAnimeList user id", examples=[1234])]
 AnimeId = Annotated[int, Field(ge=ANIME_ID_MIN, le=ANIME_ID_MAX)]
 UserId = Annotated[int, Field(ge=USER_ID_MIN, le=USER_ID_MAX)]
 

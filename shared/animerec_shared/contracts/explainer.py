@@ -9,8 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .common import AnimeId, UserId
 
 STRATEGY_PATTERN = r"^[a-z][a-z_]{0,31}$"
-FallbackReason = Literal["llm_timeout", "llm_error", "llm_rate_limited", "llm_unknown_title",
-                         "llm_unverified_claim", "llm_empty", "llm_too_long"]
+FallbackReason = Literal[
+    "llm_timeout",
+    "llm_error",
+    "llm_rate_limited",
+    "llm_unknown_title",
+    "llm_unverified_claim",
+    "llm_empty",
+    "llm_too_long",
+]
 
 
 class Subject(BaseModel):
@@ -19,10 +26,12 @@ class Subject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: UserId | None = Field(None, description="a user known to the recommender")
-    liked: list[AnimeId] | None = Field(None, min_length=1, max_length=200,
-                                        description="anime ids the person liked (no account needed)")
-    strategy: str | None = Field(None, pattern=STRATEGY_PATTERN,
-                                 description="the strategy that recommended the anime, e.g. hybrid")
+    liked: list[AnimeId] | None = Field(
+        None, min_length=1, max_length=200, description="anime ids the person liked (no account needed)"
+    )
+    strategy: str | None = Field(
+        None, pattern=STRATEGY_PATTERN, description="the strategy that recommended the anime, e.g. hybrid"
+    )
 
     @model_validator(mode="after")
     def _one_subject(self) -> Subject:
@@ -36,8 +45,12 @@ class Subject(BaseModel):
 class ExplanationRequest(Subject):
     """Body of POST /explanations."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"user_id": 1234, "anime_id": 5114}, {"liked": [1535, 16498], "anime_id": 5114}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"user_id": 1234, "anime_id": 5114}, {"liked": [1535, 16498], "anime_id": 5114}]
+        },
+    )
 
     anime_id: AnimeId
 
@@ -45,8 +58,9 @@ class ExplanationRequest(Subject):
 class ExplanationBatchRequest(Subject):
     """Body of POST /explanations/batch (up to 20 anime; duplicate ids are answered once)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"user_id": 1234, "anime_ids": [5114, 9253]}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_id": 1234, "anime_ids": [5114, 9253]}]}
+    )
 
     anime_ids: list[AnimeId] = Field(..., min_length=1, max_length=20)
 
@@ -71,8 +85,9 @@ class Explanation(BaseModel):
     title: str | None = None
     facts: list[Fact]
     text: str
-    source: Literal["llm", "template"] = Field(description="llm: written by the LLM and checked against the facts; "
-                                                           "template: built from the facts")
+    source: Literal["llm", "template"] = Field(
+        description="llm: written by the LLM and checked against the facts; template: built from the facts"
+    )
     fallback_reason: FallbackReason | None = Field(None, description="why the template was used instead of the LLM")
     model_version: str | None = None
     strategy: str | None = None

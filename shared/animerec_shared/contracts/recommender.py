@@ -12,21 +12,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .common import VERSION_PATTERN, AnimeId, Strategy, UserId
 
-SOURCES_DOC = ("components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, "
-               "quality (hybrid: those that pushed it up); search: title (title match) or members (no query, "
-               "most members first)")
+SOURCES_DOC = (
+    "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, "
+    "quality (hybrid: those that pushed it up); search: title (title match) or members (no query, "
+    "most members first)"
+)
 
 
 class ListFilters(BaseModel):
     """What every list accepts: genres, types, minimum members, year range, adult titles."""
 
-    genre: list[str] = Field(default_factory=list, max_length=20, description="keep anime having all these genres",
-                             examples=[["Action"]])
-    exclude_genre: list[str] = Field(default_factory=list, max_length=20,
-                                     description="drop anime with any of these genres", examples=[["Horror"]])
-    type: list[str] = Field(default_factory=list, max_length=10,
-                            description="anime types to keep (TV, Movie, OVA, ONA, Special, Music)",
-                            examples=[["TV"]])
+    genre: list[str] = Field(
+        default_factory=list, max_length=20, description="keep anime having all these genres", examples=[["Action"]]
+    )
+    exclude_genre: list[str] = Field(
+        default_factory=list, max_length=20, description="drop anime with any of these genres", examples=[["Horror"]]
+    )
+    type: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="anime types to keep (TV, Movie, OVA, ONA, Special, Music)",
+        examples=[["TV"]],
+    )
     min_members: int = Field(0, ge=0, le=10_000_000, description="minimum MyAnimeList members")
     year_min: int | None = Field(None, ge=1900, le=2100, description="first airing year, from")
     year_max: int | None = Field(None, ge=1900, le=2100, description="first airing year, to")
@@ -42,12 +49,20 @@ class ListFilters(BaseModel):
 class RankedListFilters(ListFilters):
     """Recommendation and similar-anime lists also group franchises."""
 
-    max_per_franchise: int = Field(1, ge=0, le=100, description=(
-        "show at most this many entries of one franchise, the earliest standing for it (0 = no cap)"))
-    mix_franchises: bool = Field(False, description=(
-        "keep the franchises the user rated or liked (similar anime: the anime's own franchise) in the list; "
-        "recommendations then answer an empty `continue` list (true with max_per_franchise=0 = the plain "
-        "ranked list)"))
+    max_per_franchise: int = Field(
+        1,
+        ge=0,
+        le=100,
+        description=("show at most this many entries of one franchise, the earliest standing for it (0 = no cap)"),
+    )
+    mix_franchises: bool = Field(
+        False,
+        description=(
+            "keep the franchises the user rated or liked (similar anime: the anime's own franchise) in the list; "
+            "recommendations then answer an empty `continue` list (true with max_per_franchise=0 = the plain "
+            "ranked list)"
+        ),
+    )
 
 
 class Filters(RankedListFilters):
@@ -59,8 +74,15 @@ class Filters(RankedListFilters):
 class SearchQuery(ListFilters):
     """GET /anime: title search, or the most popular anime without `q`."""
 
-    q: str | None = Field(None, min_length=1, max_length=200, examples=["fullmetal"], description=(
-        "title words (romaji, English or Japanese; case-, accent- and typo-tolerant); omitted: most popular first"))
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        examples=["fullmetal"],
+        description=(
+            "title words (romaji, English or Japanese; case-, accent- and typo-tolerant); omitted: most popular first"
+        ),
+    )
     limit: int = Field(20, ge=1, le=100, description="how many anime")
 
 
@@ -68,16 +90,19 @@ class SimilarAnimeQuery(RankedListFilters):
     """GET /anime/{anime_id}/similar."""
 
     n: int = Field(10, ge=1, le=100, description="how many anime")
-    method: Literal["collaborative", "content"] = Field("collaborative", description=(
-        "collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)"))
+    method: Literal["collaborative", "content"] = Field(
+        "collaborative",
+        description=("collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)"),
+    )
 
 
 class UserRecommendationsQuery(RankedListFilters):
     """GET /users/{user_id}/recommendations."""
 
     n: int = Field(10, ge=1, le=100, description="how many anime")
-    strategy: Strategy = Field("hybrid", description="hybrid blends the others; user_based = favourites of "
-                                                     "similar users")
+    strategy: Strategy = Field(
+        "hybrid", description="hybrid blends the others; user_based = favourites of similar users"
+    )
     exclude_rated: bool = Field(True, description="leave out anime the user already rated")
 
 
@@ -96,10 +121,16 @@ class CountQuery(BaseModel):
 class ColdStartRequest(RankedListFilters):
     """Body of POST /recommendations: recommendations for someone without an account."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
-                     {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]},
-                     {"liked": [5114], "n": 10, "max_per_franchise": 2}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
+                {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]},
+                {"liked": [5114], "n": 10, "max_per_franchise": 2},
+            ]
+        },
+    )
 
     liked: list[AnimeId] = Field(..., min_length=1, max_length=500, description="anime ids the person liked")
     disliked: list[AnimeId] = Field(default_factory=list, max_length=500, description="anime ids they disliked")
@@ -129,20 +160,29 @@ class AnimeItem(BaseModel):
     members: int
     similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
     relevance: float | None = Field(None, description="ranking score (recommendation lists)")
-    franchise: FranchiseRef | None = Field(None, description=(
-        "its franchise; a discovery item stands for the whole franchise (size - 1 other entries)"))
+    franchise: FranchiseRef | None = Field(
+        None, description=("its franchise; a discovery item stands for the whole franchise (size - 1 other entries)")
+    )
     sources: list[str] = Field(description=SOURCES_DOC)
 
 
 class AnimeList(BaseModel):
     """A list answer: search, similar anime or recommendations."""
 
-    items: list[AnimeItem] = Field(description=(
-        "recommendations: discovery (the franchises rated or liked left out, `max_per_franchise` entries of each "
-        "other one); similar anime: the anime's own franchise left out; search: best match first"))
-    continue_: list[AnimeItem] | None = Field(None, alias="continue", description=(
-        "recommendations only: the next unrated entries of the franchises rated or liked, in watch order, "
-        "best franchises first ([] with mix_franchises=true)"))
+    items: list[AnimeItem] = Field(
+        description=(
+            "recommendations: discovery (the franchises rated or liked left out, `max_per_franchise` entries of each "
+            "other one); similar anime: the anime's own franchise left out; search: best match first"
+        )
+    )
+    continue_: list[AnimeItem] | None = Field(
+        None,
+        alias="continue",
+        description=(
+            "recommendations only: the next unrated entries of the franchises rated or liked, in watch order, "
+            "best franchises first ([] with mix_franchises=true)"
+        ),
+    )
     model_version: str
     took_ms: float
     strategy: str | None = Field(None, description="recommendations: the strategy used")
@@ -166,9 +206,12 @@ class FranchiseEntry(BaseModel):
     year: int | None
     episodes: float | None
     aired_from: str | None = Field(description="first air date (ISO): the watch order")
-    evidence: dict[str, Any] = Field(description=(
-        "why it is of the franchise: {relation: same_franchise, rules: [title_base | title_prefix | shared_stem "
-        "| japanese_base], base: the shared title base, path: anime ids from the asked anime}"))
+    evidence: dict[str, Any] = Field(
+        description=(
+            "why it is of the franchise: {relation: same_franchise, rules: [title_base | title_prefix | shared_stem "
+            "| japanese_base], base: the shared title base, path: anime ids from the asked anime}"
+        )
+    )
 
 
 class FranchiseAnswer(BaseModel):
@@ -274,9 +317,12 @@ class LikedAnime(BaseModel):
     title: str
     similarity: float
     by: Literal["embedding", "content", "franchise"]
-    evidence: dict[str, Any] = Field(description=(
-        "franchise: {relation: same_franchise, rules, base, path}; embedding: {shared_users: users who "
-        "liked both}; content: {shared_genres}"))
+    evidence: dict[str, Any] = Field(
+        description=(
+            "franchise: {relation: same_franchise, rules, base, path}; embedding: {shared_users: users who "
+            "liked both}; content: {shared_genres}"
+        )
+    )
 
 
 class SimilarUsersFact(BaseModel):

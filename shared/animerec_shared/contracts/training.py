@@ -17,8 +17,7 @@ class TrainingRunCreate(BaseModel):
 
     model: ModelName = "two_tower"
     epochs: int | None = Field(default=None, ge=1, le=500)
-    processed_id: str | None = Field(default=None, pattern=VERSION_PATTERN,
-                                     description="default: processed/CURRENT")
+    processed_id: str | None = Field(default=None, pattern=VERSION_PATTERN, description="default: processed/CURRENT")
     promote: PromotePolicy = "if_better"
 
 
@@ -36,18 +35,27 @@ class TrainingRunPublic(BaseModel):
     state: str
     epoch: int | None = 0
     epochs: int | None = None
-    progress: float | None = Field(0.0, description=(
-        "fraction of the whole run done: every epoch of the val-blind copy and of the final fit, then "
-        "evaluation and publishing"))
+    progress: float | None = Field(
+        0.0,
+        description=(
+            "fraction of the whole run done: every epoch of the val-blind copy and of the final fit, then "
+            "evaluation and publishing"
+        ),
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str | None = None
     promoted: bool | None = False
-    promotion: dict[str, Any] | None = Field(None, description=(
-        "why it was (not) promoted: {promoted, current_version, compared: {metric: [new, current]}, decision}"))
+    promotion: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "why it was (not) promoted: {promoted, current_version, compared: {metric: [new, current]}, decision}"
+        ),
+    )
     error: str | None = None
     model: str | None = None
-    phase: str | None = Field(None, description=(
-        "loading data, val-blind copy, tuning hybrid on val, training, evaluating, publishing, done"))
+    phase: str | None = Field(
+        None, description=("loading data, val-blind copy, tuning hybrid on val, training, evaluating, publishing, done")
+    )
     phase_progress: float | None = Field(None, description="fraction of the current phase done")
     eta_s: float | None = Field(None, description="seconds left, from the time per unit of work so far")
     blind_epoch: int | None = Field(None, description="epochs of the val-blind copy done (the blend's model)")

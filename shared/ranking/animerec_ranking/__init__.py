@@ -24,9 +24,21 @@ from .hybrid import blend, zscore
 from .model import RankingModel
 from .params import COMPONENTS, DEFAULT_WEIGHTS, RankingParams
 
-__all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "FittedRanking", "RankingModel", "RankingParams", "blend",
-           "cold_start_metrics", "evaluation_strategies", "fit_ranking", "hybrid_params", "scores_of",
-           "strategies_of", "zscore"]
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_WEIGHTS",
+    "FittedRanking",
+    "RankingModel",
+    "RankingParams",
+    "blend",
+    "cold_start_metrics",
+    "evaluation_strategies",
+    "fit_ranking",
+    "hybrid_params",
+    "scores_of",
+    "strategies_of",
+    "zscore",
+]
 
 
 def hybrid_params(fitted: FittedRanking) -> dict[str, Any]:
@@ -69,23 +81,34 @@ def scores_of(fitted: FittedRanking) -> Callable[[np.ndarray], dict[str, np.ndar
     return block
 
 
-def cold_start_metrics(fitted: FittedRanking, data: ProcessedData,
-                       on_batch: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
+def cold_start_metrics(
+    fitted: FittedRanking, data: ProcessedData, on_batch: Callable[[int, int], None] | None = None
+) -> dict[str, dict[str, float]]:
     """Returns the simulated cold-start evaluation on the test holdout (see cold_start.py).
 
     Rows: ``cold_popular`` (popularity), ``cold_hybrid`` (the blend tuned for known users) and
     ``cold_start`` (the blend tuned for cold start, what POST /recommendations serves).
     """
     p = fitted.params
-    got = evaluate_cold_start(fitted.model, data.train_part, data.test,
-                              {"cold_hybrid": p.weights, "cold_start": p.cold_start_weights},
-                              p.cold_start_liked, p.liked_rating, p.seed, on_batch=on_batch)
+    got = evaluate_cold_start(
+        fitted.model,
+        data.train_part,
+        data.test,
+        {"cold_hybrid": p.weights, "cold_start": p.cold_start_weights},
+        p.cold_start_liked,
+        p.liked_rating,
+        p.seed,
+        on_batch=on_batch,
+    )
     return {("cold_popular" if k == "popularity" else k): v for k, v in got.items()}
 
 
-def evaluation_strategies(data: ProcessedData, user_embeddings: np.ndarray | None = None,
-                          anime_embeddings: np.ndarray | None = None,
-                          config: dict[str, Any] | None = None) -> dict[str, ScoreFn]:
+def evaluation_strategies(
+    data: ProcessedData,
+    user_embeddings: np.ndarray | None = None,
+    anime_embeddings: np.ndarray | None = None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, ScoreFn]:
     """Returns {strategy name: score function} for every strategy the recommender serves.
 
     Fits on the train part after tuning EASE lambda and the hybrid weights on val (never on

@@ -35,8 +35,9 @@ def fold_in(item_vectors: np.ndarray, liked: np.ndarray, disliked: np.ndarray | 
     return v / norm if norm > 1e-12 else v
 
 
-def simulated_queries(ratings: pd.DataFrame, relevant: Mapping[int, np.ndarray], liked_rating: int, n_liked: int,
-                      limit: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def simulated_queries(
+    ratings: pd.DataFrame, relevant: Mapping[int, np.ndarray], liked_rating: int, n_liked: int, limit: int, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Returns (queries, relevant anime): n_liked random liked anime of each user in ``relevant``.
 
     Users with fewer than n_liked liked anime in ``ratings`` are skipped; at most ``limit`` users.
@@ -79,9 +80,17 @@ def query_mask(queries: list[np.ndarray], n_items: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(queries), n_items))
 
 
-def tune_cold_start(model: RankingModel, ratings: pd.DataFrame, relevant: Mapping[int, np.ndarray],
-                    n_liked: int, liked_rating: int, limit: int, seed: int, k: int,
-                    min_gain: float) -> tuple[dict[str, float], dict[str, float], float, int]:
+def tune_cold_start(
+    model: RankingModel,
+    ratings: pd.DataFrame,
+    relevant: Mapping[int, np.ndarray],
+    n_liked: int,
+    liked_rating: int,
+    limit: int,
+    seed: int,
+    k: int,
+    min_gain: float,
+) -> tuple[dict[str, float], dict[str, float], float, int]:
     """Returns (weights, val NDCG@k per component, val NDCG@k of the blend, queries) for cold start."""
     queries, rel = simulated_queries(ratings, relevant, liked_rating, n_liked, limit, seed)
     if not queries:
@@ -93,10 +102,17 @@ def tune_cold_start(model: RankingModel, ratings: pd.DataFrame, relevant: Mappin
     return weights, per_component, ndcg, len(queries)
 
 
-def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.DataFrame,
-                        blends: Mapping[str, Mapping[str, float]], n_liked: int, liked_rating: int,
-                        seed: int, k: int = 10,
-                        on_batch: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
+def evaluate_cold_start(
+    model: RankingModel,
+    ratings: pd.DataFrame,
+    test: pd.DataFrame,
+    blends: Mapping[str, Mapping[str, float]],
+    n_liked: int,
+    liked_rating: int,
+    seed: int,
+    k: int = 10,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> dict[str, dict[str, float]]:
     """Returns {blend name: {"ndcg@k", "recall@k", "hr@k", "users"}} of simulated cold starts.
 
     The protocol of evaluation.py with one change: each test user is known only by n_liked random
@@ -121,6 +137,11 @@ def evaluate_cold_start(model: RankingModel, ratings: pd.DataFrame, test: pd.Dat
         return out
 
     seen = query_mask(queries, model.n_items)
-    held_out = pd.DataFrame({"user_index": np.repeat(np.arange(len(rel)), [len(r) for r in rel]),
-                             "anime_index": np.concatenate(rel), "rating": 10})
+    held_out = pd.DataFrame(
+        {
+            "user_index": np.repeat(np.arange(len(rel)), [len(r) for r in rel]),
+            "anime_index": np.concatenate(rel),
+            "rating": 10,
+        }
+    )
     return evaluate_strategies(scores, seen, held_out, k=k, on_batch=on_batch)

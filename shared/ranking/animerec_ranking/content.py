@@ -17,16 +17,16 @@ from .sparse import weighted_row_sum
 class ContentModel:
     """L2-normalised content vectors of every anime; ``rated_rows`` maps anime_index -> row."""
 
-    vectors: sp.csr_matrix       # [n_anime_in_metadata, vocab], rows L2-normalised
-    anime_ids: np.ndarray        # int64 [n_anime_in_metadata], row order
-    rated_rows: np.ndarray       # int64 [n_rated_anime]: row of each anime_index (-1 if no metadata)
+    vectors: sp.csr_matrix  # [n_anime_in_metadata, vocab], rows L2-normalised
+    anime_ids: np.ndarray  # int64 [n_anime_in_metadata], row order
+    rated_rows: np.ndarray  # int64 [n_rated_anime]: row of each anime_index (-1 if no metadata)
 
     def __post_init__(self) -> None:
         rows = np.where(self.rated_rows >= 0, self.rated_rows, 0)
         rated = self.vectors[rows]
         rated = rated.multiply((self.rated_rows >= 0)[:, None]).tocsr()
-        self.rated_vectors = rated                     # [n_rated, vocab]
-        self.rated_vectors_t = rated.T.tocsr()         # for profile @ vectors.T
+        self.rated_vectors = rated  # [n_rated, vocab]
+        self.rated_vectors_t = rated.T.tocsr()  # for profile @ vectors.T
         self.vectors_t = self.vectors.T.tocsr()
 
     def profiles(self, x: sp.csr_matrix) -> sp.csr_matrix:
@@ -62,18 +62,28 @@ def _genre_tokens(genres: object) -> str:
     return " ".join("g_" + str(g).lower().replace(" ", "_").replace("-", "_") for g in items)
 
 
-def fit_content(anime: pd.DataFrame, rated_anime_ids: np.ndarray, genre_weight: float = 0.5,
-                max_features: int = 30000) -> ContentModel:
+def fit_content(
+    anime: pd.DataFrame, rated_anime_ids: np.ndarray, genre_weight: float = 0.5, max_features: int = 30000
+) -> ContentModel:
     """Returns the content model of an anime metadata frame (docs/architecture.md anime.parquet)."""
     ids = anime["anime_id"].to_numpy(np.int64)
     genre_docs = anime["genres"].map(_genre_tokens).tolist()
     synopsis = anime["synopsis"].fillna("").astype(str).tolist()
-    g = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, norm="l2").fit_transform(genre_docs) \
-        if any(genre_docs) else sp.csr_matrix((len(ids), 0))
+    g = (
+        TfidfVectorizer(token_pattern=r"\S+", lowercase=False, norm="l2").fit_transform(genre_docs)
+        if any(genre_docs)
+        else sp.csr_matrix((len(ids), 0))
+    )
     try:
-        s = TfidfVectorizer(stop_words="english", min_df=2 if len(ids) > 50 else 1, max_df=0.5,
-                            sublinear_tf=True, max_features=max_features, norm="l2",
-                            dtype=np.float32).fit_transform(synopsis)
+        s = TfidfVectorizer(
+            stop_words="english",
+            min_df=2 if len(ids) > 50 else 1,
+            max_df=0.5,
+            sublinear_tf=True,
+            max_features=max_features,
+            norm="l2",
+            dtype=np.float32,
+        ).fit_transform(synopsis)
     except ValueError:  # no usable words at all (e.g. no synopses): genres alone
         s = sp.csr_matrix((len(ids), 0), dtype=np.float32)
     vectors = normalize(sp.hstack([g * genre_weight, s * (1.0 - genre_weight)]).tocsr().astype(np.float32))

@@ -40,8 +40,11 @@ class ProcessedData:
     def matrix(self, frame: pd.DataFrame, values: str | None = None, dtype: Any = np.float32) -> sp.csr_matrix:
         """Returns a users x rated-anime CSR matrix of a ratings frame (1.0 or the given column)."""
         data = np.ones(len(frame), dtype=dtype) if values is None else frame[values].to_numpy(dtype)
-        return sp.csr_matrix((data, (frame["user_index"].to_numpy(), frame["anime_index"].to_numpy())),
-                             shape=(self.n_users, self.n_items), dtype=dtype)
+        return sp.csr_matrix(
+            (data, (frame["user_index"].to_numpy(), frame["anime_index"].to_numpy())),
+            shape=(self.n_users, self.n_items),
+            dtype=dtype,
+        )
 
     @cached_property
     def train_part(self) -> pd.DataFrame:

@@ -44,13 +44,23 @@ def top_k_masked(scores: np.ndarray, seen: sp.csr_matrix, rows: np.ndarray, k: i
 def _ranked_metrics(top: np.ndarray, relevant: np.ndarray, k: int, discounts: np.ndarray) -> tuple[float, float, float]:
     hits = np.isin(top, relevant)
     n_rel = min(len(relevant), k)
-    return (float((hits * discounts[: len(hits)]).sum() / discounts[:n_rel].sum()), hits.sum() / n_rel,
-            float(hits.any()))
+    return (
+        float((hits * discounts[: len(hits)]).sum() / discounts[:n_rel].sum()),
+        hits.sum() / n_rel,
+        float(hits.any()),
+    )
 
 
-def evaluate_strategy(score: ScoreFn, train_part: sp.csr_matrix, test: pd.DataFrame, k: int = 10,
-                      batch: int = 256, users: np.ndarray | None = None, franchise: Any = None,
-                      max_per_franchise: int = 1) -> dict[str, float]:
+def evaluate_strategy(
+    score: ScoreFn,
+    train_part: sp.csr_matrix,
+    test: pd.DataFrame,
+    k: int = 10,
+    batch: int = 256,
+    users: np.ndarray | None = None,
+    franchise: Any = None,
+    max_per_franchise: int = 1,
+) -> dict[str, float]:
     """Returns {"ndcg@k", "recall@k", "hr@k", "users"} of a strategy under the protocol.
 
     With ``franchise`` (the ranking core's FranchiseModel), also the lists as served (see
@@ -60,8 +70,9 @@ def evaluate_strategy(score: ScoreFn, train_part: sp.csr_matrix, test: pd.DataFr
     ``continue_hr@k``, the share of users with a relevant held-out anime in a franchise they rated
     whose continue list's first k entries hold one.
     """
-    got = evaluate_strategies(lambda rows: {"strategy": score(rows)}, train_part, test, k, batch, users,
-                              franchise, max_per_franchise)
+    got = evaluate_strategies(
+        lambda rows: {"strategy": score(rows)}, train_part, test, k, batch, users, franchise, max_per_franchise
+    )
     return got.get("strategy", no_users(k))
 
 
@@ -70,10 +81,18 @@ def no_users(k: int = 10) -> dict[str, float]:
     return {f"ndcg@{k}": 0.0, f"recall@{k}": 0.0, f"hr@{k}": 0.0, "users": 0}
 
 
-def evaluate_strategies(scores: Callable[[np.ndarray], Mapping[str, np.ndarray]], train_part: sp.csr_matrix,
-                        test: pd.DataFrame, k: int = 10, batch: int = 256, users: np.ndarray | None = None,
-                        franchise: Any = None, max_per_franchise: int = 1, shaped: Collection[str] | None = None,
-                        on_batch: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
+def evaluate_strategies(
+    scores: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+    train_part: sp.csr_matrix,
+    test: pd.DataFrame,
+    k: int = 10,
+    batch: int = 256,
+    users: np.ndarray | None = None,
+    franchise: Any = None,
+    max_per_franchise: int = 1,
+    shaped: Collection[str] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> dict[str, dict[str, float]]:
     """Returns {strategy: figures of ``evaluate_strategy``} of several strategies scored together.
 
     ``scores(user_indices)`` returns {strategy: ndarray[len(user_indices), n_items]} for one block
@@ -89,34 +108,42 @@ def evaluate_strategies(scores: Callable[[np.ndarray], Mapping[str, np.ndarray]]
     plain: dict[str, np.ndarray] = {}
     lists = _Shaped(franchise, k, max_per_franchise) if franchise is not None else None
     for start in range(0, len(eval_users), batch):
-        rows = eval_users[start:start + batch]
+        rows = eval_users[start : start + batch]
         hit_of = relevant[rows].toarray()
         contexts = None
         for name, block in scores(rows).items():
             top = top_k_masked(block, train_part, rows, k)
             if name not in plain:
                 plain[name] = np.zeros((len(eval_users), 3))
-            plain[name][start:start + len(rows)] = block_metrics(np.take_along_axis(hit_of, top, axis=1),
-                                                                 hit_of.sum(axis=1), k)
+            plain[name][start : start + len(rows)] = block_metrics(
+                np.take_along_axis(hit_of, top, axis=1), hit_of.sum(axis=1), k
+            )
             if lists is not None and (shaped is None or name in shaped):
                 if contexts is None:  # what depends on the user only, once for every strategy
-                    contexts = [lists.context(train_part.indices[train_part.indptr[u]:train_part.indptr[u + 1]],
-                                              rel[int(u)]) for u in rows]
+                    contexts = [
+                        lists.context(train_part.indices[train_part.indptr[u] : train_part.indptr[u + 1]], rel[int(u)])
+                        for u in rows
+                    ]
                 for j, ctx in enumerate(contexts):
                     lists.add(name, np.asarray(block[j], dtype=np.float64), ctx)
         if on_batch is not None:
             on_batch(start + len(rows), len(eval_users))
     out: dict[str, dict[str, float]] = {}
     for name, m in plain.items():
-        out[name] = {f"ndcg@{k}": round(float(m[:, 0].mean()), 4), f"recall@{k}": round(float(m[:, 1].mean()), 4),
-                     f"hr@{k}": round(float(m[:, 2].mean()), 4), "users": int(len(eval_users))}
+        out[name] = {
+            f"ndcg@{k}": round(float(m[:, 0].mean()), 4),
+            f"recall@{k}": round(float(m[:, 1].mean()), 4),
+            f"hr@{k}": round(float(m[:, 2].mean()), 4),
+            "users": int(len(eval_users)),
+        }
         if lists is not None and name in lists.discovery:
             out[name].update(lists.result(name))
     return out
 
 
-def relevance_matrix(relevant: list[np.ndarray], shape: tuple[int, int],
-                     rows: np.ndarray | None = None) -> sp.csr_matrix:
+def relevance_matrix(
+    relevant: list[np.ndarray], shape: tuple[int, int], rows: np.ndarray | None = None
+) -> sp.csr_matrix:
     """Returns the bool [shape] matrix with relevant[j] set in row rows[j] (default: row j)."""
     lengths = [len(r) for r in relevant]
     rows = np.arange(len(relevant)) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -129,8 +156,9 @@ def block_metrics(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarra
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.concatenate([[1.0], np.cumsum(discounts)])  # ideal DCG of 0..k relevant anime (0: unused)
     n_rel = np.maximum(np.minimum(n_relevant, k), 1)
-    return np.column_stack([(hits * discounts[: hits.shape[1]]).sum(axis=1) / ideal[n_rel],
-                            hits.sum(axis=1) / n_rel, hits.any(axis=1)])
+    return np.column_stack(
+        [(hits * discounts[: hits.shape[1]]).sum(axis=1) / ideal[n_rel], hits.sum(axis=1) / n_rel, hits.any(axis=1)]
+    )
 
 
 class _Shaped:
@@ -140,8 +168,8 @@ class _Shaped:
         from .lists import FranchiseLists
 
         self.lists = FranchiseLists(franchise.relations)
-        self.rows = franchise.rated_rows              # anime_index -> catalogue row (-1: none)
-        self.labels = franchise.labels()              # anime_index -> franchise label
+        self.rows = franchise.rated_rows  # anime_index -> catalogue row (-1: none)
+        self.labels = franchise.labels()  # anime_index -> franchise label
         n_cat = len(franchise.relations.anime_ids)
         self.index_of = np.full(n_cat, -1, np.int64)  # catalogue row -> anime_index
         self.has_row = self.rows >= 0
@@ -179,9 +207,14 @@ class _Shaped:
         d = np.array(self.discovery[name]) if self.discovery[name] else np.zeros((0, 3))
         k = self.k
         mean = lambda a: round(float(a.mean()), 4) if len(a) else 0.0  # noqa: E731
-        return {f"discovery_ndcg@{k}": mean(d[:, 0]), f"discovery_recall@{k}": mean(d[:, 1]),
-                f"discovery_hr@{k}": mean(d[:, 2]), "discovery_users": len(d),
-                f"continue_hr@{k}": mean(np.array(self.continued[name])), "continue_users": len(self.continued[name])}
+        return {
+            f"discovery_ndcg@{k}": mean(d[:, 0]),
+            f"discovery_recall@{k}": mean(d[:, 1]),
+            f"discovery_hr@{k}": mean(d[:, 2]),
+            "discovery_users": len(d),
+            f"continue_hr@{k}": mean(np.array(self.continued[name])),
+            "continue_users": len(self.continued[name]),
+        }
 
 
 def popularity_scores(train_part: sp.csr_matrix) -> ScoreFn:

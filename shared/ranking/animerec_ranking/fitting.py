@@ -58,10 +58,15 @@ def fold_in_users(weights: sp.csr_matrix, item_vectors: np.ndarray) -> np.ndarra
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
-def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | None,
-         item_vectors: np.ndarray | None, content: ContentModel | None,
-         reuse: dict[tuple[Any, ...], Any] | None = None,
-         franchise: FranchiseModel | None = None) -> tuple[RankingParams, dict[str, Any]]:
+def tune(
+    data: ProcessedData,
+    params: RankingParams,
+    user_vectors: np.ndarray | None,
+    item_vectors: np.ndarray | None,
+    content: ContentModel | None,
+    reuse: dict[tuple[Any, ...], Any] | None = None,
+    franchise: FranchiseModel | None = None,
+) -> tuple[RankingParams, dict[str, Any]]:
     """Returns (params with the best EASE lambda and blend weights on val, a report of val NDCG@10).
 
     ``reuse`` keeps the embedding-independent part (the lambda search) for the next model
@@ -91,30 +96,63 @@ def tune(data: ProcessedData, params: RankingParams, user_vectors: np.ndarray | 
         reuse[key] = (best_ease, lambdas)
     best_ease, lambdas = reuse[key]
     params = replace(params, ease_lambda=best_ease.lam)
-    model = fit_model(train, data.n_users, data.n_items, None, data.anime_ids, params, user_vectors,
-                      item_vectors, content=content, ease=best_ease, franchise=franchise)
+    model = fit_model(
+        train,
+        data.n_users,
+        data.n_items,
+        None,
+        data.anime_ids,
+        params,
+        user_vectors,
+        item_vectors,
+        content=content,
+        ease=best_ease,
+        franchise=franchise,
+    )
     if params.embeddings_saw_val and item_vectors is not None:
         model.user_vectors = fold_in_users(model.content_inputs, item_vectors)
     comps = {n: zscore(model.component(n, users)) for n in model.available()}  # one copy per component
     per_component = {n: round(ndcg_at_k(s, seen, relevant, params.tune_k), 4) for n, s in comps.items()}
-    weights, val_ndcg = tune_weights(comps, seen, relevant, k=params.tune_k,
-                                     min_gain=params.tune_min_gain)
+    weights, val_ndcg = tune_weights(comps, seen, relevant, k=params.tune_k, min_gain=params.tune_min_gain)
     del comps
     cold, cold_components, cold_ndcg, n_queries = tune_cold_start(
-        model, train, {int(u): r for u, r in zip(users, relevant, strict=False)}, params.cold_start_liked, params.liked_rating,
-        params.tune_users, params.seed, params.tune_k, params.tune_min_gain)
-    report = {"tuned": True, "val_users": int(len(users)), "ease_lambda": best_ease.lam,
-              "tune_k": params.tune_k,
-              "val_ndcg_by_lambda": lambdas, "val_ndcg": per_component, "val_ndcg_hybrid": round(val_ndcg, 4),
-              "weights": weights,
-              "cold_start": {"liked": params.cold_start_liked, "queries": n_queries, "val_ndcg": cold_components,
-                             "val_ndcg_hybrid": round(cold_ndcg, 4)},
-              "cold_start_weights": cold or dict(params.cold_start_weights)}  # no queries: keep the default
+        model,
+        train,
+        {int(u): r for u, r in zip(users, relevant, strict=False)},
+        params.cold_start_liked,
+        params.liked_rating,
+        params.tune_users,
+        params.seed,
+        params.tune_k,
+        params.tune_min_gain,
+    )
+    report = {
+        "tuned": True,
+        "val_users": int(len(users)),
+        "ease_lambda": best_ease.lam,
+        "tune_k": params.tune_k,
+        "val_ndcg_by_lambda": lambdas,
+        "val_ndcg": per_component,
+        "val_ndcg_hybrid": round(val_ndcg, 4),
+        "weights": weights,
+        "cold_start": {
+            "liked": params.cold_start_liked,
+            "queries": n_queries,
+            "val_ndcg": cold_components,
+            "val_ndcg_hybrid": round(cold_ndcg, 4),
+        },
+        "cold_start_weights": cold or dict(params.cold_start_weights),
+    }  # no queries: keep the default
     return replace(params, weights=weights, cold_start_weights=report["cold_start_weights"]), report
 
 
-def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, item_vectors: np.ndarray | None = None,
-                params: RankingParams | None = None, reuse: dict[tuple[Any, ...], Any] | None = None) -> FittedRanking:
+def fit_ranking(
+    data: ProcessedData,
+    user_vectors: np.ndarray | None = None,
+    item_vectors: np.ndarray | None = None,
+    params: RankingParams | None = None,
+    reuse: dict[tuple[Any, ...], Any] | None = None,
+) -> FittedRanking:
     """Returns the ranking core fitted on the train part, tuned on val first when params.tune.
 
     ``reuse`` (one dict per processed dataset, kept by the caller) carries the parts that do not
@@ -136,8 +174,19 @@ def fit_ranking(data: ProcessedData, user_vectors: np.ndarray | None = None, ite
     if params.tune and len(data.val):
         params, report = tune(data, params, user_vectors, item_vectors, content, reuse, franchise)
     ekey = ("final_ease", params.ease_top_n, params.ease_lambda, params.liked_rating, params.unliked_weight)
-    model = fit_model(data.train_part, data.n_users, data.n_items, None, data.anime_ids, params,
-                      user_vectors, item_vectors, content=content, ease=reuse.get(ekey), franchise=franchise)
+    model = fit_model(
+        data.train_part,
+        data.n_users,
+        data.n_items,
+        None,
+        data.anime_ids,
+        params,
+        user_vectors,
+        item_vectors,
+        content=content,
+        ease=reuse.get(ekey),
+        franchise=franchise,
+    )
     reuse[ekey] = model.ease
     report["fit_seconds"] = round(time.perf_counter() - start, 2)
     return FittedRanking(model=model, params=params, report=report)

@@ -29,9 +29,9 @@ from .sparse import weighted_row_sum
 class FranchiseModel:
     """The relation over the whole catalogue and its rated-space co-membership matrix."""
 
-    relations: Franchises            # over the catalogue frame (row order of the metadata frame)
-    rated_rows: np.ndarray           # anime_index -> catalogue row (-1 when the anime has no metadata)
-    neighbours: sp.csr_matrix        # S [n_items, n_items] float32: share(j) when of one franchise, zero diagonal
+    relations: Franchises  # over the catalogue frame (row order of the metadata frame)
+    rated_rows: np.ndarray  # anime_index -> catalogue row (-1 when the anime has no metadata)
+    neighbours: sp.csr_matrix  # S [n_items, n_items] float32: share(j) when of one franchise, zero diagonal
 
     def score(self, x: sp.csr_matrix) -> np.ndarray:
         """Returns float32 scores [n_rows, n_items] of weighted interaction rows x."""
@@ -63,7 +63,7 @@ def co_membership(labels: np.ndarray, weights: np.ndarray | None = None) -> sp.c
     sizes = np.diff(np.r_[starts, n])
     rows, cols = [], []
     for s, k in zip(starts[sizes > 1], sizes[sizes > 1], strict=False):
-        members = order[s:s + k]
+        members = order[s : s + k]
         rows.append(np.repeat(members, k))
         cols.append(np.tile(members, k))
     if not rows:
@@ -86,8 +86,7 @@ def popularity_share(relations: Franchises, rows: np.ndarray) -> np.ndarray:
     return np.where(best > 0, pop[rows] / np.maximum(best, 1e-9), 1.0)
 
 
-def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray,
-                  relations: Franchises | None = None) -> FranchiseModel:
+def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray, relations: Franchises | None = None) -> FranchiseModel:
     """Returns the franchise model of the rated anime (anime_ids, in anime_index order).
 
     ``anime`` is the whole catalogue (the relation covers unrated entries too, for the franchise
@@ -97,8 +96,11 @@ def fit_franchise(anime: pd.DataFrame, anime_ids: np.ndarray,
     relations = relations if relations is not None else fit_franchises(anime.reset_index(drop=True))
     row_of = {int(a): i for i, a in enumerate(relations.anime_ids)}
     rated_rows = np.array([row_of.get(int(a), -1) for a in anime_ids], dtype=np.int64)
-    model = FranchiseModel(relations=relations, rated_rows=rated_rows,
-                           neighbours=sp.csr_matrix((len(anime_ids), len(anime_ids)), dtype=np.float32))
+    model = FranchiseModel(
+        relations=relations,
+        rated_rows=rated_rows,
+        neighbours=sp.csr_matrix((len(anime_ids), len(anime_ids)), dtype=np.float32),
+    )
     share = np.where(rated_rows >= 0, popularity_share(relations, np.maximum(rated_rows, 0)), 1.0)
     model.neighbours = co_membership(model.labels(), share)
     return model

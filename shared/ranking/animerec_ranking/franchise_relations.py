@@ -45,12 +45,14 @@ MAIN_SHARE = 0.25
 _LATIN_SEP = re.compile(r"\s*(?::|：|\s[-–—~〜]\s|\s[-–—]|[(\[{（「『~〜])")
 _JAPANESE_SEP = re.compile(r"\s*(?:[\s\u3000:：(\[{（「『【〈《<~〜～\-‐―–—]|\d)")
 # Generic words that mark an entry of a series, never a franchise of their own.
-_MARKERS = frozenset("""
+_MARKERS = frozenset(
+    """
 season seasons part parts cour movie movies film films ova oav ona special specials sp tv
 episode episodes recap picture drama final shou kan zoku hen new 2nd 3rd 4th 5th 6th 7th 8th 9th
 1st nd rd th series chapter arc gekijouban gekijou ban eiga shin first second third fourth fifth sixth
 stage
-""".split())
+""".split()
+)
 _LEADING = frozenset("gekijouban gekijou ban eiga movie zoku the".split())
 _ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{1,3}|ix|x|r\d*|s\d+|x\d+|\d+(?:st|nd|rd|th)?)$")
 # Words that carry no franchise on their own (particles, articles): a prefix must hold two others.
@@ -60,7 +62,9 @@ _JAPANESE_TRAILING = re.compile(
     r"(?:\s*(?:[x×][0-9]+|第?[0-9０-９一二三四五六七八九十]+(?:期|章|部|話|作|弾)|[0-9０-９]+|[ⅠⅡⅢⅣⅤⅥ]|"
     r"(?:2nd|3rd|\dth)\s*(?:season|シーズン)?|season\s*\d*|シーズン\d*|"
     r"劇場版|特別編|総集編|完結編|スペシャル|OVA|OAD|ONA|SP|TV|"
-    r"[!！?？.。・☆★♪'’°＊*×]+))+$", re.IGNORECASE)
+    r"[!！?？.。・☆★♪'’°＊*×]+))+$",
+    re.IGNORECASE,
+)
 
 
 def _is_marker(word: str) -> bool:
@@ -126,9 +130,9 @@ class Evidence:
 class Franchises:
     """The franchise relation over a catalogue (row order = the catalogue frame's order)."""
 
-    anime_ids: np.ndarray              # int64 [n]
-    label: np.ndarray                  # int64 [n]: franchise id (the smallest row of the franchise)
-    order: np.ndarray                  # float64 [n]: watch-order key (air date as days, NaN last)
+    anime_ids: np.ndarray  # int64 [n]
+    label: np.ndarray  # int64 [n]: franchise id (the smallest row of the franchise)
+    order: np.ndarray  # float64 [n]: watch-order key (air date as days, NaN last)
     edges: dict[tuple[int, int], Evidence] = field(default_factory=dict)  # (row a < row b) -> evidence
     popularity: np.ndarray | None = None  # float64 [n]: MAL members (main entries vs extras)
     adjacency: sp.csr_matrix | None = None
@@ -189,8 +193,12 @@ class Franchises:
             return None
         steps = [self.edges[(min(x, y), max(x, y))] for x, y in zip(path, path[1:], strict=False)]
         rules = sorted({r for e in steps for r in e.rules})
-        return {"relation": "same_franchise", "rules": rules, "base": steps[0].base,
-                "path": [int(self.anime_ids[r]) for r in path]}
+        return {
+            "relation": "same_franchise",
+            "rules": rules,
+            "base": steps[0].base,
+            "path": [int(self.anime_ids[r]) for r in path],
+        }
 
 
 def _days(dates: pd.Series) -> np.ndarray:
@@ -238,14 +246,20 @@ def _rows_by_key(keys_per_row: Sequence[Iterable[str]]) -> dict[str, list[int]]:
     return out
 
 
-def _add(pairs: dict[tuple[int, int], dict[str, str]], rows: Iterable[int], rule: str, base: str,
-         max_group: int, linked: Callable[[int, int], bool] | None = None) -> None:
+def _add(
+    pairs: dict[tuple[int, int], dict[str, str]],
+    rows: Iterable[int],
+    rule: str,
+    base: str,
+    max_group: int,
+    linked: Callable[[int, int], bool] | None = None,
+) -> None:
     """Records ``rule`` (with ``base``) for every pair of rows (that ``linked`` accepts)."""
     rows = sorted(set(rows))
     if len(rows) < 2 or len(rows) > max_group:
         return
     for i, a in enumerate(rows):
-        for b in rows[i + 1:]:
+        for b in rows[i + 1 :]:
             if linked is None or linked(a, b):
                 pairs.setdefault((a, b), {}).setdefault(rule, base)
 
@@ -277,8 +291,10 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
 
     latin_titles = list(zip(col("name"), col("english_name"), strict=False))
     bases = [sorted({b for b in (latin_base(t) for t in titles) if _letters(b) >= 3}) for titles in latin_titles]
-    folded = [sorted({f for f in (normalise_title(t) for t in titles if t.strip().casefold() != "unknown") if f})
-              for titles in latin_titles]
+    folded = [
+        sorted({f for f in (normalise_title(t) for t in titles if t.strip().casefold() != "unknown") if f})
+        for titles in latin_titles
+    ]
     jp_full = [unicodedata.normalize("NFKC", t).strip().casefold() for t in col("japanese_name")]
     jp_full = ["" if t == "unknown" else t for t in jp_full]
     japanese = [japanese_base(t) for t in col("japanese_name")]
@@ -300,14 +316,24 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
             _add(pairs, rows + list(by_prefix[words]), RULE_PREFIX, base, max_group)
     for words, rows_set in by_prefix.items():
         if _content_words(words) >= 2:
-            _add(pairs, rows_set, RULE_STEM, " ".join(words), max_stem_titles,
-                 linked=lambda a, b: _common_prefix(jp_full[a], jp_full[b]) >= MIN_JAPANESE_STEM)
+            _add(
+                pairs,
+                rows_set,
+                RULE_STEM,
+                " ".join(words),
+                max_stem_titles,
+                linked=lambda a, b: _common_prefix(jp_full[a], jp_full[b]) >= MIN_JAPANESE_STEM,
+            )
     edges: dict[tuple[int, int], Evidence] = {}
     for (a, b), rules in pairs.items():
         title = rules.get(RULE_TITLE, "")
         prefix = rules.get(RULE_PREFIX, "")
-        strong = any(bool(base) and (_content_words(base.split()) >= 2 or RULE_JAPANESE in rules)
-                     for base in (title, prefix)) or RULE_STEM in rules
+        strong = (
+            any(
+                bool(base) and (_content_words(base.split()) >= 2 or RULE_JAPANESE in rules) for base in (title, prefix)
+            )
+            or RULE_STEM in rules
+        )
         if strong:
             names = tuple(r for r in (RULE_TITLE, RULE_PREFIX, RULE_STEM, RULE_JAPANESE) if r in rules)
             base = next(rules[r] for r in (RULE_TITLE, RULE_PREFIX, RULE_STEM) if r in rules)
@@ -320,7 +346,14 @@ def fit_franchises(anime: pd.DataFrame, max_group: int = 400, max_stem_titles: i
     _, comp = connected_components(adj, directed=False)
     first = np.full(comp.max() + 1 if n else 0, n, dtype=np.int64)
     np.minimum.at(first, comp, np.arange(n))
-    popularity = pd.to_numeric(anime["members"], errors="coerce").fillna(0).to_numpy(np.float64) \
-        if "members" in anime else None
-    return Franchises(anime_ids=ids, label=first[comp].astype(np.int64), order=watch_order_key(anime),
-                      edges=edges, adjacency=adj, popularity=popularity)
+    popularity = (
+        pd.to_numeric(anime["members"], errors="coerce").fillna(0).to_numpy(np.float64) if "members" in anime else None
+    )
+    return Franchises(
+        anime_ids=ids,
+        label=first[comp].astype(np.int64),
+        order=watch_order_key(anime),
+        edges=edges,
+        adjacency=adj,
+        popularity=popularity,
+    )

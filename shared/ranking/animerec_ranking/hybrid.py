@@ -64,9 +64,15 @@ def _is_z(s: np.ndarray) -> bool:
     return s.dtype == np.float32 and abs(float(row.mean())) < 1e-3 and abs(float(row.std()) - 1) < 1e-2
 
 
-def tune_weights(components: Mapping[str, np.ndarray], seen: sp.csr_matrix, relevant: list[np.ndarray],
-                 start: Mapping[str, float] | None = None, rounds: int = 2, k: int = 10,
-                 min_gain: float = 0.0) -> tuple[dict[str, float], float]:
+def tune_weights(
+    components: Mapping[str, np.ndarray],
+    seen: sp.csr_matrix,
+    relevant: list[np.ndarray],
+    start: Mapping[str, float] | None = None,
+    rounds: int = 2,
+    k: int = 10,
+    min_gain: float = 0.0,
+) -> tuple[dict[str, float], float]:
     """Returns (weights, val NDCG@k) found by coordinate ascent over WEIGHT_GRID.
 
     Starts from ``start`` or else from the best single component; a change is kept only when

@@ -18,8 +18,8 @@ import scipy.sparse as sp
 class EaseModel:
     """Item-item weights B over a subset of anime (``items`` = their anime indices)."""
 
-    items: np.ndarray            # int64 [m] anime indices taking part
-    weights: np.ndarray          # float32 [m, m], zero diagonal
+    items: np.ndarray  # int64 [m] anime indices taking part
+    weights: np.ndarray  # float32 [m, m], zero diagonal
     n_items: int
     lam: float
 
@@ -62,8 +62,9 @@ def gram(x: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
     return np.asarray((sub.T @ sub).toarray())
 
 
-def fit_ease(x: sp.csr_matrix, lam: float, top_n: int, g: np.ndarray | None = None,
-             items: np.ndarray | None = None) -> EaseModel:
+def fit_ease(
+    x: sp.csr_matrix, lam: float, top_n: int, g: np.ndarray | None = None, items: np.ndarray | None = None
+) -> EaseModel:
     """Returns an EASE model fitted on weighted interactions x (users x anime)."""
     items = top_items(x, top_n) if items is None else items
     g = gram(x, items) if g is None else g.copy()

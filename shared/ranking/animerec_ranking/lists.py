@@ -31,8 +31,8 @@ class Entry:
 
     row: int
     franchise_size: int
-    franchise_id: int            # anime_id of the franchise's first entry in watch order
-    ranked_by: int = -1          # the row whose score placed it (a stand-in's best-scored entry)
+    franchise_id: int  # anime_id of the franchise's first entry in watch order
+    ranked_by: int = -1  # the row whose score placed it (a stand-in's best-scored entry)
 
     def __post_init__(self) -> None:
         if self.ranked_by < 0:
@@ -51,8 +51,10 @@ class FranchiseLists:
         """Returns (a franchise's rows, main entries first, in watch order; its main rows), cached."""
         if label not in self._groups:
             members = self.relations.members(row)
-            self._groups[label] = ([int(m) for m in self.relations.main_first(members)],
-                                   set(self.relations.main_rows(members).tolist()))
+            self._groups[label] = (
+                [int(m) for m in self.relations.main_first(members)],
+                set(self.relations.main_rows(members).tolist()),
+            )
         return self._groups[label]
 
     @property
@@ -67,19 +69,29 @@ class FranchiseLists:
         return self._first_id[lab]
 
     def entry(self, row: int) -> Entry:
-        return Entry(row=int(row), franchise_size=len(self.relations.members(int(row))),
-                     franchise_id=self.franchise_id(int(row)))
+        return Entry(
+            row=int(row), franchise_size=len(self.relations.members(int(row))), franchise_id=self.franchise_id(int(row))
+        )
 
-    def discovery(self, scores: np.ndarray, allowed: np.ndarray, n: int, max_per_franchise: int = 1,
-                  exclude_rows: np.ndarray | None = None) -> list[Entry]:
+    def discovery(
+        self,
+        scores: np.ndarray,
+        allowed: np.ndarray,
+        n: int,
+        max_per_franchise: int = 1,
+        exclude_rows: np.ndarray | None = None,
+    ) -> list[Entry]:
         """Returns the discovery list: at most n entries, best first.
 
         ``exclude_rows`` are the rows the person rated or liked: their franchises are left out.
         ``max_per_franchise=0`` keeps every franchise and every entry (the plain list).
         """
         ok = allowed & np.isfinite(scores)
-        excluded = set(self.label[np.asarray(exclude_rows, dtype=np.int64)].tolist()) \
-            if exclude_rows is not None and len(exclude_rows) else set()
+        excluded = (
+            set(self.label[np.asarray(exclude_rows, dtype=np.int64)].tolist())
+            if exclude_rows is not None and len(exclude_rows)
+            else set()
+        )
         if max_per_franchise <= 0:
             if excluded:
                 ok = ok & ~np.isin(self.label, list(excluded))
@@ -99,14 +111,19 @@ class FranchiseLists:
                 stand_in = next((m for m in ordered if ok[m] and m not in taken), int(r))
             taken.add(stand_in)
             shown[lab] = shown.get(lab, 0) + 1
-            out.append(Entry(row=stand_in, franchise_size=len(ordered), franchise_id=self.franchise_id(stand_in),
-                             ranked_by=int(r)))
+            out.append(
+                Entry(
+                    row=stand_in,
+                    franchise_size=len(ordered),
+                    franchise_id=self.franchise_id(stand_in),
+                    ranked_by=int(r),
+                )
+            )
             if len(out) >= n:
                 break
         return out
 
-    def continue_list(self, scores: np.ndarray, allowed: np.ndarray, rated_rows: np.ndarray,
-                      n: int) -> list[Entry]:
+    def continue_list(self, scores: np.ndarray, allowed: np.ndarray, rated_rows: np.ndarray, n: int) -> list[Entry]:
         """Returns the next entries of the franchises of ``rated_rows`` not rated yet, in watch order.
 
         Rows need not have a score (entries nobody rated still belong to the franchise); franchises

@@ -29,8 +29,9 @@ def content_weights(ratings: np.ndarray, params: RankingParams) -> np.ndarray:
 
 
 def rows_matrix(ratings: pd.DataFrame, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    return sp.csr_matrix((values, (ratings["user_index"].to_numpy(), ratings["anime_index"].to_numpy())),
-                         shape=shape, dtype=np.float32)
+    return sp.csr_matrix(
+        (values, (ratings["user_index"].to_numpy(), ratings["anime_index"].to_numpy())), shape=shape, dtype=np.float32
+    )
 
 
 @dataclass
@@ -40,16 +41,16 @@ class RankingModel:
     params: RankingParams
     n_users: int
     n_items: int
-    inputs: sp.csr_matrix              # item-item input weights [n_users, n_items]
-    content_inputs: sp.csr_matrix      # taste-profile weights [n_users, n_items]
+    inputs: sp.csr_matrix  # item-item input weights [n_users, n_items]
+    content_inputs: sp.csr_matrix  # taste-profile weights [n_users, n_items]
     ease: EaseModel
     content: ContentModel | None
     franchise: FranchiseModel | None
     user_vectors: np.ndarray | None
     item_vectors: np.ndarray | None
     favourites: sp.csr_matrix
-    popularity: np.ndarray             # float32 [n_items] log(1 + ratings)
-    quality: np.ndarray                # float32 [n_items] smoothed share of "liked" ratings
+    popularity: np.ndarray  # float32 [n_items] log(1 + ratings)
+    quality: np.ndarray  # float32 [n_items] smoothed share of "liked" ratings
 
     def available(self) -> list[str]:
         """Returns the names of the components this model can score."""
@@ -75,17 +76,26 @@ class RankingModel:
         if name == "franchise" and self.franchise is not None:
             return self.franchise.score(self.inputs[rows])
         if name == "user_based" and users is not None:  # in chunks: the similarity block is [chunk, n_users]
-            parts = [user_based_scores(users[rows[i:i + 32]], users, self.favourites,
-                                       self.params.similar_users, exclude=rows[i:i + 32])
-                     for i in range(0, len(rows), 32)]
+            parts = [
+                user_based_scores(
+                    users[rows[i : i + 32]], users, self.favourites, self.params.similar_users, exclude=rows[i : i + 32]
+                )
+                for i in range(0, len(rows), 32)
+            ]
             return np.vstack(parts) if parts else np.zeros((0, self.n_items), np.float32)
         if name in ("popularity", "quality"):
             return np.broadcast_to(getattr(self, name), (len(rows), self.n_items)).copy()
         raise KeyError(f"unknown or unavailable ranking component {name!r}")
 
-    def query_components(self, names: list[str], idx: np.ndarray, weights: np.ndarray,
-                         profile_weights: np.ndarray, user_vector: np.ndarray | None,
-                         exclude_user: int = -1) -> dict[str, np.ndarray]:
+    def query_components(
+        self,
+        names: list[str],
+        idx: np.ndarray,
+        weights: np.ndarray,
+        profile_weights: np.ndarray,
+        user_vector: np.ndarray | None,
+        exclude_user: int = -1,
+    ) -> dict[str, np.ndarray]:
         """Returns {component: float32 [n_items]} for one query (a known user's ratings or a liked set).
 
         idx/weights are the item-item input (anime indices, weights), profile_weights the content
@@ -103,17 +113,31 @@ class RankingModel:
                 profile = self.content.profile_of(self.content.rated_rows[idx], profile_weights)
                 out[name] = self.content.score_profile(profile)
             elif name == "user_based" and user_vector is not None and self.user_vectors is not None:
-                out[name] = user_based_scores(user_vector[None, :], self.user_vectors, self.favourites,
-                                              self.params.similar_users, exclude=np.array([exclude_user]))[0]
+                out[name] = user_based_scores(
+                    user_vector[None, :],
+                    self.user_vectors,
+                    self.favourites,
+                    self.params.similar_users,
+                    exclude=np.array([exclude_user]),
+                )[0]
             elif name in ("popularity", "quality"):
                 out[name] = getattr(self, name)
         return out
 
 
-def fit_model(ratings: pd.DataFrame, n_users: int, n_items: int, anime: pd.DataFrame | None,
-              anime_ids: np.ndarray, params: RankingParams, user_vectors: np.ndarray | None = None,
-              item_vectors: np.ndarray | None = None, content: ContentModel | None = None,
-              ease: EaseModel | None = None, franchise: FranchiseModel | None = None) -> RankingModel:
+def fit_model(
+    ratings: pd.DataFrame,
+    n_users: int,
+    n_items: int,
+    anime: pd.DataFrame | None,
+    anime_ids: np.ndarray,
+    params: RankingParams,
+    user_vectors: np.ndarray | None = None,
+    item_vectors: np.ndarray | None = None,
+    content: ContentModel | None = None,
+    ease: EaseModel | None = None,
+    franchise: FranchiseModel | None = None,
+) -> RankingModel:
     """Returns every component fitted on a ratings frame (user_index, anime_index, rating).
 
     The metadata-only components (content, franchise) are taken as given or, when None, fitted
@@ -136,9 +160,16 @@ def fit_model(ratings: pd.DataFrame, n_users: int, n_items: int, anime: pd.DataF
     if franchise is None and anime is not None and len(anime):
         franchise = fit_franchise(anime, anime_ids)
     return RankingModel(
-        params=params, n_users=n_users, n_items=n_items, inputs=inputs,
-        content_inputs=rows_matrix(ratings, cw, shape), ease=ease, content=content, franchise=franchise,
-        user_vectors=user_vectors, item_vectors=item_vectors,
+        params=params,
+        n_users=n_users,
+        n_items=n_items,
+        inputs=inputs,
+        content_inputs=rows_matrix(ratings, cw, shape),
+        ease=ease,
+        content=content,
+        franchise=franchise,
+        user_vectors=user_vectors,
+        item_vectors=item_vectors,
         favourites=favourites_matrix(ratings, n_users, n_items),
         popularity=np.log1p(counts).astype(np.float32),
         quality=((liked_counts + 10 * prior) / (counts + 10)).astype(np.float32),

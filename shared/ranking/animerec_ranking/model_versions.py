@@ -17,8 +17,14 @@ import numpy as np
 from animerec_shared.errors import AnimeRecError
 from animerec_shared.storage import Storage
 
-REQUIRED_FILES = ("user_embeddings.npy", "anime_embeddings.npy", "user_ids.npy", "anime_ids.npy",
-                  "metrics.json", "config.json")
+REQUIRED_FILES = (
+    "user_embeddings.npy",
+    "anime_embeddings.npy",
+    "user_ids.npy",
+    "anime_ids.npy",
+    "metrics.json",
+    "config.json",
+)
 
 
 class InvalidModelVersion(AnimeRecError):

@@ -10,13 +10,27 @@ COMPONENTS = ("item_item", "collaborative", "content", "franchise", "user_based"
 # Hybrid blend used when no tuning happens: what tuning on the val split of the real MAL sample
 # chose (min 50 ratings, SVD embeddings, `benchmarks/bench_recommender.py`: test NDCG@10 0.507 vs
 # item_item alone 0.424).
-DEFAULT_WEIGHTS = {"item_item": 1.0, "collaborative": 0.0, "content": 0.2, "franchise": 0.2,
-                   "user_based": 0.0, "popularity": 0.0, "quality": 0.0}
+DEFAULT_WEIGHTS = {
+    "item_item": 1.0,
+    "collaborative": 0.0,
+    "content": 0.2,
+    "franchise": 0.2,
+    "user_based": 0.0,
+    "popularity": 0.0,
+    "quality": 0.0,
+}
 # Cold-start blend (a few liked anime, no account) used when no tuning happens: what cold-start
 # tuning chose on the same split (`bench_recommender.py`, 5 liked anime a query: test NDCG@10
 # 0.112 vs 0.088 for the blend above and 0.096 for popularity on the same queries).
-DEFAULT_COLD_START_WEIGHTS = {"item_item": 0.0, "collaborative": 1.0, "content": 0.0, "franchise": 0.1,
-                              "user_based": 0.0, "popularity": 0.35, "quality": 0.1}
+DEFAULT_COLD_START_WEIGHTS = {
+    "item_item": 0.0,
+    "collaborative": 1.0,
+    "content": 0.0,
+    "franchise": 0.1,
+    "user_based": 0.0,
+    "popularity": 0.35,
+    "quality": 0.1,
+}
 
 
 @dataclass(frozen=True)
@@ -28,10 +42,10 @@ class RankingParams:
     # EASE inverts an N x N Gram matrix: only the N most rated anime take part
     # (memory 4 N^2 bytes served, 8 N^2 while fitting; time O(N^3)).
     ease_top_n: int = 2500
-    liked_rating: int = 8            # ratings >= this count as "liked"
-    unliked_weight: float = 0.3      # input weight of a rated but not liked anime (liked = 1)
-    disliked_weight: float = -0.3    # cold start: input weight of an explicitly disliked anime
-    similar_users: int = 30          # neighbours of the user-based strategy
+    liked_rating: int = 8  # ratings >= this count as "liked"
+    unliked_weight: float = 0.3  # input weight of a rated but not liked anime (liked = 1)
+    disliked_weight: float = -0.3  # cold start: input weight of an explicitly disliked anime
+    similar_users: int = 30  # neighbours of the user-based strategy
     content_genre_weight: float = 0.5
     content_max_features: int = 30000
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -40,7 +54,7 @@ class RankingParams:
     cold_start_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD_START_WEIGHTS))
     cold_start_liked: int = 5
     tune: bool = True
-    tune_users: int = 1000           # val users sampled for tuning (memory: users x anime x components)
+    tune_users: int = 1000  # val users sampled for tuning (memory: users x anime x components)
     # Cut-off of the val NDCG used for tuning. A val split holds ~2 relevant anime per user, so
     # NDCG@10 on it is noisy; a deeper cut-off ranks the same lists with less variance.
     tune_k: int = 50

@@ -27,12 +27,15 @@ def favourites_matrix(ratings: pd.DataFrame, n_users: int, n_items: int) -> sp.c
     a, b = sorted_r[(starts + lo)[has]], sorted_r[(starts + hi)[has]]
     q[has] = a + (pos - lo)[has] * (b - a)
     fav = r >= q[users]
-    return sp.csr_matrix((np.ones(int(fav.sum()), np.float32), (users[fav], ratings["anime_index"].to_numpy()[fav])),
-                         shape=(n_users, n_items))
+    return sp.csr_matrix(
+        (np.ones(int(fav.sum()), np.float32), (users[fav], ratings["anime_index"].to_numpy()[fav])),
+        shape=(n_users, n_items),
+    )
 
 
-def neighbour_weights(query: np.ndarray, user_vectors: np.ndarray, k: int,
-                      exclude: np.ndarray | None = None) -> sp.csr_matrix:
+def neighbour_weights(
+    query: np.ndarray, user_vectors: np.ndarray, k: int, exclude: np.ndarray | None = None
+) -> sp.csr_matrix:
     """Returns a sparse [n_queries, n_users] matrix holding the k best cosine similarities per query."""
     sims = np.asarray(query @ user_vectors.T, dtype=np.float32)
     if exclude is not None:
@@ -46,8 +49,9 @@ def neighbour_weights(query: np.ndarray, user_vectors: np.ndarray, k: int,
     return sp.csr_matrix((vals.ravel(), (rows, top.ravel())), shape=sims.shape)
 
 
-def user_based_scores(query: np.ndarray, user_vectors: np.ndarray, favourites: sp.csr_matrix, k: int,
-                      exclude: np.ndarray | None = None) -> np.ndarray:
+def user_based_scores(
+    query: np.ndarray, user_vectors: np.ndarray, favourites: sp.csr_matrix, k: int, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """Returns float32 [n_queries, n_items]: similarity-weighted counts of neighbours' favourites."""
     w = neighbour_weights(query, user_vectors, k, exclude)
     return np.asarray((w @ favourites).toarray(), dtype=np.float32)

@@ -28,25 +28,28 @@ async def search_anime(recommender: RecommenderDep, query: Annotated[SearchQuery
     return relay("recommender", await recommender.request("GET", "/anime", params=upstream_params(query)))
 
 
-@router.get("/{anime_id}", summary="One anime: metadata and synopsis", response_model=AnimeDetail,
-            responses=NOT_FOUND)
+@router.get("/{anime_id}", summary="One anime: metadata and synopsis", response_model=AnimeDetail, responses=NOT_FOUND)
 async def get_anime(recommender: RecommenderDep, anime_id: AnimeIdPath) -> Response:
     """Returns the metadata and synopsis of one anime."""
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}"))
 
 
-@router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList,
-            responses=NOT_FOUND)
-async def similar_anime(recommender: RecommenderDep, anime_id: AnimeIdPath,
-                        query: Annotated[SimilarAnimeQuery, Query()]) -> Response:
+@router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList, responses=NOT_FOUND)
+async def similar_anime(
+    recommender: RecommenderDep, anime_id: AnimeIdPath, query: Annotated[SimilarAnimeQuery, Query()]
+) -> Response:
     """Returns the anime most similar to `anime_id`, filtered; its own franchise is left out (see
     GET /api/v1/anime/{anime_id}/franchise) and other franchises show `max_per_franchise` entries."""
     params = upstream_params(query)
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))
 
 
-@router.get("/{anime_id}/franchise", summary="The other entries of an anime's franchise, in watch order",
-            response_model=FranchiseAnswer, responses=NOT_FOUND)
+@router.get(
+    "/{anime_id}/franchise",
+    summary="The other entries of an anime's franchise, in watch order",
+    response_model=FranchiseAnswer,
+    responses=NOT_FOUND,
+)
 async def anime_franchise(recommender: RecommenderDep, anime_id: AnimeIdPath) -> Response:
     """Returns the franchise id and the other entries in watch order, each with the evidence of its link
     (`[]` for a standalone anime)."""

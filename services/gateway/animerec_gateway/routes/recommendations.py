@@ -10,8 +10,9 @@ from ..deps import RecommenderDep
 from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS
 
-router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
-                   responses={**UPSTREAM_ERRORS, **NOT_FOUND})
+router = APIRouter(
+    prefix="/api/v1/recommendations", tags=["recommendations"], responses={**UPSTREAM_ERRORS, **NOT_FOUND}
+)
 
 
 @router.post("", summary="Recommendations from a few liked anime (cold start)", response_model=AnimeList)

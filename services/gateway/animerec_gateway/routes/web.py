@@ -13,8 +13,10 @@ STATIC_DIR = PACKAGE_DIR / "static"
 templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
 
 # Everything the page needs comes from the gateway itself; nothing is fetched from elsewhere.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 router = APIRouter(include_in_schema=False)
 

@@ -28,10 +28,13 @@ _BODY_DOC = {
         "required": True,
         "content": {
             "application/json": {"schema": IngestionCreate.model_json_schema()},
-            "multipart/form-data": {"schema": {
-                "type": "object",
-                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-                "description": f"the Kaggle files, named {', '.join(ACCEPTED_FILES)}"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "description": f"the Kaggle files, named {', '.join(ACCEPTED_FILES)}",
+                }
+            },
         },
     }
 }
@@ -44,18 +47,25 @@ def resolve_source(settings: Settings, source: str) -> Path:
         path = Path(source)
         path = (path if path.is_absolute() else root / path).resolve()
     except (OSError, ValueError, RuntimeError):  # NUL bytes, symlink loops
-        raise InvalidInputError("source is not a valid path", code="source_not_found",
-                                details={"source": source}) from None
+        raise InvalidInputError(
+            "source is not a valid path", code="source_not_found", details={"source": source}
+        ) from None
     if not path.is_relative_to(root):
-        raise InvalidInputError(f"source must be a folder under the allowed root {str(root)!r}",
-                                code="source_outside_allowed_root", details={"source": source})
+        raise InvalidInputError(
+            f"source must be a folder under the allowed root {str(root)!r}",
+            code="source_outside_allowed_root",
+            details={"source": source},
+        )
     try:
         is_dir = path.is_dir()
     except OSError:  # e.g. a name longer than the filesystem allows
         is_dir = False
     if not is_dir:
-        raise InvalidInputError(f"source {source!r} is not a folder under the allowed root", code="source_not_found",
-                                details={"source": source})
+        raise InvalidInputError(
+            f"source {source!r} is not a folder under the allowed root",
+            code="source_not_found",
+            details={"source": source},
+        )
     return path
 
 
@@ -71,14 +81,18 @@ async def _save_uploads(request: Request, settings: Settings) -> Path:
         for upload in uploads:
             name = Path(upload.filename or "").name
             if name not in ACCEPTED_FILES:
-                raise InvalidInputError(f"unexpected file {upload.filename!r}; accepted: {', '.join(ACCEPTED_FILES)}",
-                                        code="unexpected_file", details={"file": upload.filename})
+                raise InvalidInputError(
+                    f"unexpected file {upload.filename!r}; accepted: {', '.join(ACCEPTED_FILES)}",
+                    code="unexpected_file",
+                    details={"file": upload.filename},
+                )
             if (folder / name).exists():
                 raise InvalidInputError(f"file {name!r} uploaded twice", code="duplicate_file")
             total += await run_in_threadpool(copy_upload, upload.file, folder / name)
             if total > settings.upload_max_bytes:
-                raise AnimeRecError(f"upload larger than {settings.upload_max_bytes:,} bytes",
-                                    code="payload_too_large", status_code=413)
+                raise AnimeRecError(
+                    f"upload larger than {settings.upload_max_bytes:,} bytes", code="payload_too_large", status_code=413
+                )
         return folder
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -88,17 +102,31 @@ async def _save_uploads(request: Request, settings: Settings) -> Path:
 
 
 def _public(job: Job) -> IngestionPublic:
-    return IngestionPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
-                           dataset_id=(job.result or {}).get("id"), progress=job.progress,
-                           created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
+    return IngestionPublic(
+        id=job.id,
+        state=job.state,
+        manifest=job.result,
+        error=job.error,
+        dataset_id=(job.result or {}).get("id"),
+        progress=job.progress,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
 
 
-@router.post("", status_code=202, response_model=JobAccepted, openapi_extra=_BODY_DOC,
-             summary="Ingest Kaggle files from a folder under the allowed root or from an upload",
-             responses={400: error_doc("source_outside_allowed_root, source_not_found, unexpected_file"),
-                        409: error_doc("another job is running (job_in_progress)")})
-async def create_ingestion(request: Request, settings: SettingsDep, storage: StorageDep,
-                           jobs: JobsDep) -> JobAccepted:
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobAccepted,
+    openapi_extra=_BODY_DOC,
+    summary="Ingest Kaggle files from a folder under the allowed root or from an upload",
+    responses={
+        400: error_doc("source_outside_allowed_root, source_not_found, unexpected_file"),
+        409: error_doc("another job is running (job_in_progress)"),
+    },
+)
+async def create_ingestion(request: Request, settings: SettingsDep, storage: StorageDep, jobs: JobsDep) -> JobAccepted:
     """Returns the queued ingestion job; validation and publishing run in the worker thread."""
     content_type = request.headers.get("content-type", "")
     cleanup: Path | None = None
@@ -110,12 +138,16 @@ async def create_ingestion(request: Request, settings: SettingsDep, storage: Sto
             body = IngestionCreate.model_validate(json.loads(await request.body() or b"null"))
         except (ValueError, ValidationError) as exc:
             details = exc.errors(include_url=False, include_context=False) if isinstance(exc, ValidationError) else None
-            raise AnimeRecError('expected a JSON body {"source": "<folder>"} or multipart files',
-                                code="validation_error", status_code=422, details=details) from None
+            raise AnimeRecError(
+                'expected a JSON body {"source": "<folder>"} or multipart files',
+                code="validation_error",
+                status_code=422,
+                details=details,
+            ) from None
         source = resolve_source(settings, body.source)
-    job = jobs.submit("ingestion",
-                      lambda say: ingest_dataset(storage, source, settings.max_rows, progress=say),
-                      cleanup=cleanup)
+    job = jobs.submit(
+        "ingestion", lambda say: ingest_dataset(storage, source, settings.max_rows, progress=say), cleanup=cleanup
+    )
     return JobAccepted(id=job.id, state=job.state)
 
 

@@ -17,25 +17,39 @@ router = APIRouter(prefix="/processing-runs", tags=["processing"])
 
 
 def _public(job: Job) -> ProcessingRunPublic:
-    return ProcessingRunPublic(id=job.id, state=job.state, manifest=job.result, error=job.error,
-                               processed_id=(job.result or {}).get("id"), progress=job.progress,
-                               created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
+    return ProcessingRunPublic(
+        id=job.id,
+        state=job.state,
+        manifest=job.result,
+        error=job.error,
+        processed_id=(job.result or {}).get("id"),
+        progress=job.progress,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
 
 
-@router.post("", status_code=202, response_model=JobAccepted, summary="Start processing a raw dataset",
-             responses={404: error_doc("raw_dataset_not_found"),
-                        409: error_doc("another job is running (job_in_progress)")})
-async def create_processing_run(body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep,
-                                jobs: JobsDep) -> JobAccepted:
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="Start processing a raw dataset",
+    responses={404: error_doc("raw_dataset_not_found"), 409: error_doc("another job is running (job_in_progress)")},
+)
+async def create_processing_run(
+    body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep, jobs: JobsDep
+) -> JobAccepted:
     """Returns the queued run; the work happens in the service's worker thread."""
     raw_id = body.raw_dataset or await run_in_threadpool(storage.get_current, "raw")
     if raw_id is None or not await run_in_threadpool(storage.is_published, f"raw/{raw_id}"):
-        raise NotFoundError("no raw dataset has been ingested yet" if raw_id is None
-                            else f"raw dataset {raw_id!r} does not exist", code="raw_dataset_not_found")
+        raise NotFoundError(
+            "no raw dataset has been ingested yet" if raw_id is None else f"raw dataset {raw_id!r} does not exist",
+            code="raw_dataset_not_found",
+        )
     min_ratings = body.min_ratings or settings.min_user_ratings
     seed = settings.process_seed if body.seed is None else body.seed
-    job = jobs.submit("processing",
-                      lambda say: process_dataset(storage, raw_id, min_ratings, seed, progress=say))
+    job = jobs.submit("processing", lambda say: process_dataset(storage, raw_id, min_ratings, seed, progress=say))
     return JobAccepted(id=job.id, state=job.state)
 
 

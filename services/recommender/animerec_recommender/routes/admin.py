@@ -12,8 +12,11 @@ from ..deps import HolderDep
 router = APIRouter(tags=["admin"])
 
 
-@router.post("/admin/reload", response_model=ReloadAnswer,
-             summary="Load models/CURRENT (or a given version) and swap to it; 422 keeps the old one serving")
+@router.post(
+    "/admin/reload",
+    response_model=ReloadAnswer,
+    summary="Load models/CURRENT (or a given version) and swap to it; 422 keeps the old one serving",
+)
 async def post_reload(holder: HolderDep, body: ReloadRequest | None = None) -> ReloadAnswer:
     previous = holder.state.version if holder.state else None
     state = await run_in_threadpool(holder.reload, body.version if body else None)

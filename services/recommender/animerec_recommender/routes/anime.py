@@ -37,9 +37,16 @@ async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
     row = meta_row(state, anime_id)
     m = state.meta.iloc[row]
     idx = int(state.meta_index[row])
-    return {**state.items_json[row], "japanese_name": m["japanese_name"] or None, "episodes": _clean(m["episodes"]),
-            "age_rating": m["age_rating"] or None, "popularity": int(m["popularity"]), "synopsis": m["synopsis"],
-            "n_ratings": int(state.n_ratings_item[idx]) if idx >= 0 else 0, "model_version": state.version}
+    return {
+        **state.items_json[row],
+        "japanese_name": m["japanese_name"] or None,
+        "episodes": _clean(m["episodes"]),
+        "age_rating": m["age_rating"] or None,
+        "popularity": int(m["popularity"]),
+        "synopsis": m["synopsis"],
+        "n_ratings": int(state.n_ratings_item[idx]) if idx >= 0 else 0,
+        "model_version": state.version,
+    }
 
 
 def _search(state: ServingState, query: SearchQuery) -> dict:
@@ -56,8 +63,12 @@ def _search(state: ServingState, query: SearchQuery) -> dict:
 
 
 # List answers leave out the optional fields a list does not have (exclude_unset), as they always did.
-@router.get("/anime", response_model=AnimeList, response_model_exclude_unset=True,
-            summary="Title search (romaji, English, Japanese; typo-tolerant)")
+@router.get(
+    "/anime",
+    response_model=AnimeList,
+    response_model_exclude_unset=True,
+    summary="Title search (romaji, English, Japanese; typo-tolerant)",
+)
 async def search_anime(state: StateDep, cache: CacheDep, query: Annotated[SearchQuery, Query()]) -> dict:
     start = time.perf_counter()
     payload = await cache.cached("search", state.version, (cache_key(query),), lambda: _search(state, query))
@@ -69,13 +80,19 @@ def _similar(state: ServingState, anime_id: int, query: SimilarAnimeQuery) -> di
     return {"items": items, "method": used}
 
 
-@router.get("/anime/{anime_id}/similar", response_model=AnimeList, response_model_exclude_unset=True,
-            summary="Most similar anime")
-async def get_similar_anime(anime_id: AnimeIdPath, state: StateDep, cache: CacheDep,
-                            query: Annotated[SimilarAnimeQuery, Query()]) -> dict:
+@router.get(
+    "/anime/{anime_id}/similar",
+    response_model=AnimeList,
+    response_model_exclude_unset=True,
+    summary="Most similar anime",
+)
+async def get_similar_anime(
+    anime_id: AnimeIdPath, state: StateDep, cache: CacheDep, query: Annotated[SimilarAnimeQuery, Query()]
+) -> dict:
     start = time.perf_counter()
-    payload = await cache.cached("similar_anime", state.version, (anime_id, cache_key(query)),
-                                 lambda: _similar(state, anime_id, query))
+    payload = await cache.cached(
+        "similar_anime", state.version, (anime_id, cache_key(query)), lambda: _similar(state, anime_id, query)
+    )
     return stamped(payload, state.version, start)
 
 
@@ -90,15 +107,30 @@ def franchise_of(state: ServingState, anime_id: int) -> dict:
             continue
         m = state.meta.iloc[r]
         static = state.items_json[r]
-        out.append({"anime_id": static["anime_id"], "title": static["title"], "type": static["type"],
-                    "year": static["year"], "episodes": _clean(float(m["episodes"])),
-                    "aired_from": str(m.get("aired_from", "") or "") or None, "evidence": rel.evidence(row, r)})
-    return {"anime_id": int(anime_id), "title": state.items_json[row]["title"],
-            "franchise_id": state.lists.franchise_id(row), "items": out}
+        out.append(
+            {
+                "anime_id": static["anime_id"],
+                "title": static["title"],
+                "type": static["type"],
+                "year": static["year"],
+                "episodes": _clean(float(m["episodes"])),
+                "aired_from": str(m.get("aired_from", "") or "") or None,
+                "evidence": rel.evidence(row, r),
+            }
+        )
+    return {
+        "anime_id": int(anime_id),
+        "title": state.items_json[row]["title"],
+        "franchise_id": state.lists.franchise_id(row),
+        "items": out,
+    }
 
 
-@router.get("/anime/{anime_id}/franchise", response_model=FranchiseAnswer,
-            summary="The other entries of an anime's franchise, in watch order, with the evidence of each link")
+@router.get(
+    "/anime/{anime_id}/franchise",
+    response_model=FranchiseAnswer,
+    summary="The other entries of an anime's franchise, in watch order, with the evidence of each link",
+)
 async def get_franchise(anime_id: AnimeIdPath, state: StateDep) -> dict:
     start = time.perf_counter()
     return stamped(await offload(franchise_of, state, anime_id), state.version, start)

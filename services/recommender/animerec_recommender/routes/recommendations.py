@@ -19,12 +19,18 @@ router = APIRouter(tags=["recommendations"])
 
 def _cold_start(state: ServingState, body: ColdStartRequest) -> dict:
     filters = ranking_filters(body)
-    return {**recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n, filters),
-            "strategy": body.strategy}
+    return {
+        **recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n, filters),
+        "strategy": body.strategy,
+    }
 
 
-@router.post("/recommendations", response_model=AnimeList, response_model_exclude_unset=True,
-             summary="Cold start: recommendations from liked (and disliked) anime")
+@router.post(
+    "/recommendations",
+    response_model=AnimeList,
+    response_model_exclude_unset=True,
+    summary="Cold start: recommendations from liked (and disliked) anime",
+)
 async def post_recommendations(body: ColdStartRequest, state: StateDep, cache: CacheDep) -> dict:
     start = time.perf_counter()
     # The answer is a pure function of the validated body and the model version: cache it like the GET lists.

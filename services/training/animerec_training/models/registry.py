@@ -30,6 +30,8 @@ def _fit(model: keras.Model, *args: Any, **kwargs: Any) -> keras.callbacks.Histo
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
         return model.fit(*args, **kwargs)
+
+
 EmbedFn = Callable[[keras.Model], tuple[np.ndarray, np.ndarray]]
 
 
@@ -98,9 +100,16 @@ def best_epoch(history: dict[str, list[float]]) -> int | None:
     return int(np.argmax(curve)) + 1 if curve else None
 
 
-def train(name: str, data: ProcessedData, params: dict[str, Any], workdir: Path, seed_value: int,
-          on_epoch: Callable[[int, dict], None] | None = None, start_from: Trained | None = None,
-          strategy: Any = None) -> Trained:
+def train(
+    name: str,
+    data: ProcessedData,
+    params: dict[str, Any],
+    workdir: Path,
+    seed_value: int,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    start_from: Trained | None = None,
+    strategy: Any = None,
+) -> Trained:
     """Returns the trained model of the given name (params: defaults overridden by the caller).
 
     ``start_from`` (a two-tower Trained) continues that model's weights and optimizer state
@@ -120,8 +129,13 @@ def _history(h: keras.callbacks.History) -> dict[str, list[float]]:
     return {k: [float(x) for x in v] for k, v in h.history.items()}
 
 
-def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
-                on_epoch: Callable[[int, dict], None] | None) -> Trained:
+def _train_seed(
+    data: ProcessedData,
+    p: dict[str, Any],
+    ckpt_dir: Path,
+    seed_value: int,
+    on_epoch: Callable[[int, dict], None] | None,
+) -> Trained:
     model = seed.build(data.n_users, data.n_items, p)
     train_ds = seed.ratings_dataset(data.train, p["batch_size"], seed_value, shuffle=True)
     val_ds = seed.ratings_dataset(data.val, p["batch_size"], seed_value, shuffle=False)
@@ -134,13 +148,28 @@ def _train_seed(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_val
     val_bce = float(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"])  # best weights restored
     u, a = seed.embeddings(model)
     rows = len(data.train) * len(history.get("loss", []))
-    return Trained(model, u, a, history, p, seconds, rows / max(seconds, 1e-9),
-                   [c for c in ckpt_dir.iterdir() if c.is_file()], {"val_bce": val_bce})
+    return Trained(
+        model,
+        u,
+        a,
+        history,
+        p,
+        seconds,
+        rows / max(seconds, 1e-9),
+        [c for c in ckpt_dir.iterdir() if c.is_file()],
+        {"val_bce": val_bce},
+    )
 
 
-def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, seed_value: int,
-                     on_epoch: Callable[[int, dict], None] | None, start_from: Trained | None = None,
-                     strategy: Any = None) -> Trained:
+def _train_two_tower(
+    data: ProcessedData,
+    p: dict[str, Any],
+    ckpt_dir: Path,
+    seed_value: int,
+    on_epoch: Callable[[int, dict], None] | None,
+    start_from: Trained | None = None,
+    strategy: Any = None,
+) -> Trained:
     fit_frame = data.train_part if p["fit_on"] == "train_part" else data.train
     users = fit_frame["user_index"].to_numpy()
     items = fit_frame["anime_index"].to_numpy()
@@ -155,8 +184,14 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
             model = two_tower.build(data.n_users, data.n_items, counts, p, steps)
     train_ds = two_tower.pairs_dataset(users, items, weights, p["batch_size"], seed_value)
     val_w = two_tower.rating_weights(data.val["rating"].to_numpy(), p["weight_power"], p["weight_floor"])
-    val_ds = two_tower.pairs_dataset(data.val["user_index"].to_numpy(), data.val["anime_index"].to_numpy(),
-                                     val_w, p["batch_size"], seed_value, shuffle=False)
+    val_ds = two_tower.pairs_dataset(
+        data.val["user_index"].to_numpy(),
+        data.val["anime_index"].to_numpy(),
+        val_w,
+        p["batch_size"],
+        seed_value,
+        shuffle=False,
+    )
     ckpt = ckpt_dir / "two_tower-last.weights.h5"
     cbs: list[keras.callbacks.Callback] = [
         RankingCallback(data, lambda m: m.embeddings(), on_epoch),
@@ -164,9 +199,13 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
     ]
     stopper = None
     if p["fit_on"] == "train":  # val is held out from fitting: stop on its ranking quality
-        stopper = RelativeEarlyStopping(monitor="val_ndcg@10", mode="max", restore_best_weights=True,
-                                         patience=p["early_stopping_patience"],
-                                         min_delta=p["early_stopping_min_delta"])
+        stopper = RelativeEarlyStopping(
+            monitor="val_ndcg@10",
+            mode="max",
+            restore_best_weights=True,
+            patience=p["early_stopping_patience"],
+            min_delta=p["early_stopping_min_delta"],
+        )
         cbs.append(stopper)
     t0 = time.perf_counter()
     hist = _fit(model, train_ds, validation_data=val_ds, epochs=int(p["epochs"]), verbose=0, callbacks=cbs)
@@ -175,5 +214,14 @@ def _train_two_tower(data: ProcessedData, p: dict[str, Any], ckpt_dir: Path, see
     u, a = model.embeddings()
     rows = len(fit_frame) * len(history.get("loss", []))
     extra = {"best_epoch": stopper.best_epoch + 1} if stopper is not None and history.get("loss") else {}
-    return Trained(model, u, a, history, p, seconds, rows / max(seconds, 1e-9),
-                   [c for c in ckpt_dir.iterdir() if c.is_file()], extra)
+    return Trained(
+        model,
+        u,
+        a,
+        history,
+        p,
+        seconds,
+        rows / max(seconds, 1e-9),
+        [c for c in ckpt_dir.iterdir() if c.is_file()],
+        extra,
+    )

@@ -61,15 +61,20 @@ def build(n_users: int, n_items: int, params: dict[str, Any]) -> keras.Model:
     x = keras.layers.BatchNormalization()(x)
     out = keras.layers.Activation("sigmoid")(x)
     model = keras.Model(inputs={"user": user, "anime": anime}, outputs=out, name="recommender_net")
-    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate=params["start_lr"]),
-                  metrics=["mae", "mse"])
+    model.compile(
+        loss="binary_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=params["start_lr"]),
+        metrics=["mae", "mse"],
+    )
     return model
 
 
 def ratings_dataset(frame: Any, batch_size: int, seed: int, shuffle: bool) -> tf.data.Dataset:
     """Returns a tf.data pipeline of ({"user", "anime"}, rating_norm) batches."""
-    x = {"user": frame["user_index"].to_numpy(np.int32)[:, None],
-         "anime": frame["anime_index"].to_numpy(np.int32)[:, None]}
+    x = {
+        "user": frame["user_index"].to_numpy(np.int32)[:, None],
+        "anime": frame["anime_index"].to_numpy(np.int32)[:, None],
+    }
     ds = tf.data.Dataset.from_tensor_slices((x, frame["rating_norm"].to_numpy(np.float32)))
     if shuffle:
         ds = ds.shuffle(len(frame), seed=seed, reshuffle_each_iteration=True)
@@ -80,10 +85,12 @@ def callbacks(params: dict[str, Any], checkpoint_path: str) -> list[keras.callba
     """Returns the seed's callbacks: LR schedule, early stopping (best weights kept), checkpoint."""
     return [
         keras.callbacks.LearningRateScheduler(lr_schedule(params)),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=params["early_stopping_patience"],
-                                      restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_loss", save_best_only=True,
-                                        save_weights_only=True),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=params["early_stopping_patience"], restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            checkpoint_path, monitor="val_loss", save_best_only=True, save_weights_only=True
+        ),
     ]
 
 

@@ -51,16 +51,25 @@ DEFAULTS: dict[str, Any] = {
 class TwoTower(keras.Model):
     """Returns cosine scores of (user, anime) pairs; trains with a weighted in-batch softmax."""
 
-    def __init__(self, n_users: int, n_items: int, embedding_dim: int = 128, temperature: float = 0.15,
-                 init_stddev: float = 0.1, **kwargs: Any):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        embedding_dim: int = 128,
+        temperature: float = 0.15,
+        init_stddev: float = 0.1,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.n_users, self.n_items = int(n_users), int(n_items)
         self.embedding_dim, self.temperature, self.init_stddev = int(embedding_dim), float(temperature), init_stddev
         init = keras.initializers.RandomNormal(stddev=init_stddev)
-        self.user_embedding = keras.layers.Embedding(self.n_users, self.embedding_dim, embeddings_initializer=init,
-                                                     name="user_embedding")
-        self.anime_embedding = keras.layers.Embedding(self.n_items, self.embedding_dim,
-                                                      embeddings_initializer=init, name="anime_embedding")
+        self.user_embedding = keras.layers.Embedding(
+            self.n_users, self.embedding_dim, embeddings_initializer=init, name="user_embedding"
+        )
+        self.anime_embedding = keras.layers.Embedding(
+            self.n_items, self.embedding_dim, embeddings_initializer=init, name="anime_embedding"
+        )
         self.log_q = self.add_weight(shape=(self.n_items,), initializer="zeros", trainable=False, name="log_q")
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
@@ -70,9 +79,14 @@ class TwoTower(keras.Model):
         self.log_q.assign(np.log(counts / counts.sum()).astype(np.float32))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "n_users": self.n_users, "n_items": self.n_items,
-                "embedding_dim": self.embedding_dim, "temperature": self.temperature,
-                "init_stddev": self.init_stddev}
+        return {
+            **super().get_config(),
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "embedding_dim": self.embedding_dim,
+            "temperature": self.temperature,
+            "init_stddev": self.init_stddev,
+        }
 
     @property
     def metrics(self) -> list[Any]:
@@ -159,7 +173,7 @@ def _l2(m: np.ndarray) -> np.ndarray:
 def rating_weights(ratings: np.ndarray, power: float, floor: float) -> np.ndarray:
     """Returns per-row sample weights: floor + (1 - floor) * ((rating - 1) / 9) ** power."""
     norm = (np.asarray(ratings, dtype=np.float32) - 1.0) / 9.0
-    return (floor + (1.0 - floor) * norm ** power).astype(np.float32)
+    return (floor + (1.0 - floor) * norm**power).astype(np.float32)
 
 
 class PairBatches(keras.utils.PyDataset):
@@ -169,11 +183,21 @@ class PairBatches(keras.utils.PyDataset):
     input at about 20,000 rows/s on 2 cores, half of what the model step takes.
     """
 
-    def __init__(self, users: np.ndarray, items: np.ndarray, weights: np.ndarray, batch_size: int, seed: int,
-                 shuffle: bool = True):
+    def __init__(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        weights: np.ndarray,
+        batch_size: int,
+        seed: int,
+        shuffle: bool = True,
+    ):
         super().__init__()
-        self.columns = {"user": users.astype(np.int32), "anime": items.astype(np.int32),
-                        "weight": weights.astype(np.float32)}
+        self.columns = {
+            "user": users.astype(np.int32),
+            "anime": items.astype(np.int32),
+            "weight": weights.astype(np.float32),
+        }
         self.batch_size, self.shuffle = int(batch_size), shuffle
         self.rng = np.random.default_rng(seed)
         self.order = self._order()
@@ -186,7 +210,7 @@ class PairBatches(keras.utils.PyDataset):
         return -(-len(self.columns["user"]) // self.batch_size)
 
     def __getitem__(self, k: int) -> dict[str, np.ndarray]:
-        rows = self.order[k * self.batch_size:(k + 1) * self.batch_size]
+        rows = self.order[k * self.batch_size : (k + 1) * self.batch_size]
         return {name: col[rows] for name, col in self.columns.items()}
 
     def on_epoch_end(self) -> None:
@@ -194,22 +218,25 @@ class PairBatches(keras.utils.PyDataset):
             self.order = self._order()
 
 
-def pairs_dataset(users: np.ndarray, items: np.ndarray, weights: np.ndarray, batch_size: int, seed: int,
-                  shuffle: bool = True) -> PairBatches:
+def pairs_dataset(
+    users: np.ndarray, items: np.ndarray, weights: np.ndarray, batch_size: int, seed: int, shuffle: bool = True
+) -> PairBatches:
     """Returns the {"user", "anime", "weight"} batches (seeded reshuffle per epoch)."""
     return PairBatches(users, items, weights, batch_size, seed, shuffle)
 
 
-def build(n_users: int, n_items: int, item_counts: np.ndarray, params: dict[str, Any],
-          steps_per_epoch: int = 1) -> TwoTower:
+def build(
+    n_users: int, n_items: int, item_counts: np.ndarray, params: dict[str, Any], steps_per_epoch: int = 1
+) -> TwoTower:
     """Returns a compiled two-tower model with logQ set from the training item counts."""
     model = TwoTower(n_users, n_items, params["embedding_dim"], params["temperature"], params["init_stddev"])
     model({"user": tf.zeros((1,), tf.int32), "anime": tf.zeros((1,), tf.int32)})  # create the variables
     model.set_item_frequencies(item_counts)
     lr: Any = params["learning_rate"]
     if params.get("lr_decay") == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * int(params["epochs"])),
-                                                    alpha=0.1)
+        lr = keras.optimizers.schedules.CosineDecay(
+            lr, decay_steps=max(1, steps_per_epoch * int(params["epochs"])), alpha=0.1
+        )
     optimizer = SparseAdam if params.get("optimizer", "sparse_adam") == "sparse_adam" else keras.optimizers.Adam
     # Keras cannot run several steps per call on a generator-fed (PyDataset) input split across
     # replicas ("must feed a value for placeholder"): one step per call under a multi-replica strategy.

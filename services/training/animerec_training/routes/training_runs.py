@@ -13,12 +13,12 @@ from ..deps import RunsDep
 router = APIRouter(prefix="/training-runs", tags=["training runs"])
 
 
-@router.post("", status_code=202, response_model=TrainingRunCreated,
-             responses={409: error_doc("training_in_progress")})
+@router.post("", status_code=202, response_model=TrainingRunCreated, responses={409: error_doc("training_in_progress")})
 async def start_training_run(body: TrainingRunCreate, runs: RunsDep) -> dict:
     """Starts a training run in its own process; 409 training_in_progress while one runs."""
-    return await run_in_threadpool(runs.start, model=body.model, epochs=body.epochs,
-                                   processed_id=body.processed_id, promote=body.promote)
+    return await run_in_threadpool(
+        runs.start, model=body.model, epochs=body.epochs, processed_id=body.processed_id, promote=body.promote
+    )
 
 
 @router.get("/{run_id}", response_model=TrainingRunPublic, responses={404: error_doc("training_run_not_found")})
