@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import redis
 
 from animerec_shared.cache import LocalCache, RedisCache, open_cache
-from animerec_shared.launcher import free_port, wait_port
+from benchmarks.stack import RedisServer
 
 
 def test_local_cache_returns_stored_value_until_ttl_expires():
@@ -45,37 +44,19 @@ def test_redis_cache_roundtrip_with_real_redis(redis_url):
     assert c.stats.hits == 1 and c.stats.misses == 1
 
 
-def test_redis_cache_degrades_to_misses_and_recovers_when_redis_restarts(tmp_path):
-    port = free_port()
-    cmd = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    wait_port(port)
-    c = RedisCache(f"redis://127.0.0.1:{port}/0", retry_after=0.2)
-    c.set_json("k", 1, 60)
-    assert c.get_json("k") == 1
-    proc.terminate()
-    proc.wait()
-    assert c.get_json("k") is None  # down: a miss, not an exception
-    c.set_json("k2", 2, 60)  # down: skipped silently
-    assert c.stats.errors >= 1
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+def test_redis_cache_degrades_to_misses_and_recovers_when_redis_restarts():
+    server = RedisServer().start()
     try:
-        wait_port(port)
+        c = RedisCache(server.url, retry_after=0.2)
+        c.set_json("k", 1, 60)
+        assert c.get_json("k") == 1
+        server.stop()
+        assert c.get_json("k") is None  # down: a miss, not an exception
+        c.set_json("k2", 2, 60)  # down: skipped silently
+        assert c.stats.errors >= 1
+        server.start()  # same port
         time.sleep(0.3)
         c.set_json("k3", 3, 60)
         assert c.get_json("k3") == 3
     finally:
-        proc.terminate()
-        proc.wait()
+        server.stop()
