@@ -10,8 +10,10 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, cast
+
+from cachetools import TLRUCache
 
 log = logging.getLogger("animerec.cache")
 
@@ -28,35 +30,37 @@ class CacheStats:
         return {"hits": self.hits, "misses": self.misses, "errors": self.errors}
 
 
+def _expires_at(_key: str, entry: tuple[float, Any], now: float) -> float:
+    return now + entry[0]
+
+
 class LocalCache:
-    """Thread-safe in-process LRU with per-entry TTL (values: JSON bytes, or any object kept in-process)."""
+    """Thread-safe in-process LRU with a TTL per entry (values: JSON bytes, or any object kept in-process).
+
+    The store is cachetools' TLRUCache (least recently used out when full, each entry expiring after
+    its own TTL); this class adds the lock, the hit/miss counters and the interface RedisCache shares.
+    """
 
     backend = "memory"
 
-    def __init__(self, max_entries: int = 10_000):
+    def __init__(self, max_entries: int = 10_000, timer: Callable[[], float] = time.monotonic):
         self.max_entries = max_entries
-        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._data: TLRUCache[str, tuple[float, Any]] = TLRUCache(maxsize=max_entries, ttu=_expires_at, timer=timer)
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
     def get_raw(self, key: str) -> Any | None:
         with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] < time.monotonic():
-                if item is not None:
-                    del self._data[key]
+            entry = self._data.get(key)
+            if entry is None:
                 self.stats.misses += 1
                 return None
-            self._data.move_to_end(key)
             self.stats.hits += 1
-            return item[1]
+            return entry[1]
 
     def set_raw(self, key: str, value: Any, ttl: int) -> None:
         with self._lock:
-            self._data[key] = (time.monotonic() + ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            self._data[key] = (float(ttl), value)
 
     def ping(self) -> bool:
         return True

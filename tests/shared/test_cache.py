@@ -11,10 +11,11 @@ from benchmarks.stack import RedisServer
 
 
 def test_local_cache_returns_stored_value_until_ttl_expires():
-    c = LocalCache()
+    now = [100.0]
+    c = LocalCache(timer=lambda: now[0])
     c.set_json("k", {"a": [1, 2]}, ttl=1)
     assert c.get_json("k") == {"a": [1, 2]}
-    c._data["k"] = (time.monotonic() - 1, c._data["k"][1])  # age the entry past its TTL
+    now[0] += 1.5  # past its TTL
     assert c.get_json("k") is None
     assert c.stats.as_dict() == {"hits": 1, "misses": 1, "errors": 0}
 
