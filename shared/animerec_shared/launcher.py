@@ -88,6 +88,10 @@ def uvicorn_command(app: str, port: int, host: str = LOOPBACK, extra: Iterable[s
         "--log-level",
         "warning",
         "--no-access-log",
+        # The client address is the peer's: uvicorn would otherwise take it from X-Forwarded-For of a
+        # loopback peer (its default --forwarded-allow-ips), bypassing the gateway's per-IP rate limit;
+        # GATEWAY_TRUST_FORWARDED_FOR is the one switch for that header.
+        "--no-proxy-headers",
         *extra,
     ]
 

@@ -163,6 +163,7 @@ def test_dockerfile_starts_the_app_factory_on_the_service_port(svc):
     port = str(SERVICES[svc])
     assert cmd[:3] == ["uvicorn", "--factory", f"animerec_{svc}.app:create_app"]
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0" and cmd[cmd.index("--port") + 1] == port
+    assert "--no-proxy-headers" in cmd  # the client is the peer, whatever X-Forwarded-For says (#16)
     assert args_of(image(svc), "EXPOSE") == [port]
     assert args_of(image(svc), "ENTRYPOINT") == []
 

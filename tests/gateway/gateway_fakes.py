@@ -354,7 +354,15 @@ class ServedApp:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                proxy_headers=False,  # as the launcher and the images: the client is the peer
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

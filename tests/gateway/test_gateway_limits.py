@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
-from gateway_fakes import Stack
+from gateway_fakes import FAKES, Stack
 
 from animerec_gateway.limits import TokenBuckets
+from animerec_shared.launcher import Launcher, free_port
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,24 @@ def test_cors_open_only_to_listed_origins():
             assert ok.headers["access-control-allow-origin"] == "https://app.example"
             other = c.get("/api/v1/anime/5114", headers={"Origin": "https://evil.example"})
             assert "access-control-allow-origin" not in other.headers
+
+
+def test_rate_limit_not_bypassed_by_x_forwarded_for_under_the_launcher(limited, tmp_path):
+    """GATEWAY_TRUST_FORWARDED_FOR=false is the only switch: uvicorn must not take the client from the header."""
+    env = {
+        **os.environ,
+        "GATEWAY_ENVIRONMENT": "test",
+        "GATEWAY_LOG_LEVEL": "WARNING",
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "60",
+        "GATEWAY_RATE_LIMIT_BURST": "3",
+        "GATEWAY_TRUST_FORWARDED_FOR": "false",
+        **{f"GATEWAY_{name.upper()}_URL": limited.settings.url_of(name) for name in FAKES},
+    }
+    with Launcher({"gateway": free_port()}, env=env, logs=tmp_path) as launcher:
+        launcher.start("gateway")
+        launcher.wait_ready(60, path="/healthz")
+        with httpx.Client(base_url=launcher.url("gateway"), timeout=10) as c:
+            assert [c.get("/api/v1/anime/5114").status_code for _ in range(3)] == [200, 200, 200]
+            for i in range(3):
+                r = c.get("/api/v1/anime/5114", headers={"X-Forwarded-For": f"203.0.113.{i + 1}"})
+                assert r.status_code == 429, (r.status_code, r.text[:200])
