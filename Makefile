@@ -11,7 +11,7 @@ DATA_DIR ?=
 SAMPLE_DIR := var/sample-data
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: lint install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
+.PHONY: lock lint install run pipeline-data test bench bench-deps loadtest fuzz clean sample-data pipeline serve system-deps
 
 $(STAMP): shared/pyproject.toml shared/ranking/pyproject.toml requirements-dev.txt \
           $(foreach s,$(SERVICES),$(wildcard services/$(s)/pyproject.toml))
@@ -73,6 +73,12 @@ loadtest: install bench-deps
 # Long schemathesis run against every service's OpenAPI (a bounded one is part of `make test`).
 fuzz: install
 	$(PY) -m scripts.fuzz
+
+# requirements.lock: the tested dependency set (what .venv holds) pinned with sha256 hashes, for audits.
+lock: install
+	$(PIP) install -q uv
+	$(VENV)/bin/uv pip compile requirements.in --generate-hashes --python-version 3.11 \
+	  --constraint <($(PIP) freeze --exclude-editable) -o requirements.lock
 
 clean:
 	rm -rf var .pytest_cache
