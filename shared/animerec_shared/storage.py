@@ -28,6 +28,29 @@ MARKER = "_PUBLISHED.json"
 AREAS = ("raw", "processed", "models", "experiments")
 
 
+class CorruptPointer(StorageError):
+    """A CURRENT pointer holds something other than {"id": "<published id>", ...}.
+
+    The message names the key and the start of what was found; promoting a version (``set_current``)
+    repairs it.
+    """
+
+    code = "corrupt_pointer"
+
+    def __init__(self, key: str, raw: bytes, problem: str):
+        found = raw[:FOUND_CHARS].decode("utf-8", "backslashreplace")
+        if len(raw) > FOUND_CHARS:
+            found += "..."
+        super().__init__(
+            f"{key} {problem} (found {found!r}); setting the pointer again (promoting a version) overwrites it",
+            details={"key": key, "found": found},
+        )
+        self.key = key
+
+
+FOUND_CHARS = 100  # how much of a corrupt pointer an error quotes
+
+
 def _clean_key(key: str) -> str:
     key = key.strip("/")
     parts = key.split("/")
@@ -111,11 +134,22 @@ class Storage(ABC):
         return None
 
     def get_current(self, area: str) -> str | None:
-        """Returns the id that area/CURRENT points to, or None when nothing is current."""
+        """Returns the id that area/CURRENT points to, or None when nothing is current.
+
+        Raises CorruptPointer (naming the key and what it holds) when the pointer is not a JSON
+        object with a string "id"; ``set_current`` overwrites such a pointer without reading it.
+        """
         key = f"{area}/CURRENT"
         if not self.exists(key):
             return None
-        return self.read_json(key).get("id")
+        raw = self.read_bytes(key)
+        try:
+            pointer = json.loads(raw)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            raise CorruptPointer(key, raw, "is not valid JSON") from None
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("id"), str) or not pointer["id"]:
+            raise CorruptPointer(key, raw, 'is not a JSON object with a string "id"')
+        return pointer["id"]
 
     def set_current(self, area: str, ident: str, **extra: Any) -> None:
         """Points area/CURRENT at a published id, atomically."""

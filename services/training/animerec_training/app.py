@@ -15,6 +15,7 @@ from animerec_shared.storage import open_storage
 from .config import Settings
 from .jobs import RunManager
 from .routes import models, training_runs
+from .versions import read_current
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,10 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def ready() -> tuple[bool, dict[str, Any]]:
         try:
-            current = await run_in_threadpool(storage.get_current, "models")
+            current, current_error = await run_in_threadpool(read_current, storage)
         except Exception as exc:  # storage unreachable: not ready
             return False, {"storage": f"error: {type(exc).__name__}"}
-        return True, {"storage": "ok", "model_version": current, "training_run": runs.active_run()}
+        # a corrupt models/CURRENT keeps the service ready: promotion is what repairs it
+        extra = {"model_version_error": current_error} if current_error else {}
+        return True, {"storage": "ok", "model_version": current, **extra, "training_run": runs.active_run()}
 
     app = create_service_app(
         "training",

@@ -72,6 +72,10 @@ def _run(
     on_progress: ProgressHook | None,
 ) -> dict[str, Any]:
     storage = open_storage(settings.storage_url)
+    if promote == "if_better":
+        # fail fast: if_better compares with the current version, which a corrupt models/CURRENT hides
+        # (CorruptPointer names the key); better now than after the whole fit
+        storage.get_current("models")
     status.update(state="running", model=model_name, phase="loading data")
     started = time.perf_counter()
     processed_id, data = load_dataset(storage, processed_id)
@@ -284,7 +288,7 @@ def _run(
         "mean_bce": metrics["mean_bce"],
         "promoted": promoted,
         "promotion": promotion,
-        "current": storage.get_current("models"),
+        "current": versions.read_current(storage)[0],
         "epochs_run": config["epochs_run"],
         "train_seconds": round(trained.train_seconds, 2),
         "strategy": settings.strategy,
@@ -353,9 +357,13 @@ def _maybe_promote(
 
     Promotes under the policy (see versions.promotion_decision: if_better compares the served
     hybrid and cold-start NDCG@10 on the same processed dataset); the record is also the reason
-    written into models/CURRENT.
+    written into models/CURRENT. A corrupt models/CURRENT fails an if_better run (CorruptPointer:
+    nothing to compare with); under always/never it counts as no current version (always overwrites it).
     """
-    current = storage.get_current("models")
+    if policy == "if_better":
+        current, current_error = storage.get_current("models"), None
+    else:
+        current, current_error = versions.read_current(storage)
     current_metrics = versions.read_json_file(storage, current, "metrics.json") if current else None
     current_pid = versions.read_json_file(storage, current, "config.json").get("processed_id") if current else None
     decision = versions.promotion_decision(
@@ -363,6 +371,8 @@ def _maybe_promote(
     )
     promoted = bool(decision.pop("promote"))
     record = {"promoted": promoted, "current_version": current, **decision}
+    if current_error:
+        record["notes"] = [*record["notes"], f"no current version: {current_error}"]
     if promoted:
         versions.promote(
             storage,

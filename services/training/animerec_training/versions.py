@@ -7,6 +7,7 @@ TensorFlow (the Keras model file is saved by the caller into the staging folder)
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from animerec_ranking.model_versions import validate_version
 from animerec_shared.errors import NotFoundError
-from animerec_shared.storage import Storage
+from animerec_shared.storage import CorruptPointer, Storage
+
+log = logging.getLogger("animerec.training")
 
 PRIMARY_METRIC = "ndcg@10"
 # The served strategies whose figures decide `if_better` promotion (see promotion_decision).
@@ -97,8 +101,13 @@ def read_json_file(storage: Storage, version: str, name: str) -> dict[str, Any]:
 
 
 def list_models(storage: Storage) -> dict[str, Any]:
-    """Returns {"current", "models": [{"version", "model", "metrics", "created_at", "current"}]}, newest first."""
-    current = storage.get_current("models")
+    """Returns {"current", "current_error", "models": [{"version", "model", "metrics", "created_at", "current"}]}.
+
+    Newest first. A corrupt models/CURRENT does not fail the listing (it is what an operator reads
+    to choose the version to promote, which repairs the pointer): ``current`` is then None and
+    ``current_error`` names the key and what it holds; otherwise ``current_error`` is None.
+    """
+    current, current_error = read_current(storage)
     out = []
     for version in reversed(storage.list_published("models")):
         config = read_json_file(storage, version, "config.json")
@@ -112,7 +121,7 @@ def list_models(storage: Storage) -> dict[str, Any]:
                 "current": version == current,
             }
         )
-    return {"current": current, "models": out}
+    return {"current": current, "current_error": current_error, "models": out}
 
 
 def promote(storage: Storage, version: str, reason: str | dict[str, Any] = "manual") -> dict[str, Any]:
@@ -120,12 +129,27 @@ def promote(storage: Storage, version: str, reason: str | dict[str, Any] = "manu
 
     ``reason`` is written into the pointer: "manual", or a training run's promotion record
     ({"by", "compared", "decision"}, see ``promotion_decision``).
+
+    The whole version is validated first (marker, every file, shapes, dtypes, finite values:
+    ``validate_version``, what serving checks when it loads); a broken one raises
+    InvalidModelVersion (422) and the pointer does not move. A corrupt pointer is overwritten
+    (``previous`` is then None): promoting is how it is repaired.
     """
     if not storage.is_published(f"models/{version}"):
         raise ModelNotFound(f"model version {version!r} does not exist", details={"version": version})
-    previous = storage.get_current("models")
+    validate_version(storage, version)
+    previous, _ = read_current(storage)
     storage.set_current("models", version, previous=previous, reason=reason)
     return {"current": version, "previous": previous}
+
+
+def read_current(storage: Storage) -> tuple[str | None, str | None]:
+    """Returns (the current version, None), or (None, the error) when models/CURRENT is corrupt."""
+    try:
+        return storage.get_current("models"), None
+    except CorruptPointer as exc:
+        log.warning("%s", exc.message)
+        return None, exc.message
 
 
 def _figure(metrics: dict[str, Any], row: str) -> tuple[float | None, str | None]:

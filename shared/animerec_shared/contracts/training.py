@@ -76,6 +76,9 @@ class ModelList(BaseModel):
     """Model versions in storage and which one is promoted."""
 
     current: str | None
+    current_error: str | None = Field(
+        None, description="set (and current null) when models/CURRENT is corrupt: names the key and what it holds"
+    )
     models: list[ModelPublic]
 
 

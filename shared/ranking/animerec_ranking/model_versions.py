@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from animerec_shared.errors import AnimeRecError
-from animerec_shared.storage import Storage
+from animerec_shared.storage import MARKER, Storage
 
 REQUIRED_FILES = (
     "user_embeddings.npy",
@@ -84,6 +84,22 @@ def load_model_dir(path: Path, version: str, mmap: bool = False) -> ModelVersion
     if not (np.isfinite(ae).all() and np.isfinite(ue[: min(len(ue), 10000)]).all()):
         raise InvalidModelVersion(f"model version {version}: embeddings contain NaN or inf")
     return ModelVersion(version, path, ue, ae, uid, aid, metrics, config)
+
+
+def validate_version(storage: Storage, version: str) -> None:
+    """Checks a published version the way serving loads it, before anything points at it.
+
+    The marker must be a JSON object, and every required file must load with consistent shapes,
+    dtypes and finite values (``load_model_dir``; the embeddings memory-mapped, so a large version
+    is not read into memory twice). Raises InvalidModelVersion naming the version and the problem.
+    """
+    try:
+        marker = json.loads(storage.read_bytes(f"models/{version}/{MARKER}"))
+    except (ValueError, OSError) as exc:
+        raise InvalidModelVersion(f"model version {version}: {MARKER} is unreadable: {exc}") from exc
+    if not isinstance(marker, dict):
+        raise InvalidModelVersion(f"model version {version}: {MARKER} is not a JSON object")
+    load_model_dir(storage.fetch_dir(f"models/{version}"), version, mmap=True)
 
 
 def load_model_version(storage: Storage, version: str | None = None) -> ModelVersion:
