@@ -8,7 +8,9 @@ from pathlib import Path
 from animerec_shared.errors import DataValidationError
 
 HEADER_MAX_BYTES = 64 * 1024
-FOUND_MAX_CHARS = 60
+# An error echoes at most the one offending field, cut to this length: never a whole line or header,
+# which may be anything (a file a symlink pointed at, a secret in another column).
+FOUND_MAX_CHARS = 40
 _INT = re.compile(r"-?\d+")
 _OTHER_DELIMITERS = (";", "\t", "|")
 
@@ -18,6 +20,12 @@ def shorten(value: str) -> str:
     if len(value) <= FOUND_MAX_CHARS:
         return value
     return f"{value[:FOUND_MAX_CHARS]}... ({len(value):,} characters)"
+
+
+def parser_reason(message: str) -> str:
+    """Returns a CSV parser's error message without the row text it may end with (``..., got 1: <row>``)."""
+    first = message.splitlines()[0] if message else ""
+    return ": ".join(first.split(": ")[:2])[:120]
 
 
 def read_header(
@@ -69,13 +77,17 @@ def read_header(
             )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise DataValidationError(display, 1, dup, "unique column names", found=f"{dup} twice")
+        raise DataValidationError(display, 1, shorten(dup), "unique column names", found=f"{shorten(dup)} twice")
     for col in required:
         alt = (alternatives or {}).get(col)
         if col not in names and (alt is None or alt not in names):
             wanted = f"a column {col!r}" + (f" (or {alt!r})" if alt else "")
             raise DataValidationError(
-                display, 1, col, f"{wanted}; header must contain {', '.join(required)}", found=shorten(text)
+                display,
+                1,
+                col,
+                f"{wanted}; header must contain {', '.join(required)}",
+                found=f"a header of {len(names)} columns without it",
             )
     return names, (len(head) if end < 0 else end + 1)
 
@@ -111,7 +123,7 @@ def locate_bad_int_row(
                 line_no,
                 None,
                 f"{len(names)} comma-separated fields ({', '.join(names)})",
-                found=f"{len(fields)} fields: {shorten(text)} ({what})",
+                found=f"{len(fields)} fields ({what})",
             )
         for col, (lo, hi, expected) in ranges.items():
             value = fields[positions[col]].strip().strip('"')

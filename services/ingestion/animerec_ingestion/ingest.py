@@ -35,28 +35,70 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
-def find_sources(source: Path) -> dict[str, Path | None]:
-    """Returns the paths of the anime, synopsis (None when absent) and ratings files of a folder.
+def _outside_root(name: str) -> InvalidInputError:
+    # Names the file only: neither the link's target nor anything read from it.
+    return InvalidInputError(
+        f"{name} resolves to a file outside the allowed root",
+        code="source_outside_allowed_root",
+        details={"file": name},
+    )
+
+
+def resolve_file(path: Path, allowed_root: Path | None = None) -> Path | None:
+    """Returns the real path of a regular file (None when there is none at ``path``).
+
+    Symlinks are followed (``Path.resolve(strict=True)``); with ``allowed_root`` the real path must
+    lie under it, else InvalidInputError source_outside_allowed_root naming only the file.
+    """
+    root = Path(allowed_root).resolve() if allowed_root is not None else None
+    try:
+        if not path.is_symlink() and not path.exists():
+            return None
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link, a loop, a name too long: no file there
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):
+            target = None
+        if root is not None and (target is None or not target.is_relative_to(root)):
+            raise _outside_root(path.name) from None
+        return None
+    if root is not None and not real.is_relative_to(root):
+        raise _outside_root(path.name)
+    return real if real.is_file() else None
+
+
+def check_files_inside(source: Path, allowed_root: Path) -> None:
+    """Raises source_outside_allowed_root when one of the accepted files of a folder resolves outside the root."""
+    for name in ACCEPTED_FILES:
+        resolve_file(source / name, allowed_root)
+
+
+def find_sources(source: Path, allowed_root: Path | None = None) -> dict[str, Path]:
+    """Returns {Kaggle file name: real path} of the anime, synopsis (when present) and ratings files of a folder.
 
     ``animelist.csv`` is preferred over ``rating_complete.csv`` when both exist (the seed's choice;
-    the real Kaggle download holds both).
+    the real Kaggle download holds both). With ``allowed_root`` every file must resolve (symlinks
+    followed) to a path under it (InvalidInputError source_outside_allowed_root otherwise).
     """
     if not source.is_dir():
         raise InvalidInputError(f"source {str(source)!r} is not a folder", code="source_not_found")
-    anime = source / ANIME_FILE
-    if not anime.is_file():
+    found = {name: resolve_file(source / name, allowed_root) for name in ACCEPTED_FILES}
+    anime = found[ANIME_FILE]
+    if anime is None:
         raise InvalidInputError(
             f"{ANIME_FILE} is missing from the source folder", code="missing_file", details={"file": ANIME_FILE}
         )
-    ratings = next((source / n for n in RATINGS_FILES if (source / n).is_file()), None)
+    ratings = next((found[n] for n in RATINGS_FILES if found[n] is not None), None)
     if ratings is None:
         raise InvalidInputError(
             f"a ratings file ({' or '.join(RATINGS_FILES)}) is missing from the source folder",
             code="missing_file",
             details={"file": " or ".join(RATINGS_FILES)},
         )
-    synopsis = source / SYNOPSIS_FILE
-    return {"anime": anime, "synopsis": synopsis if synopsis.is_file() else None, "ratings": ratings}
+    ratings_name = next(n for n in RATINGS_FILES if found[n] is not None)
+    synopsis = found[SYNOPSIS_FILE]
+    return {ANIME_FILE: anime, ratings_name: ratings, **({SYNOPSIS_FILE: synopsis} if synopsis is not None else {})}
 
 
 def _copy_hashed(src: Path, dest: Path) -> dict[str, Any]:
@@ -79,36 +121,44 @@ def _hash_file(path: Path) -> str:
 
 
 def ingest_dataset(
-    storage: Storage, source: Path, max_rows: int, progress: Progress | None = None, make_current: bool = True
+    storage: Storage,
+    source: Path,
+    max_rows: int,
+    progress: Progress | None = None,
+    make_current: bool = True,
+    allowed_root: Path | None = None,
 ) -> dict[str, Any]:
     """Returns the manifest of the raw dataset published from the Kaggle files in ``source``.
+
+    With ``allowed_root`` (the API's INGESTION_ALLOWED_ROOT) every file must resolve under it.
 
     Raises DataValidationError (naming file, line, column) or InvalidInputError; in that case
     nothing in storage changed.
     """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    sources = find_sources(Path(source))
-    anime_file, ratings_file = sources["anime"], sources["ratings"]
-    assert anime_file is not None and ratings_file is not None  # find_sources raised otherwise
+    sources = find_sources(Path(source), allowed_root)
+    anime_file, synopsis_file = sources[ANIME_FILE], sources.get(SYNOPSIS_FILE)
+    ratings_name = next(n for n in RATINGS_FILES if n in sources)  # find_sources raised otherwise
+    ratings_file = sources[ratings_name]
     say(f"validating {ANIME_FILE}")
-    anime_rows = validate_metadata(anime_file, ANIME_REQUIRED, ANIME_VALUE_RULES)
+    anime_rows = validate_metadata(anime_file, ANIME_REQUIRED, ANIME_VALUE_RULES, name=ANIME_FILE)
     synopsis_rows = None
-    if sources["synopsis"] is not None:
+    if synopsis_file is not None:
         say(f"validating {SYNOPSIS_FILE}")
-        synopsis_rows = validate_metadata(sources["synopsis"], SYNOPSIS_REQUIRED)
+        synopsis_rows = validate_metadata(synopsis_file, SYNOPSIS_REQUIRED, name=SYNOPSIS_FILE)
     dataset_id = new_id("ds")
     with storage.publish(f"raw/{dataset_id}", meta={"kind": "raw"}) as staging:
-        say(f"validating {ratings_file.name} (cap {max_rows:,} rows)")
-        ratings = ingest_ratings(ratings_file, staging / "ratings.parquet", max_rows, progress=say)
+        say(f"validating {ratings_name} (cap {max_rows:,} rows)")
+        ratings = ingest_ratings(ratings_file, staging / "ratings.parquet", max_rows, progress=say, name=ratings_name)
         files: dict[str, Any] = {
             ANIME_FILE: {"source": ANIME_FILE, "rows": anime_rows, **_copy_hashed(anime_file, staging / ANIME_FILE)}
         }
-        if sources["synopsis"] is not None:
+        if synopsis_file is not None:
             files[SYNOPSIS_FILE] = {
                 "source": SYNOPSIS_FILE,
                 "rows": synopsis_rows,
-                **_copy_hashed(sources["synopsis"], staging / SYNOPSIS_FILE),
+                **_copy_hashed(synopsis_file, staging / SYNOPSIS_FILE),
             }
         parquet = staging / "ratings.parquet"
         files["ratings.parquet"] = {

@@ -12,7 +12,7 @@ import pyarrow.csv as pcsv
 
 from animerec_shared.errors import DataValidationError
 
-from .csv_checks import read_header, shorten
+from .csv_checks import parser_reason, read_header, shorten
 
 MAX_FIELD_CHARS = 100_000
 MAX_FILE_BYTES = 1024**3
@@ -84,7 +84,7 @@ def _diagnose(path: Path, display: str, n_cols: int, reason: str) -> DataValidat
                 display, start, None, f"{n_cols} comma-separated fields like the header", found=what
             )
         start = reader.line_num + 1
-    return DataValidationError(display, None, None, "well-formed CSV", found=reason[:200])
+    return DataValidationError(display, None, None, "well-formed CSV", found=parser_reason(reason))
 
 
 def _first_bad(mask: np.ndarray) -> int | None:
@@ -96,12 +96,13 @@ def validate_metadata(
     path: Path,
     required: list[str],
     value_rules: dict[str, tuple[str, str]] | None = None,
+    name: str | None = None,
 ) -> int:
     """Returns the number of data rows of a metadata CSV after checking its schema and values.
 
-    Raises DataValidationError naming file, line, column and what was expected.
+    Raises DataValidationError naming file (``name``, default the path's own), line, column and what was expected.
     """
-    display = path.name
+    display = name or path.name
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise DataValidationError(display, None, None, "a metadata file under 1 GB", found=f"{size:,} bytes")

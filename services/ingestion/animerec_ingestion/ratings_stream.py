@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from animerec_shared.contracts.common import ANIME_ID_MAX, USER_ID_MAX, USER_ID_MIN
 from animerec_shared.errors import DataValidationError
 
-from .csv_checks import locate_bad_int_row, read_header
+from .csv_checks import locate_bad_int_row, parser_reason, read_header
 
 BLOCK_BYTES = 32 * 1024 * 1024
 INT32_MAX = 2**31 - 1
@@ -118,7 +118,7 @@ class _BlockParser:
                 first_line,
                 None,
                 f"well-formed CSV rows (somewhere in lines {first_line}-{first_line + n})",
-                found=why[:200],
+                found=parser_reason(why),
             )
         raise err
 
@@ -154,7 +154,11 @@ def _cut_after_lines(data: bytes, n: int) -> int:
 
 
 def ingest_ratings(
-    path: Path, out_path: Path, max_rows: int, progress: Callable[[str], None] | None = None
+    path: Path,
+    out_path: Path,
+    max_rows: int,
+    progress: Callable[[str], None] | None = None,
+    name: str | None = None,
 ) -> RatingsResult:
     """Returns what was ingested after validating ``path`` and writing its first rows to Parquet.
 
@@ -164,8 +168,9 @@ def ingest_ratings(
             and, for animelist, watching_status int8, watched_episodes int32).
         max_rows: rows kept at most; later rows are hashed and counted but not parsed.
         progress: called with a short message about every 1M rows.
+        name: the file's name in the source folder when ``path`` is where a symlink led (default: its own).
     """
-    display = path.name
+    display = name or path.name
     kind, min_rating = RATINGS_FILES[display]
     names, header_len = read_header(path, display, REQUIRED)
     columns = REQUIRED + [c for c in OPTIONAL if c in names]

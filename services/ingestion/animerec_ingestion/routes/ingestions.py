@@ -18,7 +18,7 @@ from animerec_shared.errors import AnimeRecError, InvalidInputError
 
 from ..config import Settings
 from ..deps import JobsDep, SettingsDep, StorageDep
-from ..ingest import ACCEPTED_FILES, copy_upload, ingest_dataset
+from ..ingest import ACCEPTED_FILES, check_files_inside, copy_upload, ingest_dataset
 from ..jobs import Job
 
 router = APIRouter(prefix="/ingestions", tags=["ingestions"])
@@ -41,7 +41,10 @@ _BODY_DOC = {
 
 
 def resolve_source(settings: Settings, source: str) -> Path:
-    """Returns the real path of ``source``; raises 400 source_outside_allowed_root when it escapes the root."""
+    """Returns the real path of ``source``; raises 400 source_outside_allowed_root when it escapes the root.
+
+    So does a file of the folder that is a symlink leading out of the root (checked again by the job).
+    """
     root = Path(settings.allowed_root).resolve()
     try:
         path = Path(source)
@@ -66,6 +69,7 @@ def resolve_source(settings: Settings, source: str) -> Path:
             code="source_not_found",
             details={"source": source},
         )
+    check_files_inside(path, root)
     return path
 
 
@@ -145,8 +149,12 @@ async def create_ingestion(request: Request, settings: SettingsDep, storage: Sto
                 details=details,
             ) from None
         source = resolve_source(settings, body.source)
+    # An upload's own temporary folder holds only the copies it wrote; a folder source stays confined to the root.
+    root = None if cleanup is not None else Path(settings.allowed_root).resolve()
     job = jobs.submit(
-        "ingestion", lambda say: ingest_dataset(storage, source, settings.max_rows, progress=say), cleanup=cleanup
+        "ingestion",
+        lambda say: ingest_dataset(storage, source, settings.max_rows, progress=say, allowed_root=root),
+        cleanup=cleanup,
     )
     return JobAccepted(id=job.id, state=job.state)
 
