@@ -85,13 +85,24 @@ class Orchestrator:
         return run
 
     async def promote(self, version: str) -> PromoteResult:
-        """Returns the result of promoting a stored version (rollback included) and reloading the recommender."""
+        """Returns the result of promoting a stored version (rollback included) and reloading the recommender.
+
+        The training service validates the version before it moves models/CURRENT (422 otherwise). When
+        the recommender still refuses it (a 4xx answer to /admin/reload: it keeps serving the old one),
+        the previous version is promoted again so that CURRENT names what is served and a restarted
+        recommender loads that, and the refusal is raised (its details say what was restored).
+        """
         training: Upstream = self.upstreams["training"]
         wait = self.settings.admin_reload_timeout_seconds
         answer = await training.json("POST", f"/models/{version}/promote", timeout=wait)
-        reloaded = await self.upstreams["recommender"].json(
-            "POST", "/admin/reload", json_body={"version": version}, timeout=wait
-        )
+        previous = answer.get("previous") if isinstance(answer, dict) else None
+        try:
+            reloaded = await self.upstreams["recommender"].json(
+                "POST", "/admin/reload", json_body={"version": version}, timeout=wait
+            )
+        except AnimeRecError as exc:
+            await self._restore_after_refusal(exc, version, previous)
+            raise
         self._model_changed()
         return PromoteResult(
             version=version,
@@ -99,6 +110,22 @@ class Orchestrator:
             model_version=reloaded.get("model_version"),
             training=answer if isinstance(answer, dict) else None,
         )
+
+    async def _restore_after_refusal(self, exc: AnimeRecError, version: str, previous: str | None) -> None:
+        """Promotes previous again when the recommender refused version (a 4xx); notes the outcome in exc.details."""
+        if not 400 <= exc.status_code < 500 or not previous or previous == version:
+            return
+        details = exc.details if isinstance(exc.details, dict) else {}
+        try:
+            await self.upstreams["training"].json(
+                "POST", f"/models/{previous}/promote", timeout=self.settings.admin_reload_timeout_seconds
+            )
+        except AnimeRecError as again:
+            log.error("recommender refused %s and re-promoting %s failed: %s", version, previous, again.message)
+            exc.details = {**details, "restored": None, "restore_error": again.message}
+            return
+        log.warning("recommender refused %s: models/CURRENT points at %s again", version, previous)
+        exc.details = {**details, "restored": previous}
 
     async def aclose(self) -> None:
         """Cancels runs still going (their state becomes failed)."""
@@ -171,12 +198,19 @@ class Orchestrator:
         if not run.promoted:
             step.state, step.finished_at = "skipped", time.time()
             return
-        answer = await self.upstreams["recommender"].json(
-            "POST",
-            "/admin/reload",
-            json_body={"version": run.version},
-            timeout=self.settings.admin_reload_timeout_seconds,
-        )
+        try:
+            answer = await self.upstreams["recommender"].json(
+                "POST",
+                "/admin/reload",
+                json_body={"version": run.version},
+                timeout=self.settings.admin_reload_timeout_seconds,
+            )
+        except AnimeRecError as exc:  # refused: CURRENT goes back to the version served before the run
+            training = next((s for s in run.steps if s.name == "training"), None)
+            promotion = (training.result or {}).get("promotion") if training else None
+            previous = promotion.get("current_version") if isinstance(promotion, dict) else None
+            await self._restore_after_refusal(exc, str(run.version), previous)
+            raise
         run.model_version = answer.get("model_version")
         self._model_changed()
         step.result, step.state, step.finished_at = answer, "succeeded", time.time()
