@@ -182,8 +182,12 @@ def fake_recommender(world: World) -> FastAPI:
         return {"items": [{"user_id": user_id + 1, "similarity": 0.8}], "model_version": world.served}
 
     @app.get("/users/{user_id}/preferences")
-    async def preferences(request: Request, user_id: int) -> dict[str, Any]:
+    async def preferences(request: Request, user_id: int) -> Any:
         _record(world, request)
+        if user_id == SLOW_USER:
+            await asyncio.sleep(3)
+        if user_id == BROKEN_USER:  # a proxy or crash page outside the error schema
+            return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
         return {
             "user_id": user_id,
             "genres": [

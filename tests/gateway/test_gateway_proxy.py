@@ -96,7 +96,6 @@ def test_user_routes_and_cold_start_answer(stack, client):
     assert stack.world.params[-1] == {"strategy": "user_based", "n": "2"}
     client.get("/api/v1/users/7/recommendations", params={"exclude_rated": "false", "include_adult": "true"})
     assert stack.world.params[-1] == {"include_adult": "true", "exclude_rated": "false"}  # booleans as true/false
-    assert client.get("/api/v1/users/7/similar").json()["items"][0]["user_id"] == 8
     assert client.get("/api/v1/users/7/preferences", params={"n": 3}).json()["genres"][0]["genre"] == "Action"
     assert stack.world.params[-1] == {"n": "3"}
     cold = client.post("/api/v1/recommendations", json={"liked": [5114, 9253], "n": 2})
@@ -212,13 +211,37 @@ def test_models_listed_read_only(client):
     assert client.post("/api/v1/models").status_code == 405
 
 
+def test_similar_users_are_not_public(stack, client):
+    # other users' ids and rating counts: the recommender keeps its internal route, the gateway serves none
+    before = len(stack.world.params)
+    r = client.get("/api/v1/users/7/similar")
+    assert r.status_code == 404 and len(stack.world.params) == before
+    assert "/api/v1/users/{user_id}/similar" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_per_user_answers_are_cache_control_private(client):
+    for path in ("/api/v1/users/7/recommendations", "/api/v1/users/7/continue", "/api/v1/users/7/preferences"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["cache-control"] == "private", path
+    missing = client.get(f"/api/v1/users/{MISSING_USER}/recommendations")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "private"
+    assert "cache-control" not in client.get("/api/v1/anime/5114").headers  # public, not per user
+
+
+def test_preferences_schema_has_no_rating_values(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "threshold" not in schemas["Preferences"]["properties"]
+    assert schemas["Preferences"]["properties"]["favourites"]["items"] == {"$ref": "#/components/schemas/AnimeItem"}
+    assert "rating" not in schemas["AnimeItem"]["properties"]
+
+
 def test_slow_upstream_is_504_upstream_timeout(client):
-    r = client.get(f"/api/v1/users/{SLOW_USER}/similar")
+    r = client.get(f"/api/v1/users/{SLOW_USER}/preferences")
     assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
 
 
 def test_upstream_answer_outside_error_schema_is_502(client):
-    r = client.get(f"/api/v1/users/{BROKEN_USER}/similar")
+    r = client.get(f"/api/v1/users/{BROKEN_USER}/preferences")
     assert r.status_code == 502
     assert r.json()["error"] == {
         "code": "bad_gateway",
@@ -250,7 +273,7 @@ def test_openapi_lists_public_routes_with_bounds(client):
         "/api/v1/anime/{anime_id}",
         "/api/v1/anime/{anime_id}/similar",
         "/api/v1/users/{user_id}/recommendations",
-        "/api/v1/users/{user_id}/similar",
+        "/api/v1/users/{user_id}/continue",
         "/api/v1/users/{user_id}/preferences",
         "/api/v1/recommendations",
         "/api/v1/explanations",

@@ -100,14 +100,31 @@ def test_models_and_admin_routes_are_not_cached(stack, client):
     runs = client.get("/api/v1/admin/training-runs", headers=AUTH)
     assert runs.status_code == 200 and "x-cache" not in runs.headers
     assert not cacheable_path("/api/v1/admin/training-runs") and not cacheable_path("/api/v1/models")
-    assert not cacheable_path("/") and not cacheable_path("/healthz") and cacheable_path("/api/v1/users/7/similar")
+    assert (
+        not cacheable_path("/") and not cacheable_path("/healthz") and cacheable_path("/api/v1/users/7/recommendations")
+    )
+
+
+def test_per_user_answers_are_kept_in_process_and_still_sent_private(stack, client):
+    # Cache-Control: private is for the client and shared HTTP caches; the gateway's own store keeps them
+    before = upstream_calls(stack)
+    for url in ("/api/v1/users/11/recommendations?n=3", "/api/v1/users/11/continue", "/api/v1/users/11/preferences"):
+        first, second = client.get(url), client.get(url)
+        assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit"), url
+        assert first.headers["cache-control"] == second.headers["cache-control"] == "private", url
+        assert second.content == first.content
+    assert upstream_calls(stack) == before + 3
+    other = client.get("/api/v1/users/12/recommendations?n=3")  # the user id is in the key
+    assert other.headers["x-cache"] == "miss" and upstream_calls(stack) == before + 4
 
 
 def test_a_cached_answer_is_counted_under_its_route(client):
+    route = {"route": "/api/v1/users/{user_id}/preferences", "status": "200"}
+    before = metric(client.get("/metrics").text, "http_requests_total", **route)
     for _ in range(3):
         assert client.get("/api/v1/users/8/preferences").status_code == 200
     text = client.get("/metrics").text
-    assert metric(text, "http_requests_total", route="/api/v1/users/{user_id}/preferences", status="200") == 3
+    assert metric(text, "http_requests_total", **route) == before + 3
     assert metric(text, "gateway_response_cache_total", outcome="hit") >= 2
     assert metric(text, "gateway_response_cache_total", outcome="miss") >= 1
 
@@ -228,6 +245,14 @@ def test_non_json_no_store_and_large_answers_are_not_kept(ctype, extra, chunks):
     mw = ResponseCacheMiddleware(app, ResponseCache(60, 10))
     call(mw)
     assert call(mw)[1][b"x-cache"] == b"miss" and len(calls) == 2
+
+
+def test_a_private_answer_is_kept_and_replayed_private():
+    app, calls = counting_app(extra=((b"cache-control", b"private"),))
+    mw = ResponseCacheMiddleware(app, ResponseCache(60, 10))
+    first, second = call(mw, "/api/v1/users/3/recommendations"), call(mw, "/api/v1/users/3/recommendations")
+    assert len(calls) == 1 and second[1][b"x-cache"] == b"hit"
+    assert first[1][b"cache-control"] == second[1][b"cache-control"] == b"private"
 
 
 def test_an_answer_made_across_a_clear_is_not_stored():

@@ -80,6 +80,16 @@ def test_preferences_name_the_planted_genres(planted_server):
     assert all(cluster_of(f["anime_id"]) == 1 for f in body["favourites"])
 
 
+def test_preferences_carry_no_rating_values(planted_server):
+    # public through the gateway without user auth: favourite anime and genre weights, no rating of the user
+    body = httpx.get(f"{planted_server.url}/users/5/preferences", params={"n": 100}).json()
+    assert body["favourites"] and body["n_ratings"] > 0 and "threshold" not in body
+    for f in body["favourites"]:
+        assert "rating" not in f and f["sources"] == ["ratings"], f
+        assert f["similarity"] is None and f["relevance"] is None
+    assert "rating" not in str(body["genres"])
+
+
 def test_similar_users_share_the_cluster(planted_server):
     r = httpx.get(f"{planted_server.url}/users/6/similar", params={"n": 10})
     assert r.status_code == 200, r.text

@@ -7,6 +7,12 @@ read routes under /api/v1 (not /api/v1/admin, not /api/v1/models) are cached, an
 status, body and headers of the first one and says `X-Cache: hit` (a cacheable request answered by the
 upstream says `X-Cache: miss`). The orchestrator clears the store once a promotion, rollback or reload has
 swapped the recommender's model; other gateway replicas serve their copies until the TTL ends them.
+
+Answers marked `Cache-Control: no-store` are never kept. `Cache-Control: private` ones (the per-user routes
+under /api/v1/users) are: this store is the gateway's own memory, not a shared HTTP cache, and without user
+auth the key (path + query) is all that tells users apart, exactly as for the upstream; a replay sends the
+same `Cache-Control: private` to the client. Per-user recommendations are 30% of the load mix, so they are
+worth keeping. Once per-user answers depend on who asks (user auth), the key must carry the identity.
 """
 
 from __future__ import annotations
@@ -86,8 +92,8 @@ def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
         lname = name.lower()
         if lname == b"content-type":
             json_type = b"json" in value.lower()
-        elif lname == b"cache-control" and (b"no-store" in value.lower() or b"private" in value.lower()):
-            return False
+        elif lname == b"cache-control" and b"no-store" in value.lower():
+            return False  # `private` is kept: this is the gateway's own store (the replay says private too)
     return json_type
 
 

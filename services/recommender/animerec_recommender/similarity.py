@@ -12,7 +12,7 @@ from animerec_shared.contracts.recommender import Filters
 from animerec_shared.errors import AnimeNotFound, UserNotFound
 
 from .filters import meta_mask
-from .items import item, shaped_items, to_meta_space
+from .items import shaped_items, to_meta_space
 from .state import ServingState
 
 COLD_START_HINT = "use POST /recommendations with the anime you liked (cold start) for someone without an account"
@@ -81,7 +81,10 @@ def favourite_indices(ratings: np.ndarray) -> np.ndarray:
 
 
 def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
-    """Returns the user's favourite genres (weights from top-quartile ratings) and favourite anime."""
+    """Returns the user's favourite genres (weights from top-quartile ratings) and favourite anime.
+
+    The answer is public (the gateway serves it without user auth): it orders the favourites by rating but
+    carries none of the rating values (no rating per anime, no top-quartile threshold)."""
     u = user_row(state, user_id)
     idx, ratings = state.user_ratings(u)
     fav = favourite_indices(ratings)
@@ -92,11 +95,10 @@ def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
     total = sum(counts.values()) or 1
     genres = [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
     order = np.lexsort((-state.members[rows], -fav_ratings))[:n]
-    favourites = [{**item(state, int(rows[i]), "rating", fav_ratings[i], ["ratings"])} for i in order]
+    favourites = [{**state.items_json[int(rows[i])], "sources": ["ratings"]} for i in order]
     return {
         "user_id": int(user_id),
         "n_ratings": int(len(idx)),
-        "threshold": float(np.quantile(ratings, 0.75)) if len(ratings) else None,
         "genres": genres,
         "favourites": favourites,
     }

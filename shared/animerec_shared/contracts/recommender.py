@@ -247,7 +247,8 @@ class AnimeDetail(BaseModel):
 
 
 class SimilarUser(BaseModel):
-    """A user with a similar taste."""
+    """A user with a similar taste (the recommender's internal API only: the gateway does not serve other users'
+    ids and rating counts)."""
 
     user_id: int
     similarity: float
@@ -255,7 +256,7 @@ class SimilarUser(BaseModel):
 
 
 class UserList(BaseModel):
-    """Users most similar to a user."""
+    """Users most similar to a user (internal: not on the gateway's public API)."""
 
     items: list[SimilarUser]
     model_version: str
@@ -263,21 +264,24 @@ class UserList(BaseModel):
 
 
 class GenreWeight(BaseModel):
-    """A genre's share of a user's top-quartile ratings."""
+    """A genre's share of a user's favourite anime (the top quartile of their ratings)."""
 
     genre: str
     weight: float
-    count: int
+    count: int = Field(description="favourite anime of this genre")
 
 
 class Preferences(BaseModel):
-    """A user's favourite genres (weights from top-quartile ratings) and favourite anime."""
+    """A user's favourite genres and favourite anime (the top quartile of their ratings).
+
+    Public: it carries none of the user's rating values (no rating per anime, no rating threshold)."""
 
     user_id: int
-    n_ratings: int
-    threshold: float | None = Field(description="the rating from which a rating counts as top quartile")
+    n_ratings: int = Field(description="how many anime the user rated")
     genres: list[GenreWeight] = Field(examples=[[{"genre": "Action", "weight": 0.31, "count": 12}]])
-    favourites: list[dict[str, Any]]
+    favourites: list[AnimeItem] = Field(
+        description="favourite anime, best liked first, without their ratings (sources: [ratings])"
+    )
     model_version: str
     took_ms: float
 

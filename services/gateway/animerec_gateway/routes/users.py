@@ -1,4 +1,11 @@
-"""Public user routes: recommendations, continue watching, similar users, preferences (recommender)."""
+"""Public user routes: recommendations, continue watching, preferences (recommender).
+
+There is no user authentication, so these answers are what anyone may read about any user id: nothing in
+them is another person's rating. Preferences carry the favourite genres and anime without rating values;
+the recommender's similar-users list (other users' ids and rating counts) is not served here at all. Every
+answer says `Cache-Control: private` (per user: no shared HTTP cache should keep it); the gateway's own
+response cache still keeps the 200s in process (see response_cache.py).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,6 @@ from animerec_shared.contracts.recommender import (
     ContinueQuery,
     CountQuery,
     Preferences,
-    UserList,
     UserRecommendationsQuery,
 )
 
@@ -22,6 +28,13 @@ from ..upstreams import relay
 from .common import NOT_FOUND, UPSTREAM_ERRORS, upstream_params
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses={**UPSTREAM_ERRORS, **NOT_FOUND})
+PRIVATE = "private"  # the Cache-Control of every per-user answer
+
+
+def private(resp: Response) -> Response:
+    """Returns the relayed answer marked `Cache-Control: private` (one user's answer, no shared cache)."""
+    resp.headers["cache-control"] = PRIVATE
+    return resp
 
 
 @router.get("/{user_id}/recommendations", summary="Recommendations for a known user", response_model=AnimeList)
@@ -32,7 +45,9 @@ async def user_recommendations(
     `items` for discovery (the franchises the user rated left out, `max_per_franchise` entries of each other
     one) and `continue`, the next unrated entries of the user's franchises."""
     params = upstream_params(query)
-    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
+    return private(
+        relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
+    )
 
 
 @router.get(
@@ -46,22 +61,16 @@ async def continue_watching(
     """Returns the next unrated entries of the franchises the user rated, in watch order, best franchises
     first (the `continue` list of the recommendations alone)."""
     params = upstream_params(query)
-    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/continue", params=params))
-
-
-@router.get("/{user_id}/similar", summary="Users with similar taste", response_model=UserList)
-async def similar_users(
-    recommender: RecommenderDep, user_id: UserIdPath, query: Annotated[CountQuery, Query()]
-) -> Response:
-    """Returns the users whose taste is closest to `user_id`."""
-    params = upstream_params(query)
-    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/similar", params=params))
+    return private(relay("recommender", await recommender.request("GET", f"/users/{user_id}/continue", params=params)))
 
 
 @router.get("/{user_id}/preferences", summary="A user's favourite genres and anime", response_model=Preferences)
 async def user_preferences(
     recommender: RecommenderDep, user_id: UserIdPath, query: Annotated[CountQuery, Query()]
 ) -> Response:
-    """Returns the genre weights from the user's top-quartile ratings, and their favourite anime."""
+    """Returns the genre weights from the user's top-quartile ratings, and their favourite anime (best liked
+    first), without any rating value."""
     params = upstream_params(query)
-    return relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences", params=params))
+    return private(
+        relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences", params=params))
+    )
