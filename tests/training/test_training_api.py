@@ -157,3 +157,11 @@ def test_promote_rolls_back_and_unknown_version_is_404_model_not_found(service):
     assert client.get("/training-runs/run-nope").json()["error"]["code"] == "training_run_not_found"
     bad = client.post("/training-runs", json={"model": "nope"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_run_ids_with_nul_or_odd_characters_are_404_in_the_error_schema(service):
+    client = service["client"]
+    for run_id in ("%00", "run-%00x", "a%5Cb", "%20", "..%5C..", "x" * 300):
+        r = client.get(f"/training-runs/{run_id}")
+        assert r.status_code == 404, (run_id, r.status_code, r.text[:200])
+        assert r.json()["error"]["code"] == "training_run_not_found"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -25,6 +26,8 @@ from .runtime import thread_env
 from .status import TERMINAL, read_status
 
 LOCK_NAME = "train.lock"
+# Run ids name files in runs_dir: "run-<UTC time>-<hex>" (see start), any other id with these characters is unknown.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 
 class TrainingInProgress(ConflictError):
@@ -108,8 +111,8 @@ class RunManager:
 
     def get(self, run_id: str) -> dict[str, Any]:
         """Returns the run's state, epoch, progress, metrics, version, promoted (and why: promotion) and error."""
-        if "/" in run_id or run_id.startswith("."):
-            raise RunNotFound(f"no training run {run_id!r}")
+        if not RUN_ID.fullmatch(run_id):  # a NUL, a separator or a dot file is no run (and no file name)
+            raise RunNotFound(f"no training run {run_id[:80]!r}")
         status = read_status(self.runs_dir / f"{run_id}.json")
         proc = self._procs.get(run_id)
         if status is None:
