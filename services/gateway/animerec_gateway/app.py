@@ -27,7 +27,8 @@ from .upstreams import Upstreams
 DESCRIPTION = """The public door of the anime recommendation platform.
 
 * **anime**: title search, lookup, similar anime (collaborative or content).
-* **users**: recommendations for a known user, similar users, genre preferences.
+* **users**: recommendations for a known user, continue watching, genre preferences (`Cache-Control: private`;
+  no other users' ids or ratings are public).
 * **recommendations**: cold start from a few liked anime, for people without an account.
 * **explanations**: why an anime is recommended, built from computed facts.
 * **models**: the model versions and which one is promoted (read-only).
