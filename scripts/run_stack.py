@@ -4,7 +4,9 @@
 On a fresh clone (after `make install`): makes sample data when it is missing, runs the pipeline
 (ingest -> process -> train -> evaluate -> promote) when no model is promoted yet, starts the five
 services, waits until the gateway's /readyz says every upstream answers and a model is loaded,
-then prints the web page and Swagger URLs and a development admin token. Ctrl-C stops everything.
+then prints the web page and Swagger URLs and a development admin token. A service that crashes is
+restarted after 1, 2, 4 ... (at most 30) s; one that crashes more than 5 times within 5 minutes
+stops the stack. Ctrl-C (or SIGTERM) stops everything.
 
 Environment: DATA_DIR (real Kaggle files instead of sample data), REDIS_URL (Redis cache; unset: an
 in-process LRU), GATEWAY_ADMIN_TOKEN (else a random one), INGESTION_MIN_USER_RATINGS (default 50),
@@ -21,10 +23,9 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from animerec_shared.launcher import SERVICES, Launcher, installed_services, port_open
+from animerec_shared.launcher import SERVICES, GaveUp, Launcher, RestartPolicy, installed_services, port_open
 from animerec_shared.settings import REPO_ROOT, BaseServiceSettings, port_of
 from animerec_shared.storage import open_storage
 
@@ -108,8 +109,19 @@ def wait_ready(launcher: Launcher, timeout: float) -> dict:
         raise SystemExit(f"[run] {exc}") from None
 
 
+def supervise(launcher: Launcher, policy: RestartPolicy | None = None) -> int:
+    """Restarts crashed services with backoff until Ctrl-C/SIGTERM (KeyboardInterrupt, raised through);
+    returns 1 once one crashed too often."""
+    try:
+        launcher.supervise(policy, say=say)
+    except GaveUp as exc:
+        say(f"{exc}; stopping the stack")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Returns the exit code: 0 after a clean Ctrl-C, 1 when a service died."""
+    """Returns the exit code: 0 after a clean Ctrl-C, 1 when a service kept crashing."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("DATA_DIR") or None, help="real Kaggle files (DATA_DIR)")
     p.add_argument("--sample-dir", default=str(REPO_ROOT / "var" / "sample-data"))
@@ -179,11 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.check:
             return 0
-        while True:
-            for name, code in launcher.dead().items():
-                say(f"{name} exited with code {code}; stopping the stack")
-                return 1
-            time.sleep(0.5)
+        return supervise(launcher)
     except KeyboardInterrupt:
         stopping = True
         return 0

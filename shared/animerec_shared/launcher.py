@@ -8,7 +8,9 @@ benchmarks, fuzzing, the reliability tests) and every test that starts a server 
 - :func:`free_port`, :func:`port_open`, :func:`wait_port`, :func:`wait_for`: loopback helpers.
 - :class:`Launcher`: each service as its own ``uvicorn --factory`` subprocess on its port (the app
   comes from the ``animerec.services`` entry point), readiness through ``/readyz``, stop / SIGKILL /
-  restart of one service, and stop of all of them, the gateway first.
+  restart of one service, and stop of all of them, the gateway first; :meth:`Launcher.supervise`
+  restarts a crashed service with backoff (:class:`RestartPolicy`) until told to stop, and raises
+  :class:`GaveUp` when one crashes too often.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +34,7 @@ from .settings import REPO_ROOT, SERVICE_PORTS, upstream_url_env
 
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 LOOPBACK = "127.0.0.1"
+HTTP_PROTOCOL = "animerec_shared.http_protocol:HttpToolsProtocol"
 T = TypeVar("T")
 
 
@@ -92,8 +97,40 @@ def uvicorn_command(app: str, port: int, host: str = LOOPBACK, extra: Iterable[s
         # loopback peer (its default --forwarded-allow-ips), bypassing the gateway's per-IP rate limit;
         # GATEWAY_TRUST_FORWARDED_FOR is the one switch for that header.
         "--no-proxy-headers",
+        # httptools with a cap on the request head (uvicorn's httptools has none): 431 over 64 KiB.
+        "--http",
+        HTTP_PROTOCOL,
         *extra,
     ]
+
+
+def _say(msg: str) -> None:
+    print(f"[launcher] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When :meth:`Launcher.supervise` restarts a service that exited: ``initial`` s after its first
+    crash, twice as long after each further one (at most ``maximum`` s); it gives up on the service
+    (and the stack) at crash number ``max_crashes + 1`` within ``window`` seconds.
+    """
+
+    initial: float = 1.0
+    maximum: float = 30.0
+    max_crashes: int = 5
+    window: float = 300.0
+
+    def delay(self, crashes: int) -> float:
+        """Returns the seconds to wait before restarting after the crashes-th crash within the window."""
+        return float(min(self.initial * 2 ** max(crashes - 1, 0), self.maximum))
+
+
+class GaveUp(RuntimeError):
+    """A supervised service crashed more than the policy allows within its window."""
+
+    def __init__(self, name: str, code: int | None, crashes: int, window: float):
+        super().__init__(f"{name} exited with code {code}: {crashes} crashes within {window:g} s; giving up on it")
+        self.name, self.code, self.crashes = name, code, crashes
 
 
 class Launcher:
@@ -130,6 +167,8 @@ class Launcher:
         self.own_session = own_session
         self.apps = {**installed_services(), **(apps or {})}
         self.procs: dict[str, subprocess.Popen] = {}
+        self._crashes: dict[str, list[float]] = {}  # monotonic times of each service's recent crashes
+        self._restart_at: dict[str, float] = {}  # services waiting out their backoff
 
     def url(self, name: str) -> str:
         """Returns the base URL of a service (loopback when it listens on 0.0.0.0)."""
@@ -217,6 +256,55 @@ class Launcher:
         self.kill(name, sig)
         return self.start(name)
 
+    def supervise_once(
+        self, policy: RestartPolicy | None = None, say: Callable[[str], None] = _say, now: float | None = None
+    ) -> None:
+        """Restarts the services that exited once their backoff has passed (one pass, not blocking long).
+
+        Logs ``<name> exited with code <code>; restarting in <n> s`` through say; raises GaveUp when
+        a service crashed more than policy.max_crashes times within policy.window seconds.
+        """
+        policy = policy or RestartPolicy()
+        now = time.monotonic() if now is None else now
+        for name, proc in list(self.procs.items()):
+            due = self._restart_at.get(name)
+            if due is not None:
+                if now >= due:
+                    del self._restart_at[name]
+                    try:
+                        new = self.start(name, wait_free=5.0)
+                    except (OSError, TimeoutError) as exc:  # the old process stays dead: the next pass counts it
+                        say(f"{name} did not start again: {exc}")
+                    else:
+                        say(f"restarted {name} (pid {new.pid})")
+                continue
+            code = proc.poll()
+            if code is None:
+                continue
+            crashes = [t for t in self._crashes.get(name, []) if now - t < policy.window] + [now]
+            self._crashes[name] = crashes
+            if len(crashes) > policy.max_crashes:
+                raise GaveUp(name, code, len(crashes), policy.window)
+            delay = policy.delay(len(crashes))
+            say(f"{name} exited with code {code}; restarting in {delay:g} s")
+            self._restart_at[name] = now + delay
+
+    def supervise(
+        self,
+        policy: RestartPolicy | None = None,
+        say: Callable[[str], None] = _say,
+        stop: threading.Event | None = None,
+        step: float = 0.2,
+    ) -> None:
+        """Keeps the started services running (see supervise_once) until stop is set or KeyboardInterrupt.
+
+        Raises GaveUp when a service crashes too often; the caller then stops the rest (``stop()``).
+        """
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.supervise_once(policy, say)
+            stop.wait(step)
+
     def stop(self, timeout: float = 10) -> list[str]:
         """Stops every service, the gateway first (SIGTERM, SIGKILL after timeout s); returns those killed."""
         order = list(reversed(self.procs.items()))
@@ -232,6 +320,7 @@ class Launcher:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        self._restart_at.clear()
         return killed
 
     def tail(self, chars: int = 1500) -> str:
