@@ -16,7 +16,7 @@ import time
 from importlib.metadata import entry_points
 from typing import Any
 
-from .launcher import SERVICES, Launcher, installed_services
+from .launcher import SERVICES, GaveUp, Launcher, installed_services
 from .settings import port_of
 
 __all__ = ["build_parser", "installed_services", "main", "print_summary", "progress"]
@@ -64,8 +64,10 @@ def _serve(args: argparse.Namespace) -> int:
             progress(f"not up after {args.wait}s: {', '.join(sorted(pending))}")
         if args.detach_check:
             return 0 if not pending else 1
-        while not launcher.dead():
-            time.sleep(0.5)
+        try:  # a crashed service is restarted with backoff (1, 2, 4 ... 30 s) until it crashes too often
+            launcher.supervise(say=progress)
+        except GaveUp as exc:
+            progress(f"{exc}; stopping")
         return 1
     except KeyboardInterrupt:
         progress("stopping")
