@@ -108,6 +108,8 @@ def create_app(
             burst=settings.rate_limit_burst,
             trust_forwarded_for=settings.trust_forwarded_for,
             on_limited=limited.inc,
+            costly_per_minute=settings.costly_per_minute,
+            costly_burst=settings.costly_burst,
         )
     )
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))

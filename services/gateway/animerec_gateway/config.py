@@ -28,6 +28,10 @@ class Settings(BaseServiceSettings):
 
     rate_limit_per_minute: int = Field(1200, ge=0, description="token refill per client IP and minute; 0 = off")
     rate_limit_burst: int | None = Field(None, ge=1, description="bucket size; default = rate_limit_per_minute")
+    costly_per_minute: int = Field(
+        120, ge=0, description="refill of the costly-request bucket per client IP and minute; 0 = off"
+    )
+    costly_burst: int | None = Field(None, ge=1, description="costly bucket size; default = costly_per_minute")
     trust_forwarded_for: bool = False
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: str = ""
