@@ -65,33 +65,33 @@ ENV INGESTION_ALLOWED_ROOT=/data/incoming
 EXPOSE 8001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8001/healthz', timeout=4).status == 200 else 1)"]
-CMD ["uvicorn", "--factory", "animerec_ingestion.app:create_app", "--host", "0.0.0.0", "--port", "8001", "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "animerec_ingestion.app:create_app", "--host", "0.0.0.0", "--port", "8001", "--no-access-log", "--no-proxy-headers", "--http", "animerec_shared.http_protocol:HttpToolsProtocol", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime-data AS service-training
 ENV MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=1 TRAINING_RUNS_DIR=/tmp/animerec-training-runs
 EXPOSE 8002
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8002/healthz', timeout=4).status == 200 else 1)"]
-CMD ["uvicorn", "--factory", "animerec_training.app:create_app", "--host", "0.0.0.0", "--port", "8002", "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "animerec_training.app:create_app", "--host", "0.0.0.0", "--port", "8002", "--no-access-log", "--no-proxy-headers", "--http", "animerec_shared.http_protocol:HttpToolsProtocol", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime-data AS service-recommender
 ENV OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 EXPOSE 8003
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8003/healthz', timeout=4).status == 200 else 1)"]
-CMD ["uvicorn", "--factory", "animerec_recommender.app:create_app", "--host", "0.0.0.0", "--port", "8003", "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "animerec_recommender.app:create_app", "--host", "0.0.0.0", "--port", "8003", "--no-access-log", "--no-proxy-headers", "--http", "animerec_shared.http_protocol:HttpToolsProtocol", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime AS service-explainer
 EXPOSE 8004
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8004/healthz', timeout=4).status == 200 else 1)"]
-CMD ["uvicorn", "--factory", "animerec_explainer.app:create_app", "--host", "0.0.0.0", "--port", "8004", "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "animerec_explainer.app:create_app", "--host", "0.0.0.0", "--port", "8004", "--no-access-log", "--no-proxy-headers", "--http", "animerec_shared.http_protocol:HttpToolsProtocol", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime AS service-gateway
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
-CMD ["uvicorn", "--factory", "animerec_gateway.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "animerec_gateway.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers", "--http", "animerec_shared.http_protocol:HttpToolsProtocol", "--timeout-graceful-shutdown", "20"]
 
 # ---- the image: SERVICE's stage of this file (not an image to tag: DL3006 does not apply); build through
 # this last stage, never a service stage picked with --target (its venv would still be SERVICE's)

@@ -34,6 +34,7 @@ from .settings import REPO_ROOT, SERVICE_PORTS, upstream_url_env
 
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 LOOPBACK = "127.0.0.1"
+HTTP_PROTOCOL = "animerec_shared.http_protocol:HttpToolsProtocol"
 T = TypeVar("T")
 
 
@@ -96,6 +97,9 @@ def uvicorn_command(app: str, port: int, host: str = LOOPBACK, extra: Iterable[s
         # loopback peer (its default --forwarded-allow-ips), bypassing the gateway's per-IP rate limit;
         # GATEWAY_TRUST_FORWARDED_FOR is the one switch for that header.
         "--no-proxy-headers",
+        # httptools with a cap on the request head (uvicorn's httptools has none): 431 over 64 KiB.
+        "--http",
+        HTTP_PROTOCOL,
         *extra,
     ]
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from deploy_helpers import REPO, SERVICES, dockerfile_global_args, free_port, parse_dockerfile
 
+from animerec_shared.launcher import HTTP_PROTOCOL
+
 SECRETISH = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.I)
 DOCKERFILE = REPO / "Dockerfile"
 STORAGE_USERS = {"ingestion", "training", "recommender"}
@@ -164,6 +166,7 @@ def test_dockerfile_starts_the_app_factory_on_the_service_port(svc):
     assert cmd[:3] == ["uvicorn", "--factory", f"animerec_{svc}.app:create_app"]
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0" and cmd[cmd.index("--port") + 1] == port
     assert "--no-proxy-headers" in cmd  # the client is the peer, whatever X-Forwarded-For says (#16)
+    assert cmd[cmd.index("--http") + 1] == HTTP_PROTOCOL  # httptools with a cap on the request head (#16)
     assert args_of(image(svc), "EXPOSE") == [port]
     assert args_of(image(svc), "ENTRYPOINT") == []
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -86,22 +91,65 @@ def test_cors_open_only_to_listed_origins():
             assert "access-control-allow-origin" not in other.headers
 
 
-def test_rate_limit_not_bypassed_by_x_forwarded_for_under_the_launcher(limited, tmp_path):
-    """GATEWAY_TRUST_FORWARDED_FOR=false is the only switch: uvicorn must not take the client from the header."""
+@contextlib.contextmanager
+def launched_gateway(upstreams: Stack, logs: Path, **env: str) -> Iterator[Launcher]:
+    """A gateway as `animerec serve` / `make run` start it (the launcher's uvicorn command) before the fakes."""
     env = {
         **os.environ,
         "GATEWAY_ENVIRONMENT": "test",
         "GATEWAY_LOG_LEVEL": "WARNING",
-        "GATEWAY_RATE_LIMIT_PER_MINUTE": "60",
-        "GATEWAY_RATE_LIMIT_BURST": "3",
-        "GATEWAY_TRUST_FORWARDED_FOR": "false",
-        **{f"GATEWAY_{name.upper()}_URL": limited.settings.url_of(name) for name in FAKES},
+        **{f"GATEWAY_{name.upper()}_URL": upstreams.settings.url_of(name) for name in FAKES},
+        **env,
     }
-    with Launcher({"gateway": free_port()}, env=env, logs=tmp_path) as launcher:
+    with Launcher({"gateway": free_port()}, env=env, logs=logs) as launcher:
         launcher.start("gateway")
         launcher.wait_ready(60, path="/healthz")
+        yield launcher
+
+
+def test_rate_limit_not_bypassed_by_x_forwarded_for_under_the_launcher(limited, tmp_path):
+    """GATEWAY_TRUST_FORWARDED_FOR=false is the only switch: uvicorn must not take the client from the header."""
+    limits = {"GATEWAY_RATE_LIMIT_PER_MINUTE": "60", "GATEWAY_RATE_LIMIT_BURST": "3"}
+    with launched_gateway(limited, tmp_path, GATEWAY_TRUST_FORWARDED_FOR="false", **limits) as launcher:
         with httpx.Client(base_url=launcher.url("gateway"), timeout=10) as c:
             assert [c.get("/api/v1/anime/5114").status_code for _ in range(3)] == [200, 200, 200]
             for i in range(3):
                 r = c.get("/api/v1/anime/5114", headers={"X-Forwarded-For": f"203.0.113.{i + 1}"})
                 assert r.status_code == 429, (r.status_code, r.text[:200])
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Sends request on a fresh connection and returns what comes back ('' when the server closed it first)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+        return out
+
+
+def test_oversized_request_head_refused_under_the_launcher(limited, tmp_path):
+    """A 1 MB header is refused (431, or the connection closed) before any app code; normal heads still work."""
+    with launched_gateway(limited, tmp_path) as launcher:
+        port = launcher.ports["gateway"]
+        big = (
+            b"GET /api/v1/anime/5114 HTTP/1.1\r\nHost: x\r\nX-Big: "
+            + b"a" * 1_000_000
+            + b"\r\nConnection: close\r\n\r\n"
+        )
+        answer = _raw_exchange(port, big)
+        assert answer == b"" or answer.startswith((b"HTTP/1.1 431 ", b"HTTP/1.1 400 ")), answer[:200]
+        if answer:
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_header_too_large"
+        # 60 KB of headers in many lines, under the 64 KiB cap, and an ordinary request still pass
+        many = b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 500) for i in range(110))
+        ok = _raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many + b"Connection: close\r\n\r\n")
+        assert ok.startswith(b"HTTP/1.1 200 "), ok[:200]
+        with httpx.Client(base_url=launcher.url("gateway"), timeout=10) as c:
+            assert c.get("/api/v1/anime/5114").status_code == 200
