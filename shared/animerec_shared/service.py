@@ -209,7 +209,13 @@ def create_service_app(
     """Returns a FastAPI app with error handlers, request ids, JSON logs, /metrics, /healthz, /readyz."""
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(
-        title=title, description=description, version=version, lifespan=_settling(lifespan), responses=COMMON_RESPONSES
+        title=title,
+        description=description,
+        version=version,
+        lifespan=_settling(lifespan),
+        responses=COMMON_RESPONSES,
+        # A trailing slash is an unknown path (404), not a 307 whose absolute Location echoes the Host header.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = ServiceMetrics(service)

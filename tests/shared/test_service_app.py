@@ -85,3 +85,19 @@ def test_unhandled_error_is_json_500_with_request_id_and_counted():
     assert r.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
     assert r.headers["x-request-id"] == "rid-1"
     assert 'route="/boom",service="demo",status="500"} 1.0' in c.get("/metrics").text
+
+
+def test_no_redirect_echoes_the_host_header():
+    """A trailing slash is a 404 in the error schema, never a 307 whose Location names the caller's Host."""
+    app = _app()
+
+    @app.get("/things")
+    async def things() -> list[int]:
+        return [1]
+
+    c = TestClient(app, follow_redirects=False)
+    for path in ("/things/", "/healthz/", "/anime/5/"):
+        r = c.get(path, headers={"Host": "evil.example"})
+        assert "evil.example" not in r.headers.get("location", ""), (path, r.status_code, r.headers)
+        assert r.status_code == 404 and r.json()["error"]["code"], (path, r.status_code, r.text[:200])
+    assert c.get("/things", headers={"Host": "evil.example"}).json() == [1]
