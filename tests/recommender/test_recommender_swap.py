@@ -93,3 +93,30 @@ def test_corrupt_or_incomplete_version_is_refused_old_keeps_serving(tmp_path):
         r = httpx.post(f"{server.url}/admin/reload", timeout=60)
         assert r.status_code == 422
         assert httpx.get(f"{server.url}/users/1/recommendations").json()["model_version"] == "v-good"
+
+
+def test_not_ready_answer_keeps_the_load_error_out_of_the_body(tmp_path):
+    """The 503 before any version loaded says so in a stable message; why the load failed is logged and on /readyz."""
+    from animerec_recommender.app import create_app
+    from animerec_shared.storage import FileStorage
+
+    storage = FileStorage(tmp_path / "storage")
+    pid, _ = rf.publish_planted(storage, version="v-good")
+    with storage.publish("models/v-corrupt") as d:
+        for name in ("user_embeddings.npy", "anime_embeddings.npy"):
+            (d / name).write_bytes(b"\x93NUMPY garbage")
+        np.save(d / "user_ids.npy", np.arange(3))
+        np.save(d / "anime_ids.npy", np.arange(3))
+        (d / "metrics.json").write_text("{}")
+        (d / "config.json").write_text(json.dumps({"processed_id": pid}))
+    storage.set_current("models", "v-corrupt")
+    app = create_app(make_settings(storage.root, None, tune=False))
+    with LiveServer(app) as server:
+        deadline = time.monotonic() + 60
+        while not (last_error := httpx.get(f"{server.url}/readyz", timeout=5).json().get("last_error")):
+            assert time.monotonic() < deadline, "the corrupt version was never refused"
+            time.sleep(0.1)
+        r = httpx.get(f"{server.url}/users/1/recommendations", timeout=10)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json() == {"error": {"code": "not_ready", "message": "no model version is loaded yet"}}, r.text
+        assert "v-corrupt" in last_error

@@ -50,10 +50,8 @@ class ModelHolder:
         """Returns the current state or raises NotReadyError while nothing is loaded."""
         state = self.state
         if state is None:
-            raise NotReadyError(
-                "no model version is loaded yet" + (f": {self.last_error}" if self.last_error else ""),
-                headers={"Retry-After": "5"},
-            )
+            # Why the last load failed is logged (_refuse, the start-up load) and on /readyz, not in public answers.
+            raise NotReadyError("no model version is loaded yet", headers={"Retry-After": "5"})
         return state
 
     def reload(self, version: str | None = None) -> ServingState:
