@@ -87,7 +87,7 @@ def test_oversized_bodies_get_413_declared_and_streamed(gw, healthy_stack, world
     [
         "/api/v1/anime/{a}/similar?n={n}",
         "/api/v1/users/{u}/recommendations?n={n}",
-        "/api/v1/users/{u}/similar?n={n}",
+        "/api/v1/users/{u}/preferences?n={n}",
         "/api/v1/anime?q=a&limit={n}",
     ],
 )
