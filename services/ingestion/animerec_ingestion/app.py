@@ -16,6 +16,7 @@ from . import __version__
 from .config import Settings
 from .jobs import JobRunner
 from .routes import datasets, ingestions, processing_runs
+from .upload_limit import UploadLimitMiddleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingestions.router)
     app.include_router(processing_runs.router)
     app.include_router(datasets.router)
+    app.add_middleware(UploadLimitMiddleware, max_bytes=settings.upload_max_bytes)
     return app
