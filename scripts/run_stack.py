@@ -9,7 +9,8 @@ restarted after 1, 2, 4 ... (at most 30) s; one that crashes more than 5 times w
 stops the stack. Ctrl-C (or SIGTERM) stops everything.
 
 Environment: DATA_DIR (real Kaggle files instead of sample data), REDIS_URL (Redis cache; unset: an
-in-process LRU), GATEWAY_ADMIN_TOKEN (else a random one), INGESTION_MIN_USER_RATINGS (default 50),
+in-process LRU), GATEWAY_ADMIN_TOKEN (else a random one), SERVICE_TOKEN (else the launcher makes a random
+one for this run, given to the gateway and the services that check it), INGESTION_MIN_USER_RATINGS (default 50),
 STORAGE_URL, HOST and the <SERVICE>_PORT variables (README, "Configuration"); the launcher points the
 gateway and the explainer at the services it starts.
 """

@@ -16,6 +16,7 @@ benchmarks, fuzzing, the reliability tests) and every test that starts a server 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .settings import REPO_ROOT, SERVICE_PORTS, upstream_url_env
+from .settings import REPO_ROOT, SERVICE_PORTS, SERVICE_TOKEN_CHECKERS, SERVICE_TOKEN_HOLDERS, upstream_url_env
 
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 LOOPBACK = "127.0.0.1"
@@ -159,6 +160,14 @@ class Launcher:
         self.ports = dict(ports) if ports is not None else {s: free_port() for s in SERVICES}
         self.host = host
         self.env = {**(os.environ if env is None else env), **upstream_url_env({s: self.url(s) for s in self.ports})}
+        # The gateway started with services that check the SERVICE_TOKEN: one random token for this run
+        # unless the environment has one (a service started alone keeps its routes open, with a warning).
+        if (
+            not self.env.get("SERVICE_TOKEN")
+            and "gateway" in self.ports
+            and set(self.ports) & set(SERVICE_TOKEN_CHECKERS)
+        ):
+            self.env["SERVICE_TOKEN"] = secrets.token_urlsafe(32)
         self.logs = Path(logs) if logs is not None else None
         if self.logs is not None:
             self.logs.mkdir(parents=True, exist_ok=True)
@@ -178,19 +187,27 @@ class Launcher:
         """Returns the "module:create_app" of a service (entry point, else animerec_<name>.app)."""
         return self.apps.get(name) or f"animerec_{name}.app:create_app"
 
+    def env_of(self, name: str) -> dict[str, str]:
+        """Returns the environment a service starts with: the launcher's, without SERVICE_TOKEN for a service
+        that neither checks nor sends it (the explainer)."""
+        if name in SERVICE_TOKEN_HOLDERS:
+            return dict(self.env)
+        return {k: v for k, v in self.env.items() if k != "SERVICE_TOKEN"}
+
     def start(self, name: str, wait_free: float = 15.0) -> subprocess.Popen:
         """Starts one service once its port is free (waits up to wait_free seconds) and returns its process."""
         port = self.ports[name]
         if wait_free > 0:
             wait_for(lambda: not port_open(port, self.host), wait_free, f"port {port} of {name} free")
         cmd = uvicorn_command(self.app(name), port, self.host, self.uvicorn_args.get(name, []))
+        env = self.env_of(name)
         if self.logs is None:
-            proc = subprocess.Popen(cmd, env=self.env, cwd=self.cwd, start_new_session=self.own_session)
+            proc = subprocess.Popen(cmd, env=env, cwd=self.cwd, start_new_session=self.own_session)
         else:
             with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
                 proc = subprocess.Popen(
                     cmd,
-                    env=self.env,
+                    env=env,
                     cwd=self.cwd,
                     stdout=out,
                     stderr=subprocess.STDOUT,

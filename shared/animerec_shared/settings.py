@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,22 @@ class BaseServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_json: bool = Field(True, validation_alias="LOG_JSON")
     host: str = Field("127.0.0.1", validation_alias="HOST")
+    # Shared by the gateway (it sends it) and the services whose mutating routes check it (shared/auth.py).
+    service_token: SecretStr | None = Field(None, validation_alias="SERVICE_TOKEN")
+    # Prefixed like the service's own settings (GATEWAY_ENVIRONMENT, INGESTION_ENVIRONMENT, ...).
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Whether this service's production settings need a SERVICE_TOKEN (those that check or send it).
+    uses_service_token: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _production_needs_a_service_token(self) -> BaseServiceSettings:
+        if self.environment == "production" and type(self).uses_service_token:
+            token = self.service_token.get_secret_value() if self.service_token else ""
+            if len(token) < 16:
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(f"{prefix}ENVIRONMENT=production requires SERVICE_TOKEN (at least 16 characters)")
+        return self
 
 
 class _ServicePort(BaseSettings):
@@ -77,6 +94,12 @@ def port_of(service: str) -> int:
         raise ValueError(f"unknown service {service!r} (known: {', '.join(SERVICE_PORTS)})")
     port = _ServicePort(_env_prefix=service_config(service)["env_prefix"]).port
     return port or SERVICE_PORTS[service]
+
+
+# The services whose mutating routes check the SERVICE_TOKEN (animerec_shared.auth), and those that hold it:
+# them and the gateway, which sends it. The explainer calls only reads and is not given it.
+SERVICE_TOKEN_CHECKERS = ("ingestion", "training", "recommender")
+SERVICE_TOKEN_HOLDERS = (*SERVICE_TOKEN_CHECKERS, "gateway")
 
 
 # The upstream URL settings: the services that call another one, and whom (see the gateway's and the

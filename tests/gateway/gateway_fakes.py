@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from animerec_shared.auth import ServiceToken
 from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
 from animerec_shared.launcher import free_port
 from animerec_shared.service import create_service_app
@@ -90,8 +91,16 @@ def _record(world: World, request: Request) -> None:
     world.multi_params.append(request.query_params.multi_items())
 
 
+# Checked by the fakes' mutating routes as by the real services (animerec_shared.auth); the Stack's gateway sends it.
+SERVICE_TOKEN = "test-service-token-0123456789"
+
+
+def _settings() -> BaseServiceSettings:
+    return BaseServiceSettings(log_level="WARNING", service_token=SERVICE_TOKEN)
+
+
 def _app(name: str) -> FastAPI:
-    return create_service_app(name, BaseServiceSettings(log_level="WARNING"), title=f"fake {name}")
+    return create_service_app(name, _settings(), title=f"fake {name}")
 
 
 def fake_recommender(world: World) -> FastAPI:
@@ -100,9 +109,7 @@ def fake_recommender(world: World) -> FastAPI:
     async def ready() -> tuple[bool, dict[str, Any]]:
         return True, {"model_version": world.served}
 
-    app = create_service_app(
-        "recommender", BaseServiceSettings(log_level="WARNING"), title="fake recommender", ready_check=ready
-    )
+    app = create_service_app("recommender", _settings(), title="fake recommender", ready_check=ready)
 
     @app.get("/anime")
     async def search(request: Request, q: str = "", limit: int = 20) -> dict[str, Any]:
@@ -212,7 +219,7 @@ def fake_recommender(world: World) -> FastAPI:
         )
         return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance", cont)
 
-    @app.post("/admin/reload")
+    @app.post("/admin/reload", dependencies=[ServiceToken])
     async def reload(request: Request) -> dict[str, Any]:
         _record(world, request)
         body = await request.json() if await request.body() else {}
@@ -277,7 +284,7 @@ def fake_ingestion(world: World) -> FastAPI:
     """Returns an ingestion service whose jobs finish after a few polls."""
     app = _app("ingestion")
 
-    @app.post("/ingestions")
+    @app.post("/ingestions", dependencies=[ServiceToken])
     async def ingest(request: Request) -> JSONResponse:
         world.bodies.append(await request.json())
         return _job(world, "ing", {"dataset_id": "raw-2", "manifest": {}})
@@ -286,7 +293,7 @@ def fake_ingestion(world: World) -> FastAPI:
     async def ingestion(job_id: str) -> dict[str, Any]:
         return _poll(world, job_id)
 
-    @app.post("/processing-runs")
+    @app.post("/processing-runs", dependencies=[ServiceToken])
     async def process(request: Request) -> JSONResponse:
         world.bodies.append(await request.json())
         return _job(world, "proc", {"processed_id": "proc-2", "manifest": {}})
@@ -302,7 +309,7 @@ def fake_training(world: World) -> FastAPI:
     """Returns a training service that makes a new version and promotes it when asked to."""
     app = _app("training")
 
-    @app.post("/training-runs")
+    @app.post("/training-runs", dependencies=[ServiceToken])
     async def train(request: Request) -> JSONResponse:
         body = await request.json()
         world.training_bodies.append(body)
@@ -341,7 +348,7 @@ def fake_training(world: World) -> FastAPI:
             ],
         }
 
-    @app.post("/models/{version}/promote")
+    @app.post("/models/{version}/promote", dependencies=[ServiceToken])
     async def promote(version: str) -> dict[str, Any]:
         if version not in world.versions:
             raise NotFoundError(f"no model version {version}", code="model_not_found")
@@ -410,6 +417,7 @@ class Stack:
                 self.upstreams[name] = ServedApp(make(self.world), port).start()
         base = {
             "admin_token": ADMIN_TOKEN,
+            "service_token": SERVICE_TOKEN,
             "environment": "test",
             "log_level": "WARNING",
             "rate_limit_per_minute": 100_000,

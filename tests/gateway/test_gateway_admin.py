@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from gateway_fakes import ADMIN_TOKEN, Stack
+from gateway_fakes import ADMIN_TOKEN, SERVICE_TOKEN, Stack
 from pydantic import ValidationError
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -122,11 +122,18 @@ def test_unknown_run_is_404_and_bad_body_is_422(client):
 def test_production_refuses_to_start_without_token():
     from animerec_gateway.config import Settings
 
+    service = {"service_token": SERVICE_TOKEN}
     with pytest.raises(ValidationError, match="GATEWAY_ADMIN_TOKEN"):
-        Settings(environment="production", admin_token=None)
+        Settings(environment="production", admin_token=None, **service)
     with pytest.raises(ValidationError, match="GATEWAY_ADMIN_TOKEN"):
-        Settings(environment="production", admin_token="short")
-    assert Settings(environment="production", admin_token="x" * 32).admin_token.get_secret_value() == "x" * 32
+        Settings(environment="production", admin_token="short", **service)
+    # the gateway sends the SERVICE_TOKEN to the upstreams: production needs it too
+    with pytest.raises(ValidationError, match="SERVICE_TOKEN"):
+        Settings(environment="production", admin_token="x" * 32)
+    with pytest.raises(ValidationError, match="SERVICE_TOKEN"):
+        Settings(environment="production", admin_token="x" * 32, service_token="short")
+    ok = Settings(environment="production", admin_token="x" * 32, **service)
+    assert ok.admin_token.get_secret_value() == "x" * 32
 
 
 def test_development_generates_a_random_token(monkeypatch):
@@ -137,3 +144,32 @@ def test_development_generates_a_random_token(monkeypatch):
     a = create_app(Settings(environment="development", admin_token=None)).state.admin_token
     b = create_app(Settings(environment="development", admin_token=None)).state.admin_token
     assert len(a) >= 24 and a != b
+
+
+def test_upstream_mutations_need_the_service_token(stack):
+    """The fakes check the SERVICE_TOKEN like the real services: direct calls without it are refused."""
+    urls = {name: served.url for name, served in stack.upstreams.items()}
+    for name, path in [
+        ("ingestion", "/ingestions"),
+        ("ingestion", "/processing-runs"),
+        ("training", "/training-runs"),
+        ("training", "/models/v1/promote"),
+        ("recommender", "/admin/reload"),
+    ]:
+        missing = httpx.post(urls[name] + path, json={})
+        assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized", (name, path)
+        wrong = httpx.post(urls[name] + path, json={}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "forbidden", (name, path)
+    assert httpx.get(urls["training"] + "/models").status_code == 200  # reads stay open
+
+
+def test_gateway_without_the_service_token_cannot_run_the_pipeline():
+    with Stack(service_token=None) as s, httpx.Client(base_url=s.url, timeout=10) as c:
+        r = c.post("/api/v1/admin/training-runs", headers=AUTH, json={"processed_id": "proc-2", "epochs": 2})
+        assert r.status_code == 202
+        run = wait_run(c, r.json()["id"])
+        assert run["state"] == "failed", run
+        assert "unauthorized" in str(run), run
+        promote = c.post("/api/v1/admin/models/v1/promote", headers=AUTH)
+        assert promote.status_code == 401 and promote.json()["error"]["code"] == "unauthorized"
+        assert s.world.current == "v1" and s.world.versions == ["v1"]

@@ -12,7 +12,7 @@ from animerec_shared.settings import SERVICE_PORTS, UPSTREAM_URLS, BaseServiceSe
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Unprefixed on purpose: the common infrastructure settings and the names their vendors read.
-COMMON = {"STORAGE_URL", "REDIS_URL", "LOG_LEVEL", "LOG_JSON", "HOST"}
+COMMON = {"STORAGE_URL", "REDIS_URL", "LOG_LEVEL", "LOG_JSON", "HOST", "SERVICE_TOKEN"}
 VENDOR = {"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "COMET_API_KEY", "COMET_PROJECT_NAME", "COMET_WORKSPACE"}
 
 
@@ -44,7 +44,12 @@ def env_names(cls: type[BaseSettings]) -> dict[str, str]:
 
 
 def all_env_names() -> set[str]:
-    names = set(env_names(BaseServiceSettings))
+    # the base's unaliased fields (environment) are read with each service's prefix, counted below
+    names = {
+        env
+        for env, name in env_names(BaseServiceSettings).items()
+        if BaseServiceSettings.model_fields[name].validation_alias
+    }
     for cls in service_settings().values():
         names |= set(env_names(cls))
     return names

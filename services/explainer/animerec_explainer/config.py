@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from animerec_shared.settings import SERVICE_PORTS, BaseServiceSettings, loopback_url, service_config
@@ -12,6 +14,8 @@ class Settings(BaseServiceSettings):
 
     The OpenAI ones are optional and the service works without them.
     """
+
+    uses_service_token: ClassVar[bool] = False  # no mutating route; it calls only the recommender's reads
 
     model_config = service_config("explainer")
 

@@ -3,8 +3,6 @@ response cache."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr, model_validator
 
 from animerec_shared.settings import SERVICE_PORTS, BaseServiceSettings, loopback_url, service_config
@@ -23,7 +21,6 @@ class Settings(BaseServiceSettings):
     recommender_url: str = loopback_url("recommender")
     explainer_url: str = loopback_url("explainer")
 
-    environment: Literal["development", "test", "production"] = "development"
     admin_token: SecretStr | None = None
 
     rate_limit_per_minute: int = Field(1200, ge=0, description="token refill per client IP and minute; 0 = off")

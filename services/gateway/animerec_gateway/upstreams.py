@@ -19,8 +19,10 @@ import aiohttp
 from fastapi import Response
 from prometheus_client import Counter, Histogram
 
+from animerec_shared.auth import service_token_headers
 from animerec_shared.errors import AnimeRecError, UpstreamUnavailable
 from animerec_shared.logs import request_id_var
+from animerec_shared.settings import SERVICE_TOKEN_CHECKERS
 
 from .config import UPSTREAMS, Settings
 
@@ -73,6 +75,10 @@ class Upstream:
         self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         self._requests = requests
         self._latency = latency
+        # The services whose mutating routes check the SERVICE_TOKEN get it on every call (reads ignore it;
+        # the explainer is never sent it).
+        token = settings.service_token.get_secret_value() if settings.service_token is not None else None
+        self._auth = service_token_headers(token) if name in SERVICE_TOKEN_CHECKERS else {}
 
     def _budget(self, read: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(
@@ -88,7 +94,7 @@ class Upstream:
         connection could be had (the request surely never reached the service), with a short
         exponential backoff.
         """
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **self._auth}
         rid = request_id_var.get()
         if rid:
             headers["X-Request-ID"] = rid

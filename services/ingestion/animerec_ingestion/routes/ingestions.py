@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from animerec_shared.auth import SERVICE_TOKEN_RESPONSES, ServiceToken
 from animerec_shared.contracts.common import error_doc
 from animerec_shared.contracts.ingestion import IngestionCreate, IngestionPublic, JobAccepted
 from animerec_shared.errors import AnimeRecError, InvalidInputError
@@ -128,7 +129,9 @@ def _public(job: Job) -> IngestionPublic:
     responses={
         400: error_doc("source_outside_allowed_root, source_not_found, unexpected_file"),
         409: error_doc("another job is running (job_in_progress)"),
+        **SERVICE_TOKEN_RESPONSES,
     },
+    dependencies=[ServiceToken],
 )
 async def create_ingestion(request: Request, settings: SettingsDep, storage: StorageDep, jobs: JobsDep) -> JobAccepted:
     """Returns the queued ingestion job; validation and publishing run in the worker thread."""

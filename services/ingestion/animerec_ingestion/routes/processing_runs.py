@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.auth import SERVICE_TOKEN_RESPONSES, ServiceToken
 from animerec_shared.contracts.common import error_doc
 from animerec_shared.contracts.ingestion import JobAccepted, ProcessingRunCreate, ProcessingRunPublic
 from animerec_shared.errors import NotFoundError
@@ -35,7 +36,12 @@ def _public(job: Job) -> ProcessingRunPublic:
     status_code=202,
     response_model=JobAccepted,
     summary="Start processing a raw dataset",
-    responses={404: error_doc("raw_dataset_not_found"), 409: error_doc("another job is running (job_in_progress)")},
+    responses={
+        404: error_doc("raw_dataset_not_found"),
+        409: error_doc("another job is running (job_in_progress)"),
+        **SERVICE_TOKEN_RESPONSES,
+    },
+    dependencies=[ServiceToken],
 )
 async def create_processing_run(
     body: ProcessingRunCreate, settings: SettingsDep, storage: StorageDep, jobs: JobsDep

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.auth import SERVICE_TOKEN_RESPONSES, ServiceToken
 from animerec_shared.contracts.common import VERSION_PATTERN, error_doc
 from animerec_shared.contracts.training import ModelList, Promotion
 
@@ -30,7 +31,8 @@ async def get_models(storage: StorageDep) -> dict:
 @router.post(
     "/{version}/promote",
     response_model=Promotion,
-    responses={404: error_doc("model_not_found"), 422: error_doc("invalid_model_version")},
+    responses={404: error_doc("model_not_found"), 422: error_doc("invalid_model_version"), **SERVICE_TOKEN_RESPONSES},
+    dependencies=[ServiceToken],
 )
 async def promote_model(storage: StorageDep, version: str = VersionPath) -> dict:
     """Makes a published version current (atomic pointer update); 404 model_not_found otherwise.

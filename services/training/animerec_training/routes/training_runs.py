@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.auth import SERVICE_TOKEN_RESPONSES, ServiceToken
 from animerec_shared.contracts.common import error_doc
 from animerec_shared.contracts.training import TrainingRunCreate, TrainingRunCreated, TrainingRunPublic
 
@@ -13,7 +14,13 @@ from ..deps import RunsDep
 router = APIRouter(prefix="/training-runs", tags=["training runs"])
 
 
-@router.post("", status_code=202, response_model=TrainingRunCreated, responses={409: error_doc("training_in_progress")})
+@router.post(
+    "",
+    status_code=202,
+    response_model=TrainingRunCreated,
+    responses={409: error_doc("training_in_progress"), **SERVICE_TOKEN_RESPONSES},
+    dependencies=[ServiceToken],
+)
 async def start_training_run(body: TrainingRunCreate, runs: RunsDep) -> dict:
     """Starts a training run in its own process; 409 training_in_progress while one runs."""
     return await run_in_threadpool(
