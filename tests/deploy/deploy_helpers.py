@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
 SERVICES = SERVICE_PORTS  # {service: default port}
 VARIANTS = ("default", "production")
-SECRET_ENV = {"GATEWAY_ADMIN_TOKEN", "COMET_API_KEY", "OPENAI_API_KEY"}
+SECRET_ENV = {"GATEWAY_ADMIN_TOKEN", "SERVICE_TOKEN", "COMET_API_KEY", "OPENAI_API_KEY"}
 
 
 def load_yaml(path: Path) -> Any:

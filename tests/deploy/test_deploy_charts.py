@@ -163,7 +163,13 @@ def test_secrets_come_only_from_existing_secrets(render, svc, variant):
         for key in cm.get("data", {}):
             assert not re.search("KEY|TOKEN|SECRET|PASSWORD", key), key
     env = {e["name"]: e for e in container(objs).get("env", [])}
-    expected = {"gateway": {"GATEWAY_ADMIN_TOKEN"}, "training": {"COMET_API_KEY"}, "explainer": {"OPENAI_API_KEY"}}
+    expected = {
+        "gateway": {"GATEWAY_ADMIN_TOKEN", "SERVICE_TOKEN"},
+        "ingestion": {"SERVICE_TOKEN"},
+        "training": {"COMET_API_KEY", "SERVICE_TOKEN"},
+        "recommender": {"SERVICE_TOKEN"},
+        "explainer": {"OPENAI_API_KEY"},
+    }
     assert set(env) & SECRET_ENV == expected.get(svc, set())
     for name in expected.get(svc, set()):
         assert set(env[name]) == {"name", "valueFrom"}
@@ -283,3 +289,37 @@ def test_distributed_training_job_gives_each_worker_pod_its_tf_config(render):
         "task": {"type": "worker", "index": 1},
     }
     assert script.rstrip().endswith("exec animerec train --promote if_better --json")
+
+
+def _pod_envs(objs):
+    """Yields (kind/name, env list, configmap names of envFrom) of every container of every workload."""
+    for obj in objs:
+        spec = obj.get("spec", {})
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
+        if not template:
+            continue
+        for c in template["spec"].get("containers", []) + template["spec"].get("initContainers", []):
+            yield f"{obj['kind']}/{obj['metadata']['name']}/{c['name']}", c.get("env", [])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_token_is_mounted_only_where_it_is_checked_or_sent(render, svc, variant):
+    """SERVICE_TOKEN (#16 item 4): from the one existing Secret, in the gateway (sends it) and the three services
+    whose mutating routes check it, never in the explainer; the admin token stays with the gateway and its
+    retraining client; the checkers run with <SVC>_ENVIRONMENT=production, which refuses to start without it."""
+    objs = render(svc, variant)
+    holders = {"gateway", "ingestion", "training", "recommender"}
+    for where, env in _pod_envs(objs):
+        by_name = {e["name"]: e for e in env}
+        retrain_client = "GATEWAY_URL" in by_name  # the training chart's CronJob calling the gateway's admin API
+        if svc in holders and not retrain_client:
+            ref = by_name["SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"], ref.get("optional")) == ("animerec-service-token", "service-token", False)
+        else:
+            assert "SERVICE_TOKEN" not in by_name, where
+        if "GATEWAY_ADMIN_TOKEN" in by_name:
+            assert svc == "gateway" or retrain_client, where
+    if svc in ("ingestion", "training", "recommender"):
+        settings = [cm["data"] for cm in of_kind(objs, "ConfigMap") if "STORAGE_URL" in cm.get("data", {})]
+        assert [data[f"{svc.upper()}_ENVIRONMENT"] for data in settings] == ["production"]

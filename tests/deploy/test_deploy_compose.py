@@ -129,3 +129,14 @@ def test_compose_emulator_command_and_healthcheck_give_a_working_bucket(compose,
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_compose_service_token_goes_only_where_it_is_checked_or_sent(compose):
+    """SERVICE_TOKEN (#16 item 4): the gateway and the three services that check it; not the explainer."""
+    services = compose["services"]
+    holders = {name for name, svc in services.items() if "SERVICE_TOKEN" in (svc.get("environment") or {})}
+    assert holders == {"gateway", "ingestion", "training", "recommender"}
+    assert {name for name, svc in services.items() if "GATEWAY_ADMIN_TOKEN" in (svc.get("environment") or {})} == {
+        "gateway",
+        "bootstrap",  # the admin API's client
+    }
