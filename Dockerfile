@@ -95,5 +95,6 @@ CMD ["uvicorn", "--factory", "animerec_gateway.app:create_app", "--host", "0.0.0
 
 # ---- the image: SERVICE's stage of this file (not an image to tag: DL3006 does not apply); build through
 # this last stage, never a service stage picked with --target (its venv would still be SERVICE's)
+# checkov:skip=CKV_DOCKER_7: service-${SERVICE} names a stage of this file, not an image (no tag to pin)
 # hadolint ignore=DL3006
 FROM service-${SERVICE} AS image

@@ -30,7 +30,15 @@ system-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; the browser test will be skipped"; fi
 
-install: $(STAMP)
+# checkov (the charts' and Dockerfile's scan in tests/deploy/test_deploy_checkov.py) pins many packages: its own venv.
+CHECKOV := $(VENV)/checkov/bin/checkov
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV): | $(STAMP)
+	$(PY) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
+
+install: $(STAMP) $(CHECKOV)
 
 sample-data: install
 	@if [ -z "$(DATA_DIR)" ] && [ ! -f $(SAMPLE_DIR)/anime.csv ]; then \

@@ -4,8 +4,11 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
+  annotations:
+    {{- include "animerec-lib.checkovSkips" . | nindent 4 }}
 spec:
   {{- if not (and .Values.autoscaling .Values.autoscaling.enabled) }}
   replicas: {{ .Values.replicaCount }}

@@ -5,6 +5,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
   {{- with .Values.ingress.annotations }}

@@ -25,6 +25,7 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
 spec:

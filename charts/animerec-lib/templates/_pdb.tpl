@@ -5,6 +5,7 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
 spec:

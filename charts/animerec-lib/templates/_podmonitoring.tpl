@@ -5,6 +5,7 @@ apiVersion: monitoring.googleapis.com/v1
 kind: PodMonitoring
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
 spec:

@@ -4,6 +4,7 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ include "animerec-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
   {{- with .Values.service.annotations }}

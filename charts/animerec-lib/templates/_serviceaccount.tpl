@@ -5,6 +5,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: {{ include "animerec-lib.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "animerec-lib.labels" . | nindent 4 }}
   {{- if or .Values.serviceAccount.gcpServiceAccount .Values.serviceAccount.annotations }}
