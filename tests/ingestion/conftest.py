@@ -6,7 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from ingestion_helpers import animelist_rows, write_anime, write_animelist
+
+from animerec_ingestion.app import create_app
+from animerec_ingestion.config import Settings
 
 
 @pytest.fixture
@@ -28,3 +32,22 @@ def real_source(tmp_path, real_data) -> Path:
     shutil.copy(real_data / "anime_with_synopsis.csv", folder / "anime_with_synopsis.csv")
     shutil.copy(real_data / "rating_complete_sample.csv", folder / "rating_complete.csv")
     return folder
+
+
+@pytest.fixture
+def allowed_root(tmp_path, source) -> Path:
+    """The ingestion service's allowed root, holding the valid source folder as drop/."""
+    root = tmp_path / "incoming"
+    root.mkdir()
+    source.rename(root / "drop")
+    return root
+
+
+@pytest.fixture
+def client(tmp_path, allowed_root):
+    """A TestClient of the ingestion app confined to allowed_root."""
+    settings = Settings(
+        storage_url=(tmp_path / "storage").as_uri(), allowed_root=allowed_root, min_user_ratings=10, log_json=False
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import numpy as np
+from fastapi.testclient import TestClient
 
 ANIME_HEADER = (
     "MAL_ID,Name,Score,Genres,English name,Japanese name,Type,Episodes,Aired,Premiered,Rating,Members,Popularity"
@@ -68,3 +70,14 @@ def storage_snapshot(storage) -> dict[str, str]:
         }
     blobs = storage.client.list_blobs(storage.bucket, prefix=storage.prefix)
     return {b.name: b.md5_hash for b in blobs}
+
+
+def wait_job(client: TestClient, url: str, timeout: float = 60) -> dict:
+    """Returns a job's body once it succeeded or failed (AssertionError after timeout seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url).json()
+        if body["state"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not finish: {body}")

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from ingestion_helpers import ANIME_HEADER, ANIMELIST_HEADER
+from ingestion_helpers import ANIME_HEADER, ANIMELIST_HEADER, wait_job
 
-from animerec_ingestion.app import create_app
-from animerec_ingestion.config import Settings
 from animerec_ingestion.csv_checks import FOUND_MAX_CHARS
 from animerec_ingestion.ingest import ingest_dataset
 from animerec_shared.errors import DataValidationError, InvalidInputError
@@ -26,30 +22,8 @@ SECRET = "TOPSECRET_PASSWORD=hunter2"
 
 
 @pytest.fixture
-def root(tmp_path, source) -> Path:
-    root = tmp_path / "incoming"
-    root.mkdir()
-    source.rename(root / "drop")
-    return root
-
-
-@pytest.fixture
-def client(tmp_path, root):
-    settings = Settings(
-        storage_url=(tmp_path / "storage").as_uri(), allowed_root=root, min_user_ratings=10, log_json=False
-    )
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-def _wait(client: TestClient, url: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url).json()
-        if body["state"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not finish: {body}")
+def root(allowed_root) -> Path:
+    return allowed_root
 
 
 def _outside(tmp_path: Path, name: str, content: str) -> Path:
@@ -97,7 +71,7 @@ def test_symlink_inside_the_root_still_works(client, root):
     os.symlink("../shared/ratings-2020.csv", root / "drop" / "animelist.csv")
     r = client.post("/ingestions", json={"source": "drop"})
     assert r.status_code == 202, r.text
-    job = _wait(client, f"/ingestions/{r.json()['id']}")
+    job = wait_job(client, f"/ingestions/{r.json()['id']}")
     assert job["state"] == "succeeded", job
     # the file keeps its name in the folder (which decides the rating range), not the link target's
     assert job["manifest"]["ratings_source"] == "animelist.csv"

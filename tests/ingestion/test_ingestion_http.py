@@ -7,47 +7,19 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from ingestion_helpers import wait_job
 
 from animerec_ingestion.app import create_app
 from animerec_ingestion.config import Settings
 
 
-@pytest.fixture
-def allowed_root(tmp_path, source) -> Path:
-    root = tmp_path / "incoming"
-    root.mkdir()
-    source.rename(root / "drop")
-    return root
-
-
-@pytest.fixture
-def client(tmp_path, allowed_root):
-    settings = Settings(
-        storage_url=(tmp_path / "storage").as_uri(), allowed_root=allowed_root, min_user_ratings=10, log_json=False
-    )
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-def _wait(client: TestClient, url: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url).json()
-        if body["state"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not finish: {body}")
-
-
 def test_ingest_from_allowed_folder_then_process(client):
     r = client.post("/ingestions", json={"source": "drop"})
     assert r.status_code == 202 and r.json()["state"] in ("queued", "running", "succeeded")
-    job = _wait(client, f"/ingestions/{r.json()['id']}")
+    job = wait_job(client, f"/ingestions/{r.json()['id']}")
     assert job["state"] == "succeeded", job
     assert job["dataset_id"] == job["manifest"]["id"]
     current = client.get("/datasets/current").json()
@@ -55,7 +27,7 @@ def test_ingest_from_allowed_folder_then_process(client):
 
     r = client.post("/processing-runs", json={"min_ratings": 10, "raw_dataset": None})
     assert r.status_code == 202
-    run = _wait(client, f"/processing-runs/{r.json()['id']}")
+    run = wait_job(client, f"/processing-runs/{r.json()['id']}")
     assert run["state"] == "succeeded", run
     assert run["progress"].startswith("published processed/")
     assert run["manifest"]["raw_dataset"] == job["dataset_id"] and run["manifest"]["min_user_ratings"] == 10
@@ -89,7 +61,7 @@ def test_multipart_upload_ingests(client, allowed_root):
     files = [("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir())]
     r = client.post("/ingestions", files=files)
     assert r.status_code == 202, r.text
-    job = _wait(client, f"/ingestions/{r.json()['id']}")
+    job = wait_job(client, f"/ingestions/{r.json()['id']}")
     assert job["state"] == "succeeded", job
     assert job["manifest"]["rows_kept"] == len((folder / "animelist.csv").read_text().splitlines()) - 1
 
@@ -100,7 +72,7 @@ def test_multipart_bad_file_fails_job_with_location(client, allowed_root):
         ("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(folder.iterdir()) if p.name != "animelist.csv"
     ]
     files.append(("files", ("animelist.csv", b"user_id,anime_id,rating\n1,2,3\n1,3,x\n", "text/csv")))
-    job = _wait(client, f"/ingestions/{client.post('/ingestions', files=files).json()['id']}")
+    job = wait_job(client, f"/ingestions/{client.post('/ingestions', files=files).json()['id']}")
     assert job["state"] == "failed"
     assert job["error"]["code"] == "invalid_data"
     assert job["error"]["details"] == {
@@ -140,7 +112,7 @@ def test_second_job_while_busy_is_409(client):
         assert client.get(f"/processing-runs/{blocker.id}").json()["progress"] == "waiting"
     finally:
         gate.set()
-    assert _wait(client, f"/processing-runs/{blocker.id}")["state"] == "succeeded"
+    assert wait_job(client, f"/processing-runs/{blocker.id}")["state"] == "succeeded"
 
 
 def test_unknown_jobs_and_empty_storage_are_404(client):
