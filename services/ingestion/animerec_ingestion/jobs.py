@@ -37,6 +37,19 @@ class Job:
     progress: str | None = None  # the latest progress line of the running work
     cleanup: Path | None = None
 
+    def public_fields(self) -> dict[str, Any]:
+        """Returns the fields every job answer (contracts.ingestion.JobPublic) shows."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "manifest": self.result,
+            "error": self.error,
+            "progress": self.progress,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
 
 class JobRunner:
     """Runs jobs off the event loop in a single worker thread; refuses a second concurrent job."""

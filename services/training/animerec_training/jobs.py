@@ -23,7 +23,7 @@ from animerec_shared.errors import ConflictError, NotFoundError
 
 from .config import Settings
 from .runtime import thread_env
-from .status import TERMINAL, read_status
+from .status import TERMINAL, queued_status, read_status
 
 LOCK_NAME = "train.lock"
 # Run ids name files in runs_dir: "run-<UTC time>-<hex>" (see start), any other id with these characters is unknown.
@@ -118,16 +118,7 @@ class RunManager:
         if status is None:
             if proc is None and not (self.runs_dir / f"{run_id}.request.json").exists():
                 raise RunNotFound(f"no training run {run_id!r}")
-            status = {
-                "state": "queued",
-                "epoch": 0,
-                "epochs": None,
-                "progress": 0.0,
-                "metrics": {},
-                "version": None,
-                "promoted": False,
-                "error": None,
-            }
+            status = queued_status()
         alive = proc.poll() is None if proc is not None else _pid_alive(status.get("pid"))
         if status.get("state") not in TERMINAL and not alive and (proc is not None or status.get("pid")):
             code = proc.returncode if proc is not None else None

@@ -35,20 +35,27 @@ def read_status(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def queued_status() -> dict[str, Any]:
+    """Returns the status of a run that has not reported anything yet (a fresh dict each call)."""
+    return {
+        "state": "queued",
+        "epoch": 0,
+        "epochs": None,
+        "progress": 0.0,
+        "metrics": {},
+        "version": None,
+        "promoted": False,
+        "error": None,
+    }
+
+
 class StatusFile:
     """A JSON status object replaced atomically on every update (readers never see half a write)."""
 
     def __init__(self, path: Path | None, **initial: Any):
         self.path = path
         self.state: dict[str, Any] = {
-            "state": "queued",
-            "epoch": 0,
-            "epochs": None,
-            "progress": 0.0,
-            "metrics": {},
-            "version": None,
-            "promoted": False,
-            "error": None,
+            **queued_status(),
             "pid": os.getpid(),
             "started_at": time.time(),
             **initial,

@@ -107,17 +107,7 @@ async def _save_uploads(request: Request, settings: Settings) -> Path:
 
 
 def _public(job: Job) -> IngestionPublic:
-    return IngestionPublic(
-        id=job.id,
-        state=job.state,
-        manifest=job.result,
-        error=job.error,
-        dataset_id=(job.result or {}).get("id"),
-        progress=job.progress,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return IngestionPublic(**job.public_fields(), dataset_id=(job.result or {}).get("id"))
 
 
 @router.post(

@@ -18,17 +18,7 @@ router = APIRouter(prefix="/processing-runs", tags=["processing"])
 
 
 def _public(job: Job) -> ProcessingRunPublic:
-    return ProcessingRunPublic(
-        id=job.id,
-        state=job.state,
-        manifest=job.result,
-        error=job.error,
-        processed_id=(job.result or {}).get("id"),
-        progress=job.progress,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return ProcessingRunPublic(**job.public_fields(), processed_id=(job.result or {}).get("id"))
 
 
 @router.post(
