@@ -38,7 +38,14 @@ $(CHECKOV): | $(STAMP)
 	$(PY) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
 
-install: $(STAMP) $(CHECKOV)
+# axe-core (the web page's accessibility checks in tests/gateway/test_gateway_browser.py), from tests/browser's lock.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund && touch $(AXE); \
+	  else echo "warning: no npm (Node 20); the browser test's accessibility checks will be skipped"; fi
+
+install: $(STAMP) $(CHECKOV) $(AXE)
 
 sample-data: install
 	@if [ -z "$(DATA_DIR)" ] && [ ! -f $(SAMPLE_DIR)/anime.csv ]; then \
