@@ -1,15 +1,27 @@
-"""The web page in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright)."""
+"""The web page in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+Accessibility: axe-core (tests/browser's npm lock, `make install` runs `npm ci`) on the main states at
+1280 px and 390 px. Screenshots of the main flows go to artifacts/screenshots/ (git-ignored, archived by CI).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gateway_fakes import Stack
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = ROOT / "tests/browser/node_modules/axe-core/axe.min.js"
+SCREENSHOTS = ROOT / "artifacts/screenshots"
+AXE_URL = "/__test__/axe.min.js"  # served by a Playwright route: same origin, so the page's CSP allows it
+STORE_KEY = "animerec.lists.v1"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -19,6 +31,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+WIDE, NARROW = 1280, 390
 
 pytestmark = [
     pytest.mark.skipif(
@@ -27,64 +40,208 @@ pytestmark = [
     ),
 ]
 
+# What POST /api/v1/imports/myanimelist answers (animerec_shared.contracts.imports.MalImportAnswer), trimmed.
+IMPORT_ANSWER: dict[str, Any] = {
+    "recommendations": {
+        "items": [
+            {
+                "anime_id": 9253,
+                "title": "Steins;Gate",
+                "name": "Steins;Gate",
+                "english_title": "Steins;Gate",
+                "genres": ["Sci-Fi", "Thriller"],
+                "type": "TV",
+                "year": 2011,
+                "episodes": 24,
+                "score": 9.11,
+                "members": 2000000,
+                "relevance": 3.2,
+                "url": "https://myanimelist.net/anime/9253",
+                "franchise": {"id": 9253, "size": 3},
+                "sources": ["collaborative", "popularity"],
+                "plan_to_watch": True,
+            },
+            {
+                "anime_id": 1535,
+                "title": "Death Note",
+                "name": "Death Note",
+                "english_title": "Death Note",
+                "genres": ["Mystery", "Thriller"],
+                "type": "TV",
+                "year": 2006,
+                "episodes": 37,
+                "score": 8.63,
+                "members": 2500000,
+                "relevance": 2.9,
+                "franchise": {"id": 1535, "size": 1},
+                "sources": ["content"],
+                "plan_to_watch": False,
+            },
+        ],
+        "plan_to_watch_ids": [9253],
+        "strategy": "hybrid",
+        "model_version": "v1",
+        "took_ms": 12.5,
+    },
+    "continue": [],
+    "preferences": {"genres": [{"genre": "Action", "weight": 0.31, "count": 12}]},
+    "summary": {
+        "entries": 312,
+        "matched": 305,
+        "unknown": 7,
+        "unknown_ids": [48000],
+        "scored": 250,
+        "unscored": 62,
+        "mean_score": 7.9,
+        "liked": 140,
+        "disliked": 31,
+        "dropped": 12,
+        "plan_to_watch": 40,
+        "liked_from": "scores",
+    },
+    "stored": None,
+}
+MAL_EXPORT = (
+    b"<?xml version='1.0'?><myanimelist><anime><series_animedb_id>9253</series_animedb_id></anime></myanimelist>"
+)
+
 
 @pytest.fixture(scope="module")
-def stack():
+def stack() -> Iterator[Stack]:
     with Stack() as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def page_factory():
+def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            yield browser
+            yield b
         finally:
-            browser.close()
+            b.close()
 
 
 @pytest.fixture
-def page(page_factory, stack):
-    context = page_factory.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def open_page(browser: Browser, stack: Stack) -> Iterator[Callable[..., Page]]:
+    """Opens the page at a viewport width; after the test: no JS error, no CSP violation, nothing from outside."""
+    contexts = []
     problems: list[str] = []
-    # HTTP errors the page handles (e.g. the unknown user's 404) are logged as "Failed to load resource";
-    # anything else (a JS error, a CSP violation) fails the test.
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text) if m.type == "error" and not m.text.startswith("Failed to load resource") else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
     outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((stack.url, "data:")) else None)
-    page.goto(stack.url + "/")
-    yield page
-    context.close()
+
+    def open_(width: int = WIDE) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        # HTTP errors the page handles (e.g. the unknown user's 404) are logged as "Failed to load resource";
+        # anything else (a JS error, a CSP violation) fails the test.
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((stack.url, "data:")) else None)
+        page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        page.goto(stack.url + "/")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
     assert problems == [], problems  # no JS errors, no CSP violations
     assert outside == [], outside  # nothing fetched from outside the gateway
 
 
-def test_search_then_similar_cards_then_explanation(page, stack):
-    page.fill("#search-input", "fullmetal")
+@pytest.fixture
+def page(open_page: Callable[..., Page]) -> Page:
+    return open_page(WIDE)
+
+
+def shot(page: Page, name: str) -> None:
+    """Saves a full-page screenshot as artifacts/screenshots/<name>-<width>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Returns axe-core's serious and critical violations of the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url=AXE_URL)
+    result = page.evaluate("async () => JSON.parse(JSON.stringify((await axe.run(document)).violations))")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def sent_cold_start(stack: Stack) -> dict[str, Any]:
+    """The last body the fake recommender's POST /recommendations got (not an explanation's)."""
+    return next(b for b in reversed(stack.world.bodies) if "liked" in b and "anime_id" not in b)
+
+
+def size_of(body: dict[str, Any]) -> Any:
+    """The list size the page asked for: `limit`, or `n` where the API predates it."""
+    return body.get("limit", body.get("n"))
+
+
+def search(page: Page, q: str) -> None:
+    page.fill("#search-input", q)
     page.click("#search-button")
-    first = page.locator("#search-results li[data-anime-id]").first  # not the "searching…" placeholder
+    page.locator("#search-results li[data-anime-id]").first.wait_for()  # not the "searching…" placeholder
+
+
+def tab_to(page: Page, selector: str, presses: int = 80) -> None:
+    """Presses Tab until the focused element matches selector (fails when it never does)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(sel) => document.activeElement && document.activeElement.matches(sel)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_search_then_similar_cards_then_explanation(page, stack):
+    search(page, "fullmetal")
+    first = page.locator("#search-results li[data-anime-id]").first
     expect(first).to_contain_text("Fullmetal Alchemist: Brotherhood")
+    expect(first).to_contain_text("2009 · TV")
     first.locator("button.similar").click()
     cards = page.locator("#results .card")
     cards.first.wait_for()
     assert cards.count() == 5
     assert "Similar to Fullmetal Alchemist: Brotherhood" in page.inner_text("#status")
-    assert "score 8.16" in cards.first.inner_text() and "Adventure" in cards.first.inner_text()
-    assert "match 0.900" in cards.first.inner_text()
-    assert cards.first.locator(".sources").inner_text() == "why: rating patterns"
-    cards.first.locator("button.why").click()
-    explanation = cards.first.locator(".explanation")
-    expect(explanation).to_contain_text("shares Action")
+    assert page.inner_text("#results-h") == "Similar to Fullmetal Alchemist: Brotherhood"
+    text = cards.first.inner_text()
+    assert "score 8.16" in text and "Adventure" in text and "match 0.900" in text
+    assert cards.first.locator(".facts").inner_text() == "2009 · TV"  # no episodes in the item: left out
+    # No `url` in the item: the link is built from the anime id.
+    link = cards.first.locator("h3 a")
+    assert link.inner_text() == "Fullmetal Alchemist"
+    assert link.get_attribute("href") == "https://myanimelist.net/anime/121"
+    assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+    # One reason line per card, not the list of every component.
+    assert cards.first.locator(".reason").inner_text() == "Liked by the same people as Fullmetal Alchemist: Brotherhood"
+    why = cards.first.locator("details.why")
+    expect(why.locator(".explanation")).to_be_hidden()
+    why.locator("summary").click()
+    explanation = why.locator(".explanation")
+    expect(explanation).to_contain_text("It shares Action with your favourites.")
+    expect(explanation).to_contain_text("Built from facts the system computed.")
     assert stack.world.bodies[-1] == {"liked": [5114], "anime_id": 121}
+    # A template text says what the facts list says: it is not shown twice.
+    assert explanation.locator("p.text").count() == 0
+    # Closing and opening again does not ask again.
+    asked = len(stack.world.bodies)
+    why.locator("summary").click()
+    why.locator("summary").click()
+    expect(explanation).to_be_visible()
+    assert len(stack.world.bodies) == asked
 
 
 def test_user_recommendations_with_filters_and_genre_chart(page, stack):
@@ -96,7 +253,8 @@ def test_user_recommendations_with_filters_and_genre_chart(page, stack):
     page.locator("#results .card").first.wait_for()
     titles = page.locator("#results .card h3").all_inner_texts()
     assert titles == ["Steins;Gate", "Death Note", "Spirited Away"]
-    assert page.locator("#results .card .sources").first.inner_text() == "why: same franchise · watched together"
+    # sources ["franchise", "item_item"]: the strongest component gives the reason
+    assert page.locator("#results .card .reason").first.inner_text() == "From a franchise you like"
     sent = next(p for p in reversed(stack.world.params) if "genre" in p)  # the recommendations, not preferences
     assert sent["type"] == "Movie" and sent["genre"] == "Drama"
     assert "include_adult" not in sent  # values at the contract's defaults are the recommender's too: not sent
@@ -105,8 +263,9 @@ def test_user_recommendations_with_filters_and_genre_chart(page, stack):
     assert [bars.nth(i).get_attribute("data-genre") for i in range(bars.count())] == ["Action", "Drama", "Sci-Fi"]
     widths = [float(bars.nth(i).get_attribute("width")) for i in range(3)]
     assert widths[0] > widths[1] > widths[2]
-    page.locator("#results .card").nth(1).locator("button.why").click()
-    expect(page.locator("#results .card").nth(1).locator(".explanation")).to_contain_text("Death Note shares")
+    second = page.locator("#results .card").nth(1)
+    second.locator("details.why summary").click()
+    expect(second.locator(".explanation")).to_contain_text("It shares Action")
     assert stack.world.bodies[-1] == {"user_id": 7, "anime_id": 1535, "strategy": "hybrid"}
 
 
@@ -122,17 +281,25 @@ def test_continue_watching_section_and_franchise_counts(page, stack):
     # Discovery cards: a franchise's stand-in says how many other entries it has; standalones say nothing.
     discovery = page.locator("#results .card")
     assert discovery.locator("h3").all_inner_texts() == ["Steins;Gate", "Death Note", "Spirited Away"]
-    assert discovery.nth(0).locator(".franchise").inner_text() == "+2 more in this franchise"
+    toggle = discovery.nth(0).locator("button.franchise")
+    assert toggle.inner_text() == "+2 more in this franchise"
     assert discovery.nth(1).locator(".franchise").count() == 0 and discovery.nth(2).locator(".franchise").count() == 0
+    # Expanding it asks for the other entries (the fake's catalogue has none of Steins;Gate's).
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    expect(discovery.nth(0).locator(".franchise-list")).to_have_text("no other entries")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    toggle.click()
+    expect(discovery.nth(0).locator(".franchise-list")).to_be_hidden()
     # Continue cards: apart from discovery, the same card markup and buttons.
     cont = page.locator("#continue .card")
     assert cont.count() == 1 and cont.first.get_attribute("data-anime-id") == "5114"
     assert cont.first.locator("h3").inner_text() == "Fullmetal Alchemist: Brotherhood"
     assert "score 9.19" in cont.first.locator(".numbers").inner_text()
-    assert cont.first.locator(".sources").inner_text() == "why: same franchise · watched together"
+    assert cont.first.locator(".reason").inner_text() == "From a franchise you like"
     assert cont.first.locator(".franchise").count() == 0
-    cont.first.locator("button.why").click()
-    expect(cont.first.locator(".explanation")).to_contain_text("Fullmetal Alchemist: Brotherhood shares")
+    cont.first.locator("details.why summary").click()
+    expect(cont.first.locator(".explanation")).to_contain_text("It shares Action")
     assert stack.world.bodies[-1] == {"user_id": 7, "anime_id": 5114, "strategy": "hybrid"}
     # A similar-anime list has no continue list: the section goes away.
     cont.first.locator("button.similar").click()
@@ -141,31 +308,216 @@ def test_continue_watching_section_and_franchise_counts(page, stack):
     assert page.locator("#continue .card").count() == 0
 
 
+def test_franchise_entries_listed_on_demand(page, stack):
+    search(page, "steins")
+    page.locator("#search-results li[data-anime-id='9253'] button.similar").click()
+    card = page.locator("#results .card[data-anime-id='5114']")
+    toggle = card.locator("button.franchise")
+    assert toggle.inner_text() == "+1 more in this franchise"
+    expect(card.locator(".franchise-list")).to_be_hidden()
+    toggle.click()
+    entry = card.locator(".franchise-list li[data-anime-id='121']")
+    expect(entry).to_have_text("Fullmetal Alchemist 2003 · TV · 51 episodes")
+    assert entry.locator("a").get_attribute("href") == "https://myanimelist.net/anime/121"
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert card.locator(".franchise-list").get_attribute("id") == toggle.get_attribute("aria-controls")
+    asked = len(stack.world.params)
+    toggle.click()
+    toggle.click()  # shown again from what was fetched
+    expect(entry).to_be_visible()
+    assert len(stack.world.params) == asked
+
+
 def test_cold_start_continue_list_from_a_liked_franchise(page, stack):
-    page.fill("#search-input", "fullmetal alchemist: brotherhood")
-    page.click("#search-button")
+    search(page, "fullmetal alchemist: brotherhood")
     page.locator("#search-results li[data-anime-id='5114'] button.add-fav").click()
     page.click("#fav-recommend")
     expect(page.locator("#continue-panel")).to_be_visible()
     assert page.locator("#continue .card h3").all_inner_texts() == ["Fullmetal Alchemist"]
-    page.locator("#continue .card button.why").click()
-    expect(page.locator("#continue .card .explanation")).to_contain_text("Fullmetal Alchemist shares")
+    page.locator("#continue .card details.why summary").click()
+    expect(page.locator("#continue .card .explanation")).to_contain_text("It shares Action")
     assert stack.world.bodies[-1] == {"liked": [5114], "anime_id": 121}
 
 
 def test_favourites_give_cold_start_recommendations(page, stack):
-    page.fill("#search-input", "a")
-    page.click("#search-button")
+    search(page, "a")
     page.locator("#search-results li[data-anime-id='9253'] button.add-fav").click()
     page.locator("#search-results li[data-anime-id='1535'] button.add-fav").click()
     assert page.locator("#favourites li").count() == 2
+    assert page.locator("#search-results li[data-anime-id='9253'] button.add-fav").get_attribute("aria-pressed") == (
+        "true"
+    )
     page.click("#fav-recommend")
     expect(page.locator("#status")).to_contain_text("From your favourites: 4 anime")
     ids = [int(x) for x in page.locator("#results .card").evaluate_all("els => els.map(e => e.dataset.animeId)")]
     assert 9253 not in ids and 1535 not in ids and len(ids) == 4
-    body = next(b for b in reversed(stack.world.bodies) if "liked" in b and "anime_id" not in b)
-    assert body == {"liked": [9253, 1535], "n": 12}  # the page's other values are the contract's defaults
+    body = sent_cold_start(stack)
+    assert body["liked"] == [9253, 1535] and size_of(body) == 12
+    assert set(body) <= {"liked", "n", "limit"}  # the page's other values are the contract's defaults
     expect(page.locator("#continue-panel")).to_be_hidden()  # no franchise of theirs has more entries
+
+
+def test_dislike_takes_the_favourite_back_and_is_sent(page, stack):
+    search(page, "a")
+    page.locator("#search-results li[data-anime-id='9253'] button.add-fav").click()
+    page.locator("#search-results li[data-anime-id='5114'] button.add-fav").click()
+    page.click("#fav-recommend")
+    card = page.locator("#results .card[data-anime-id='1535']")
+    card.locator("button.dislike").click()
+    expect(page.locator("#dislikes li[data-anime-id='1535']")).to_have_text("Death Note×")
+    assert card.locator("button.dislike").get_attribute("aria-pressed") == "true"
+    # Disliking a favourite takes it out of the favourites: an id is never in both lists (the API's 422).
+    page.locator("#continue .card[data-anime-id='121'] button.fav").click()
+    page.locator("#continue .card[data-anime-id='121'] button.dislike").click()
+    assert page.locator("#favourites li[data-anime-id='121']").count() == 0
+    assert page.locator("#dislikes li[data-anime-id='121']").count() == 1
+    # ...and the other way round.
+    card.locator("button.fav").click()
+    assert page.locator("#dislikes li[data-anime-id='1535']").count() == 0
+    assert page.locator("#favourites li[data-anime-id='1535']").count() == 1
+    assert card.locator("button.dislike").get_attribute("aria-pressed") == "false"
+    page.click("#fav-recommend")
+    expect(page.locator("#results .card[data-anime-id='1535']")).to_have_count(0)
+    body = sent_cold_start(stack)
+    assert body["liked"] == [9253, 5114, 1535] and body["disliked"] == [121]
+    # Removing a chip un-marks it.
+    page.locator("#dislikes li[data-anime-id='121'] button.remove").click()
+    expect(page.locator("#dislikes-box")).to_be_hidden()
+
+
+def test_favourites_and_dislikes_persist_across_reloads(page, stack):
+    search(page, "a")
+    page.locator("#search-results li[data-anime-id='9253'] button.add-fav").click()
+    page.locator("#search-results li[data-anime-id='1535'] button.add-fav").click()
+    page.locator("#search-results li[data-anime-id='1535'] button.similar").click()
+    page.locator("#results .card[data-anime-id='199'] button.dislike").click()
+    page.reload()
+    assert page.locator("#favourites li").evaluate_all("els => els.map(e => e.dataset.animeId)") == ["9253", "1535"]
+    assert page.locator("#favourites li").first.inner_text().startswith("Steins;Gate")
+    assert page.locator("#dislikes li").evaluate_all("els => els.map(e => e.dataset.animeId)") == ["199"]
+    expect(page.locator("#fav-recommend")).to_be_enabled()
+    page.click("#fav-recommend")
+    expect(page.locator("#status")).to_contain_text("From your favourites")
+    body = sent_cold_start(stack)
+    assert body["liked"] == [9253, 1535] and body["disliked"] == [199]
+    page.click("#fav-clear")
+    page.reload()
+    assert page.locator("#favourites li").count() == 0
+    expect(page.locator("#fav-recommend")).to_be_disabled()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "{not json",
+        "null",
+        '"a string"',
+        "[1, 2]",
+        '{"liked": "9253", "disliked": {"a": 1}}',
+        '{"liked": [[9253, "Steins;Gate"], [-1, "bad"], ["1535", "id as text"], [1.5, "x"], 7, null, [199]],'
+        ' "disliked": [[9253, "in both"], [16498, {"title": "not a string"}]]}',
+    ],
+)
+def test_corrupt_stored_lists_are_ignored(open_page, stack, stored):
+    page = open_page(WIDE)
+    page.evaluate("([k, v]) => window.localStorage.setItem(k, v)", [STORE_KEY, stored])
+    page.reload()
+    liked = page.locator("#favourites li").evaluate_all("els => els.map(e => e.dataset.animeId)")
+    disliked = page.locator("#dislikes li").evaluate_all("els => els.map(e => e.dataset.animeId)")
+    if stored.startswith('{"liked": [['):
+        assert liked == ["9253", "199"] and disliked == ["16498"]  # the good entries kept, 9253 only liked
+        assert page.locator("#favourites li[data-anime-id='199']").inner_text().startswith("#199")
+    else:
+        assert liked == [] and disliked == []
+    # The page still works and writes a clean value back.
+    search(page, "death")
+    page.locator("#search-results li[data-anime-id='1535'] button.add-fav").click()
+    saved = json.loads(page.evaluate("(k) => window.localStorage.getItem(k)", STORE_KEY))
+    assert [1535, "Death Note"] in saved["liked"]
+
+
+def test_sample_profile_fills_the_favourites_and_recommends(page, stack):
+    profiles = page.locator("#profiles button")
+    assert profiles.all_inner_texts() == ["Shounen action fan", "Slice-of-life and romance", "Mecha and sci-fi"]
+    page.click("#profiles button[data-profile='shounen']")
+    expect(page.locator("#status")).to_contain_text("From your favourites")
+    liked = page.locator("#favourites li").evaluate_all("els => els.map(e => Number(e.dataset.animeId))")
+    assert liked == [5114, 16498, 11061, 20, 31964]
+    assert sent_cold_start(stack)["liked"] == liked
+    # The franchises of the profile's anime are continued, not discovered.
+    ids = page.locator("#results .card").evaluate_all("els => els.map(e => Number(e.dataset.animeId))")
+    assert not set(ids) & set(liked)
+    assert page.locator("#continue .card h3").all_inner_texts() == ["Fullmetal Alchemist"]
+    # Another profile replaces the lists (dislikes too).
+    page.locator("#results .card[data-anime-id='1535'] button.dislike").click()
+    page.click("#profiles button[data-profile='mecha']")
+    expect(page.locator("#favourites li[data-anime-id='9253']")).to_have_count(1)
+    expect(page.locator("#results .card[data-anime-id='9253']")).to_have_count(0)  # the new answer is in
+    assert page.locator("#dislikes li").count() == 0
+    assert sent_cold_start(stack)["liked"] == [1575, 2001, 30, 9253, 1]
+
+
+def test_import_renders_the_answer_with_the_same_cards(page, stack, tmp_path):
+    seen: list[dict[str, Any]] = []
+
+    def answer(route: Route) -> None:
+        req = route.request
+        seen.append({"url": req.url, "type": req.headers.get("content-type", ""), "body": req.post_data_buffer})
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(IMPORT_ANSWER))
+
+    page.route("**/api/v1/imports/myanimelist*", answer)
+    export = tmp_path / "animelist_1700000000_-_123.xml"
+    export.write_bytes(MAL_EXPORT)
+    page.set_input_files("#mal-file", str(export))
+    page.click("#import-button")
+    expect(page.locator("#import-summary")).to_have_text("Imported: 312 entries, 305 matched, 7 not in the catalogue.")
+    expect(page.locator("#status")).to_contain_text("312 entries, 305 matched, 7 not in the catalogue")
+    assert len(seen) == 1
+    assert "/api/v1/imports/myanimelist?limit=10" in seen[0]["url"]
+    assert seen[0]["type"].startswith("multipart/form-data; boundary=")
+    assert b'name="file"; filename="animelist_1700000000_-_123.xml"' in seen[0]["body"]
+    # (Chromium hands an intercepted request's file parts over empty: the bytes themselves are not checked.)
+    cards = page.locator("#results .card")
+    assert cards.locator("h3").all_inner_texts() == ["Steins;Gate", "Death Note"]
+    assert cards.first.locator(".facts").inner_text() == "2011 · TV · 24 episodes"
+    assert "on your plan-to-watch list" in cards.first.inner_text()
+    assert cards.first.locator("h3 a").get_attribute("href") == "https://myanimelist.net/anime/9253"
+    assert cards.first.locator("button.franchise").inner_text() == "+2 more in this franchise"
+    assert cards.nth(1).locator(".reason").inner_text() == "Similar genres and story to your list"
+    assert cards.first.locator("details.why").count() == 0  # no liked ids to explain against
+    expect(page.locator("#genre-chart svg rect.bar")).to_have_count(1)
+    expect(page.locator("#continue-panel")).to_be_hidden()
+    shot(page, "import")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (404, {"error": {"code": "not_found", "message": "Not Found"}}, "Import failed: Not Found"),
+        (
+            413,
+            {"error": {"code": "payload_too_large", "message": "the export is over 20 MB"}},
+            "Import failed: the export is over 20 MB",
+        ),
+        (502, None, "Import failed: request failed (502)"),
+    ],
+)
+def test_import_errors_show_the_error_message(page, tmp_path, status, body, shown):
+    page.route(
+        "**/api/v1/imports/myanimelist*",
+        lambda route: route.fulfill(
+            status=status, content_type="application/json", body=json.dumps(body) if body else "<html>"
+        ),
+    )
+    page.click("#import-button")
+    expect(page.locator("#import-summary")).to_have_text("Choose your MyAnimeList export file first.")
+    export = tmp_path / "list.xml"
+    export.write_bytes(MAL_EXPORT)
+    page.set_input_files("#mal-file", str(export))
+    page.click("#import-button")
+    expect(page.locator("#import-summary")).to_have_text(shown)
+    expect(page.locator("#import-summary")).to_have_class("hint error")
+    expect(page.locator("#import-button")).to_be_enabled()
 
 
 def test_unknown_user_shows_the_cold_start_hint(page):
@@ -173,3 +525,69 @@ def test_unknown_user_shows_the_cold_start_hint(page):
     page.click("#user-button")
     expect(page.locator("#status")).to_have_class("status error")
     assert "From your favourites" in page.inner_text("#status")
+
+
+def test_keyboard_only_flow(page, stack):
+    # search
+    tab_to(page, "#search-input")
+    page.keyboard.type("fullmetal")
+    page.keyboard.press("Enter")
+    page.locator("#search-results li[data-anime-id]").first.wait_for()
+    # favourite
+    tab_to(page, "#search-results li[data-anime-id='5114'] button.add-fav")
+    page.keyboard.press("Enter")
+    expect(page.locator("#favourites li[data-anime-id='5114']")).to_have_count(1)
+    # recommend
+    tab_to(page, "#fav-recommend")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_contain_text("From your favourites")
+    # why
+    tab_to(page, "#results .card details.why summary")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results .card .explanation").first).to_contain_text("It shares Action")
+    # the franchise of a card, and a dislike, from the keyboard too
+    tab_to(page, "#results .card button.franchise")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results .card button.franchise[aria-expanded='true']")).to_have_count(1)
+    tab_to(page, "#results .card button.dislike")
+    page.keyboard.press("Space")
+    expect(page.locator("#dislikes li")).to_have_count(1)
+    # a sample profile
+    page.keyboard.press("Shift+Tab")  # backwards works as well
+    page.evaluate("() => document.activeElement.blur()")
+    tab_to(page, "#profiles button[data-profile='slice-of-life']")
+    page.keyboard.press("Enter")
+    expect(page.locator("#favourites li[data-anime-id='4224']")).to_have_count(1)
+
+
+@pytest.mark.skipif(not AXE.exists(), reason=f"no {AXE.relative_to(ROOT)} (`make install` runs npm ci)")
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_accessibility_and_screenshots_of_the_main_states(open_page, stack, width):
+    page = open_page(width)
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    def check(state: str) -> None:
+        shot(page, state)
+        found[state] = axe_violations(page)
+
+    check("1-initial")
+    search(page, "a")
+    check("2-search-results")
+    page.locator("#search-results li[data-anime-id='5114'] button.add-fav").click()
+    page.locator("#search-results li[data-anime-id='9253'] button.add-fav").click()
+    page.click("#fav-recommend")
+    page.locator("#results .card").first.wait_for()
+    page.locator("#results .card[data-anime-id='1535'] button.dislike").click()
+    check("3-recommendations")
+    page.locator("#results .card details.why summary").first.click()
+    expect(page.locator("#results .card .explanation").first).to_contain_text("It shares Action")
+    page.locator("#results .card button.franchise").first.click()
+    expect(page.locator("#results .card .franchise-list li").first).to_be_visible()
+    check("4-explanation-open")
+    page.click("#profiles button[data-profile='mecha']")
+    expect(page.locator("#favourites li[data-anime-id='1575']")).to_have_count(1)
+    page.fill("#user-id", "7")
+    page.click("#user-button")
+    page.locator("#genre-chart svg").wait_for()
+    check("5-user-recommendations")
+    assert {state: v for state, v in found.items() if v} == {}
