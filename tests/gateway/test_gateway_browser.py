@@ -591,3 +591,42 @@ def test_accessibility_and_screenshots_of_the_main_states(open_page, stack, widt
     page.locator("#genre-chart svg").wait_for()
     check("5-user-recommendations")
     assert {state: v for state, v in found.items() if v} == {}
+
+
+def test_untrusted_text_stays_text_under_the_pages_csp(page, stack):
+    response = page.reload()
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "connect-src 'self'" in csp
+    hostile = "<img src=x onerror=\"document.title='owned'\">Evil</b>"
+    item = {
+        "anime_id": 666,
+        "title": hostile,
+        "name": hostile,
+        "genres": ["<script>x</script>"],
+        "type": "<i>TV</i>",
+        "year": 2020,
+        "episodes": None,
+        "url": "javascript:alert(1)",  # not a MyAnimeList address: the link is built from the id
+        "relevance": 0.5,
+        "franchise": {"id": 666, "size": 2},
+        "sources": ["content"],
+    }
+    page.route(
+        "**/api/v1/anime?*",
+        lambda route: route.fulfill(content_type="application/json", body=json.dumps({"items": [item]})),
+    )
+    page.route(
+        "**/api/v1/anime/666/similar*",
+        lambda route: route.fulfill(content_type="application/json", body=json.dumps({"items": [item]})),
+    )
+    search(page, "evil")
+    row = page.locator("#search-results li[data-anime-id='666']")
+    assert hostile in row.inner_text()
+    row.locator("button.similar").click()
+    card = page.locator("#results .card[data-anime-id='666']")
+    expect(card.locator("h3")).to_have_text(hostile)
+    assert card.locator("h3 a").get_attribute("href") == "https://myanimelist.net/anime/666"
+    assert card.locator(".facts").inner_text() == "2020 · <i>TV</i>"
+    assert page.locator("img, script:not([src]), i").count() == 0
+    assert page.title() != "owned"
