@@ -76,6 +76,14 @@ class Side:
     def gateway(self) -> str:
         return str(self.info["gateway"])
 
+    @property
+    def gateway_metrics(self) -> str | None:
+        """The gateway's Prometheus URL: its own port (a stack.py that names none served /metrics on the API port)."""
+        if "metrics" not in self.info:
+            return self.gateway + "/metrics"
+        url = self.info["metrics"].get("gateway")
+        return str(url) if url else None
+
     def discover(self) -> None:
         """Finds each service's and Redis' processes among the children of the stack process."""
         for child in psutil.Process(self.proc.pid).children():
@@ -165,7 +173,7 @@ def seed_world(world_dir: Path, sample: Path, fresh: bool) -> None:
 # -- measuring ----------------------------------------------------------------------------------------------
 def measure(side: Side, phase: str, requests: list, args: argparse.Namespace) -> dict[str, Any]:
     """Returns one phase's figures on one side, with the CPU milliseconds per request of every process."""
-    cache0 = cache_outcomes(side.gateway)
+    cache0 = cache_outcomes(side.gateway_metrics)
     if phase == "fixed":
         users = args.locust_users or max(1, math.ceil(args.rate / 10))
         with FixedRate(side.gateway, requests, args.rate, args.seconds, users=users) as load:
@@ -185,16 +193,18 @@ def measure(side: Side, phase: str, requests: list, args: argparse.Namespace) ->
     ours = sum(after[k] - before.get(k, 0.0) for k in after) + s["tool_cpu_s"]
     s["other_cores_busy"] = round(max(0.0, machine1 - machine0 - ours) / elapsed, 2) if elapsed > 0 else None
     s["targets"] = targets_met(phase, s)
-    cache1 = cache_outcomes(side.gateway)
+    cache1 = cache_outcomes(side.gateway_metrics)
     hits, misses = (cache1.get(k, 0.0) - cache0.get(k, 0.0) for k in ("hit", "miss"))
     s["gateway_cache_hit_rate"] = round(hits / (hits + misses), 3) if cache1 and hits + misses > 0 else None
     return s
 
 
-def cache_outcomes(gateway: str) -> dict[str, float]:
+def cache_outcomes(metrics_url: str | None) -> dict[str, float]:
     """Returns the gateway's `gateway_response_cache_total` samples by outcome (empty: no such counter)."""
+    if metrics_url is None:
+        return {}
     try:
-        with urllib.request.urlopen(gateway + "/metrics", timeout=5) as resp:
+        with urllib.request.urlopen(metrics_url, timeout=5) as resp:
             text = resp.read().decode()
     except OSError:
         return {}

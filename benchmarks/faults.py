@@ -28,7 +28,10 @@ _METRIC = re.compile(r"^(recommender_cache_(?:hits|misses)_total)\{([^}]*)\}\s+(
 
 def cache_counters(stack: Stack) -> dict[str, float]:
     """Returns the recommender's cache counters {"local", "redis", "misses"} from its /metrics."""
-    text = httpx.get(f"{stack.url('recommender')}/metrics", timeout=5).text
+    url = stack.metrics_url("recommender")
+    if url is None:
+        raise RuntimeError("the recommender runs with workers: no metrics port to read its cache counters from")
+    text = httpx.get(url, timeout=5).text
     out = {"local": 0.0, "redis": 0.0, "memory": 0.0, "misses": 0.0}
     for name, labels, value in _METRIC.findall(text):
         if name.endswith("misses_total"):

@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                         "gateway": stack.url("gateway"),
                         "redis": redis.url,
                         **{s: stack.url(s) for s in SERVICES},
+                        "metrics": {s: stack.metrics_url(s) for s in SERVICES},
                         "world": str(world.root),
                         "pids": {"redis": redis.proc.pid, **{s: p.pid for s, p in stack.procs.items()}},
                     }

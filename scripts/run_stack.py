@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from animerec_shared.launcher import SERVICES, GaveUp, Launcher, RestartPolicy, installed_services, port_open
-from animerec_shared.settings import REPO_ROOT, BaseServiceSettings, port_of
+from animerec_shared.settings import REPO_ROOT, BaseServiceSettings, metrics_port_of, port_of
 from animerec_shared.storage import open_storage
 
 
@@ -84,14 +84,16 @@ def start_services(host: str, env: dict[str, str]) -> Launcher:
     if missing:
         raise SystemExit(f"[run] services not installed: {', '.join(missing)} (run `make install`)")
     ports = {s: port_of(s) for s in SERVICES}
-    busy = [f"{s}:{p}" for s, p in ports.items() if port_open(p, host, timeout=0.5)]
+    metrics = {s: metrics_port_of(s) for s in SERVICES}
+    wanted = [(s, p) for s, p in ports.items()] + [(f"{s} metrics", p) for s, p in metrics.items()]
+    busy = [f"{s}:{p}" for s, p in wanted if port_open(p, host, timeout=0.5)]
     if busy:
         raise SystemExit(f"[run] ports already in use: {', '.join(busy)} (another stack running?)")
     # Own session: Ctrl-C reaches only this script, which then stops the services in order.
-    launcher = Launcher(ports, env=env, host=host, own_session=True)
+    launcher = Launcher(ports, env=env, host=host, own_session=True, metrics_ports=metrics)
     for name in SERVICES:
         proc = launcher.start(name, wait_free=0)
-        say(f"started {name} on http://{host}:{ports[name]} (pid {proc.pid})")
+        say(f"started {name} on http://{host}:{ports[name]} (pid {proc.pid}; metrics {launcher.metrics_url(name)})")
     return launcher
 
 

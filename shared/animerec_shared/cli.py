@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .launcher import SERVICES, GaveUp, Launcher, installed_services
-from .settings import port_of
+from .settings import metrics_port_of, port_of
 
 __all__ = ["build_parser", "installed_services", "main", "print_summary", "progress"]
 
@@ -44,12 +44,16 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    launcher = Launcher({n: port_of(n) for n in names}, env=env, host=args.host)
+    launcher = Launcher(
+        {n: port_of(n) for n in names}, env=env, host=args.host, metrics_ports={n: metrics_port_of(n) for n in names}
+    )
     signal.signal(signal.SIGTERM, lambda *_: (launcher.stop(), sys.exit(0)))
     try:
         for name in names:
             launcher.start(name, wait_free=0)
-            progress(f"starting {name} on http://{args.host}:{launcher.ports[name]}")
+            progress(
+                f"starting {name} on http://{args.host}:{launcher.ports[name]} (metrics: {launcher.metrics_url(name)})"
+            )
         deadline = time.monotonic() + args.wait
         pending = list(names)
         while pending and time.monotonic() < deadline:

@@ -156,8 +156,17 @@ class Launcher:
         uvicorn_args: Mapping[str, list[str]] | None = None,
         own_session: bool = False,
         apps: Mapping[str, str] | None = None,
+        metrics_ports: Mapping[str, int] | None = None,
     ):
         self.ports = dict(ports) if ports is not None else {s: free_port() for s in SERVICES}
+        self.uvicorn_args = dict(uvicorn_args or {})
+        # One metrics server per process: uvicorn's --workers N would start N of them on one port, so a
+        # service run with workers has none (production scales with replicas, one worker each).
+        self.metrics_ports = {
+            s: (metrics_ports or {}).get(s) or free_port()
+            for s in self.ports
+            if "--workers" not in self.uvicorn_args.get(s, [])
+        }
         self.host = host
         self.env = {**(os.environ if env is None else env), **upstream_url_env({s: self.url(s) for s in self.ports})}
         # The gateway started with services that check the SERVICE_TOKEN: one random token for this run
@@ -172,7 +181,6 @@ class Launcher:
         if self.logs is not None:
             self.logs.mkdir(parents=True, exist_ok=True)
         self.cwd = cwd
-        self.uvicorn_args = dict(uvicorn_args or {})
         self.own_session = own_session
         self.apps = {**installed_services(), **(apps or {})}
         self.procs: dict[str, subprocess.Popen] = {}
@@ -183,16 +191,25 @@ class Launcher:
         """Returns the base URL of a service (loopback when it listens on 0.0.0.0)."""
         return f"http://{_connect_host(self.host)}:{self.ports[name]}"
 
+    def metrics_url(self, name: str) -> str | None:
+        """Returns the URL of a service's Prometheus metrics (its own port, not the API's; None: run with workers)."""
+        port = self.metrics_ports.get(name)
+        return None if port is None else f"http://{_connect_host(self.host)}:{port}/metrics"
+
     def app(self, name: str) -> str:
         """Returns the "module:create_app" of a service (entry point, else animerec_<name>.app)."""
         return self.apps.get(name) or f"animerec_{name}.app:create_app"
 
     def env_of(self, name: str) -> dict[str, str]:
-        """Returns the environment a service starts with: the launcher's, without SERVICE_TOKEN for a service
-        that neither checks nor sends it (the explainer)."""
+        """Returns the environment a service starts with: the launcher's with its <SERVICE>_METRICS_PORT, without
+        SERVICE_TOKEN for a service that neither checks nor sends it (the explainer)."""
+        key = f"{name.upper()}_METRICS_PORT"
+        env = {k: v for k, v in self.env.items() if k != key}
+        if name in self.metrics_ports:
+            env[key] = str(self.metrics_ports[name])
         if name in SERVICE_TOKEN_HOLDERS:
-            return dict(self.env)
-        return {k: v for k, v in self.env.items() if k != "SERVICE_TOKEN"}
+            return env
+        return {k: v for k, v in env.items() if k != "SERVICE_TOKEN"}
 
     def start(self, name: str, wait_free: float = 15.0) -> subprocess.Popen:
         """Starts one service once its port is free (waits up to wait_free seconds) and returns its process."""

@@ -1,4 +1,10 @@
-"""The parts every FastAPI service shares: request ids, error schema, metrics and health routes."""
+"""The parts every FastAPI service shares: request ids, error schema, metrics and health routes.
+
+Metrics are not served on the API port: with ``METRICS_PORT`` set, the app's lifespan starts
+prometheus_client's own HTTP server on that port (``/metrics``, in a daemon thread) and stops it on
+shutdown, so the public gateway never routes to them and a NetworkPolicy can open that port alone
+to the scraper (charts: ``metrics.port``; ``make run``: the service port + 1000).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from .contracts.common import ErrorBody
 from .errors import install_error_handlers
@@ -181,19 +187,41 @@ def settle_heap() -> None:
 
 
 def _settling(lifespan: Any) -> Any:
-    """Returns a lifespan that runs ``lifespan`` (if any) and settles the heap once start-up is done."""
+    """Returns a lifespan that serves the metrics port (METRICS_PORT, when set), runs ``lifespan`` (if any)
+    and settles the heap once start-up is done."""
 
     @contextlib.asynccontextmanager
     async def wrapped(app: FastAPI) -> Any:
-        if lifespan is None:
-            settle_heap()
-            yield
-            return
-        async with lifespan(app) as state:
-            settle_heap()
-            yield state
+        with _metrics_server(app):
+            if lifespan is None:
+                settle_heap()
+                yield
+                return
+            async with lifespan(app) as state:
+                settle_heap()
+                yield state
 
     return wrapped
+
+
+@contextlib.contextmanager
+def _metrics_server(app: FastAPI) -> Any:
+    """Serves the app's Prometheus registry on its own port while the app runs (nothing when METRICS_PORT is
+    unset); app.state.metrics_url is then its URL (0 = a free port, which this URL names)."""
+    settings: BaseServiceSettings = app.state.settings
+    app.state.metrics_url = None
+    if settings.metrics_port is None:
+        yield
+        return
+    server, thread = start_http_server(settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    app.state.metrics_url = f"http://{host}:{server.server_port}/metrics"
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def create_service_app(
@@ -206,7 +234,8 @@ def create_service_app(
     ready_check: ReadyCheck | None = None,
     lifespan: Any = None,
 ) -> FastAPI:
-    """Returns a FastAPI app with error handlers, request ids, JSON logs, /metrics, /healthz, /readyz."""
+    """Returns a FastAPI app with error handlers, request ids, JSON logs, /healthz, /readyz, and its metrics
+    on METRICS_PORT (see the module docstring)."""
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(
         title=title,
@@ -236,10 +265,6 @@ def create_service_app(
         return JSONResponse(
             {"status": "ready" if ok else "not_ready", "service": service, **details}, status_code=200 if ok else 503
         )
-
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
     return app

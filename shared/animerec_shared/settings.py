@@ -64,6 +64,9 @@ class BaseServiceSettings(BaseSettings):
     service_token: SecretStr | None = Field(None, validation_alias="SERVICE_TOKEN")
     # Prefixed like the service's own settings (GATEWAY_ENVIRONMENT, INGESTION_ENVIRONMENT, ...).
     environment: Literal["development", "test", "production"] = "development"
+    # Prefixed too (GATEWAY_METRICS_PORT, ...): Prometheus /metrics on its own port, not the API's (so never
+    # through the public gateway); unset: no metrics server; 0: a free port (tests). See metrics_port_of.
+    metrics_port: int | None = Field(None, ge=0, le=65535)
 
     # Whether this service's production settings need a SERVICE_TOKEN (those that check or send it).
     uses_service_token: ClassVar[bool] = True
@@ -82,6 +85,7 @@ class _ServicePort(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     port: int | None = Field(None, ge=1, le=65535)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
 
 def port_of(service: str) -> int:
@@ -94,6 +98,12 @@ def port_of(service: str) -> int:
         raise ValueError(f"unknown service {service!r} (known: {', '.join(SERVICE_PORTS)})")
     port = _ServicePort(_env_prefix=service_config(service)["env_prefix"]).port
     return port or SERVICE_PORTS[service]
+
+
+def metrics_port_of(service: str) -> int:
+    """Returns the metrics port launchers give a service: its <SERVICE>_METRICS_PORT, else its port + 1000."""
+    port_of(service)  # validates the name
+    return _ServicePort(_env_prefix=service_config(service)["env_prefix"]).metrics_port or SERVICE_PORTS[service] + 1000
 
 
 # The services whose mutating routes check the SERVICE_TOKEN (animerec_shared.auth), and those that hold it:

@@ -47,10 +47,21 @@ def explainer(tmp_path) -> Iterator[Callable[..., str]]:
 
     stack = contextlib.ExitStack()
 
+    apps: dict[str, Any] = {}
+
     def start(**overrides: Any) -> str:
-        base = {"storage_url": (tmp_path / "empty-storage").as_uri(), "log_json": False, "log_level": "WARNING"}
-        url = stack.enter_context(serve(create_app(Settings(**{**base, **overrides}))))
+        base = {
+            "storage_url": (tmp_path / "empty-storage").as_uri(),
+            "log_json": False,
+            "log_level": "WARNING",
+            "metrics_port": 0,  # a free port: app.state.metrics_url
+        }
+        app = create_app(Settings(**{**base, **overrides}))
+        url = stack.enter_context(serve(app))
+        apps[url] = app
         return url
+
+    start.metrics_url = lambda url: apps[url].state.metrics_url  # type: ignore[attr-defined]
 
     with stack:
         yield start

@@ -116,7 +116,8 @@ def test_health_ready_metrics_and_docs(explainer, fake_recommender):
     ready = httpx.get(f"{url}/readyz")
     assert ready.status_code == 200
     assert ready.json()["recommender"] == "ready" and ready.json()["llm"] == "off"
-    metrics = httpx.get(f"{url}/metrics").text
+    metrics = httpx.get(explainer.metrics_url(url)).text
+    assert httpx.get(f"{url}/metrics").status_code == 404  # its own port only
     assert 'explanations_total{fallback_reason="",source="template"} 1.0' in metrics
     assert 'explanation_cache_total{result="miss"} 1.0' in metrics
     paths = httpx.get(f"{url}/openapi.json").json()["paths"]

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -421,10 +422,16 @@ class Stack:
             "environment": "test",
             "log_level": "WARNING",
             "rate_limit_per_minute": 100_000,
+            "metrics_port": 0,  # a free port: app.state.metrics_url
         }
         self.settings = Settings(**{**base, **urls, **settings})
-        self.gateway = ServedApp(create_app(self.settings, admin_poll_interval_seconds=0.05), free_port()).start()
+        self.app = create_app(self.settings, admin_poll_interval_seconds=0.05)
+        self.gateway = ServedApp(self.app, free_port()).start()
         self.url = self.gateway.url
+
+    def metrics(self) -> str:
+        """Returns the gateway's Prometheus text, from its own metrics port."""
+        return httpx.get(self.app.state.metrics_url, timeout=10).text
 
     def stop(self) -> None:
         self.gateway.stop()

@@ -44,7 +44,7 @@ def test_spent_costly_budget_refuses_costly_requests_only(stack):
         # another client has its own costly budget
         assert b.get("/api/v1/anime", params={"q": "a"}).status_code == 200
         assert b.post("/api/v1/explanations/batch", json={"user_id": 1, "anime_ids": IDS[:5]}).status_code == 200
-        assert "gateway_rate_limited_total 3.0" in a.get("/metrics").text
+        assert "gateway_rate_limited_total 3.0" in stack.metrics()
 
 
 def test_short_searches_are_costly_once_folded(stack):

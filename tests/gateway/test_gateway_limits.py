@@ -38,8 +38,8 @@ def test_rate_limit_is_429_with_retry_after(limited):
         assert 1 <= int(r.headers["retry-after"]) <= 2
         assert r.headers.get("x-request-id")
         # probes are never throttled
-        assert c.get("/healthz").status_code == 200 and c.get("/metrics").status_code == 200
-        assert "gateway_rate_limited_total 1.0" in c.get("/metrics").text
+        assert c.get("/healthz").status_code == 200 and c.get("/readyz").status_code == 200
+        assert "gateway_rate_limited_total 1.0" in limited.metrics()
 
 
 def test_token_bucket_refills_per_client():
@@ -116,6 +116,20 @@ def test_rate_limit_not_bypassed_by_x_forwarded_for_under_the_launcher(limited, 
             for i in range(3):
                 r = c.get("/api/v1/anime/5114", headers={"X-Forwarded-For": f"203.0.113.{i + 1}"})
                 assert r.status_code == 429, (r.status_code, r.text[:200])
+
+
+def test_launched_gateway_serves_metrics_on_its_own_port_only(limited, tmp_path):
+    """The launcher gives the gateway a metrics port (GATEWAY_METRICS_PORT); the public port has no /metrics."""
+    with launched_gateway(limited, tmp_path) as launcher:
+        url = launcher.metrics_url("gateway")
+        assert url and str(launcher.metrics_ports["gateway"]) in url and str(launcher.ports["gateway"]) not in url
+        with httpx.Client(base_url=launcher.url("gateway"), timeout=10) as c:
+            assert c.get("/api/v1/anime/5114").status_code == 200
+            assert c.get("/metrics").status_code == 404
+        text = httpx.get(url, timeout=10).text
+        assert (
+            'http_requests_total{method="GET",route="/api/v1/anime/{anime_id}",service="gateway",status="200"}' in text
+        )
 
 
 def _raw_exchange(port: int, request: bytes) -> bytes:

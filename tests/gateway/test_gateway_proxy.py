@@ -258,9 +258,9 @@ def test_readyz_reports_upstreams_and_model(client):
     assert body["model_version"] == "v1"
 
 
-def test_metrics_count_upstream_calls(client):
+def test_metrics_count_upstream_calls(client, stack):
     client.get("/api/v1/anime/5114")
-    text = client.get("/metrics").text
+    text = stack.metrics()
     assert 'gateway_upstream_requests_total{outcome="200",upstream="recommender"}' in text
     assert "http_requests_total" in text
 

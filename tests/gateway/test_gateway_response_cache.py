@@ -118,12 +118,12 @@ def test_per_user_answers_are_kept_in_process_and_still_sent_private(stack, clie
     assert other.headers["x-cache"] == "miss" and upstream_calls(stack) == before + 4
 
 
-def test_a_cached_answer_is_counted_under_its_route(client):
+def test_a_cached_answer_is_counted_under_its_route(client, stack):
     route = {"route": "/api/v1/users/{user_id}/preferences", "status": "200"}
-    before = metric(client.get("/metrics").text, "http_requests_total", **route)
+    before = metric(stack.metrics(), "http_requests_total", **route)
     for _ in range(3):
         assert client.get("/api/v1/users/8/preferences").status_code == 200
-    text = client.get("/metrics").text
+    text = stack.metrics()
     assert metric(text, "http_requests_total", **route) == before + 3
     assert metric(text, "gateway_response_cache_total", outcome="hit") >= 2
     assert metric(text, "gateway_response_cache_total", outcome="miss") >= 1
@@ -176,7 +176,7 @@ def test_rate_limit_applies_to_cached_answers():
         assert answers[3].json()["error"]["code"] == "rate_limited" and answers[3].headers["retry-after"]
         assert len({a.headers["x-request-id"] for a in answers}) == 4
         assert len(s.world.params) == 1
-        text = c.get("/metrics").text
+        text = s.metrics()
         assert metric(text, "gateway_rate_limited_total") == 1
         assert metric(text, "http_requests_total", route="/api/v1/anime/{anime_id}", status="200") == 3
 
@@ -186,7 +186,7 @@ def test_ttl_zero_turns_the_cache_off():
         answers = [c.get("/api/v1/anime/5114/similar?n=2") for _ in range(2)]
         assert [a.status_code for a in answers] == [200, 200] and "x-cache" not in answers[1].headers
         assert len(s.world.params) == 2
-        assert "gateway_response_cache_total" not in c.get("/metrics").text
+        assert "gateway_response_cache_total" not in s.metrics()
 
 
 # --- the middleware alone, over a bare ASGI app ---------------------------------------------------------------

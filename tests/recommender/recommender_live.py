@@ -16,6 +16,7 @@ class LiveServer:
     """A uvicorn server running an app object in a thread, on a free loopback port."""
 
     def __init__(self, app):
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
@@ -37,6 +38,10 @@ class LiveServer:
             time.sleep(0.2)
         raise RuntimeError(f"not ready: {r.text}")
 
+    def metrics(self) -> str:
+        """Returns the app's Prometheus text from its own metrics port (make_settings asks for a free one)."""
+        return httpx.get(self.app.state.metrics_url, timeout=10).text
+
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -45,7 +50,7 @@ class LiveServer:
 def make_settings(storage_root: Path, redis_url: str | None, **extra):
     from animerec_recommender.config import Settings
 
-    values = {"poll_interval_seconds": 0, **extra}
+    values = {"poll_interval_seconds": 0, "metrics_port": 0, **extra}
     return Settings(
         storage_url=storage_root.as_uri(), redis_url=redis_url, log_json=False, log_level="WARNING", **values
     )

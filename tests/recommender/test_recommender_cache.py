@@ -23,14 +23,14 @@ def _counter(metrics: str, name: str, kind: str, layer: str | None = None) -> fl
 
 def test_cache_hit_and_miss_give_same_answer(planted_server, redis_url):
     url = f"{planted_server.url}/anime/7/similar"
-    before = httpx.get(f"{planted_server.url}/metrics").text
+    before = planted_server.metrics()
     first = httpx.get(url, params={"n": 7, "min_members": 2000})
     second = httpx.get(url, params={"n": 7, "min_members": 2000})
     assert first.status_code == second.status_code == 200
     a, b = first.json(), second.json()
     assert a.pop("took_ms") >= 0 and b.pop("took_ms") >= 0
     assert a == b and a["model_version"] == "v-planted-1" and a["method"] == "collaborative"
-    after = httpx.get(f"{planted_server.url}/metrics").text
+    after = planted_server.metrics()
     assert (
         _counter(after, "recommender_cache_misses", "similar_anime")
         == _counter(before, "recommender_cache_misses", "similar_anime") + 1
@@ -69,7 +69,7 @@ def test_redis_stopped_mid_test_still_answers(planted_storage):
                 r = httpx.get(f"{server.url}/anime/3/similar", params={"n": n})
                 assert r.status_code == 200 and len(r.json()["items"]) == n
                 assert httpx.get(f"{server.url}/users/2/recommendations").status_code == 200
-            metrics = httpx.get(f"{server.url}/metrics").text
+            metrics = server.metrics()
             assert re.search(r"^recommender_cache_errors_total [1-9]", metrics, re.M)
             # Redis back on the same port: the service reconnects and caches again
             proc = subprocess.Popen(
@@ -105,9 +105,9 @@ def test_every_caching_route_hits_on_its_second_identical_request(planted_storag
         }
         for kind, (method, path, params) in calls.items():
             kw = params if method == "POST" else {"params": params}
-            before = httpx.get(f"{server.url}/metrics").text
+            before = server.metrics()
             first, second = (httpx.request(method, server.url + path, **kw) for _ in range(2))
-            after = httpx.get(f"{server.url}/metrics").text
+            after = server.metrics()
             assert first.status_code == second.status_code == 200, (kind, first.text)
             a, b = first.json(), second.json()
             assert isinstance(a.pop("took_ms"), float) and isinstance(b.pop("took_ms"), float)
@@ -146,7 +146,7 @@ def test_redis_unreachable_from_the_start_answers_from_the_process(planted_stora
         answers = [httpx.get(f"{server.url}/users/4/recommendations", params={"n": 5}) for _ in range(2)]
         assert [r.status_code for r in answers] == [200, 200]
         assert answers[0].json()["items"] == answers[1].json()["items"]
-        metrics = httpx.get(f"{server.url}/metrics").text
+        metrics = server.metrics()
         assert re.search(r"^recommender_cache_errors_total [1-9]", metrics, re.M)
         assert _counter(metrics, "recommender_cache_hits", "user_recs", "local") == 1
 
@@ -167,9 +167,9 @@ def test_model_swap_never_serves_the_old_versions_list(tmp_path):
         assert [a["model_version"] for a in old] == ["v-cache-1"] * 2
         rf.publish_svd_model(storage, pid, "v-cache-2", dim=4, promote=False)  # a coarser model
         assert httpx.post(f"{server.url}/admin/reload", json={"version": "v-cache-2"}, timeout=60).status_code == 200
-        before = httpx.get(f"{server.url}/metrics").text
+        before = server.metrics()
         answer = httpx.get(url, params={"n": 6}).json()
-        after = httpx.get(f"{server.url}/metrics").text
+        after = server.metrics()
         assert answer["model_version"] == "v-cache-2"
         assert (
             _counter(after, "recommender_cache_misses", "similar_anime")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from animerec_shared.errors import AnimeNotFound
@@ -9,11 +11,12 @@ from animerec_shared.service import create_service_app
 from animerec_shared.settings import BaseServiceSettings
 
 
-def _app(ready: bool = True):
+def _app(ready: bool = True, metrics_port: int | None = 0):
     async def check():
         return ready, {"model_version": "v1" if ready else None}
 
-    app = create_service_app("demo", BaseServiceSettings(), title="demo", ready_check=check)
+    settings = BaseServiceSettings(metrics_port=metrics_port)
+    app = create_service_app("demo", settings, title="demo", ready_check=check)
 
     @app.get("/anime/{anime_id}")
     async def anime(anime_id: int):
@@ -46,11 +49,37 @@ def test_readyz_reports_503_when_not_ready():
     assert r.status_code == 503 and r.json()["status"] == "not_ready"
 
 
-def test_metrics_counts_requests_by_route_and_status():
-    c = TestClient(_app())
-    c.get("/anime/1")
-    body = c.get("/metrics").text
-    assert 'http_requests_total{method="GET",route="/anime/{anime_id}",service="demo",status="404"} 1.0' in body
+def test_metrics_counts_requests_by_route_and_status_on_their_own_port():
+    app = _app()
+    with TestClient(app) as c:
+        c.get("/anime/1")
+        url = app.state.metrics_url
+        assert url and not url.startswith(str(c.base_url))
+        body = httpx.get(url).text
+        assert 'http_requests_total{method="GET",route="/anime/{anime_id}",service="demo",status="404"} 1.0' in body
+        # the API port has no /metrics: the public gateway cannot route a scrape to it
+        r = c.get("/metrics")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    with pytest.raises(httpx.ConnectError):  # the metrics server stops with the app
+        httpx.get(url, timeout=2)
+
+
+def test_no_metrics_server_without_a_metrics_port():
+    app = _app(metrics_port=None)
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200
+        assert app.state.metrics_url is None
+
+
+def test_a_taken_metrics_port_stops_the_start_up():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            with TestClient(_app(metrics_port=taken.getsockname()[1])):
+                pass
 
 
 def test_unknown_route_uses_error_schema():
@@ -79,12 +108,12 @@ def test_unhandled_error_is_json_500_with_request_id_and_counted():
     async def boom():
         raise RuntimeError("bug")
 
-    c = TestClient(app, raise_server_exceptions=False)
-    r = c.get("/boom", headers={"X-Request-ID": "rid-1"})
-    assert r.status_code == 500
-    assert r.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
-    assert r.headers["x-request-id"] == "rid-1"
-    assert 'route="/boom",service="demo",status="500"} 1.0' in c.get("/metrics").text
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom", headers={"X-Request-ID": "rid-1"})
+        assert r.status_code == 500
+        assert r.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+        assert r.headers["x-request-id"] == "rid-1"
+        assert 'route="/boom",service="demo",status="500"} 1.0' in httpx.get(app.state.metrics_url).text
 
 
 def test_no_redirect_echoes_the_host_header():

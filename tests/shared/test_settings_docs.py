@@ -92,8 +92,11 @@ def test_service_variables_carry_the_prefix_and_one_unit_suffix(service):
         assert env in COMMON | VENDOR or env.startswith(f"{service.upper()}_"), env
         assert not re.search(r"_(S|SECS|SEC|TTL|MS)$", env), f"{env}: durations end in _SECONDS"
         assert not re.search(r"_(SIZE_MB|MB|GB|KB)$", env), f"{env}: sizes end in _BYTES"
-    # only its own port and only the upstream URLs it calls
-    assert [e for e in names if e.endswith("_PORT")] == [f"{service.upper()}_PORT"]
+    # only its own ports (API and metrics) and only the upstream URLs it calls
+    assert sorted(e for e in names if e.endswith("_PORT")) == [
+        f"{service.upper()}_METRICS_PORT",
+        f"{service.upper()}_PORT",
+    ]
     urls = sorted(e for e in names if e.endswith("_URL") and e not in COMMON | VENDOR)
     assert urls == sorted(f"{service.upper()}_{callee.upper()}_URL" for callee in UPSTREAM_URLS.get(service, ()))
     assert cls().port == SERVICE_PORTS[service]
