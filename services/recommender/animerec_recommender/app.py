@@ -18,7 +18,7 @@ from . import offload
 from .caching import ResultCache
 from .config import Settings
 from .loader import ModelHolder
-from .routes import admin, anime, explanations, recommendations, users
+from .routes import admin, anime, explanations, imports, recommendations, users
 
 log = logging.getLogger("animerec.recommender")
 
@@ -73,6 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.holder = holder
     app.state.result_cache = ResultCache(settings, app.state.metrics)
-    for module in (anime, users, recommendations, explanations, admin):
+    for module in (anime, users, recommendations, explanations, admin, imports):
         app.include_router(module.router)
     return app

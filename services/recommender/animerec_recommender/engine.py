@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -119,12 +119,18 @@ def _meta_rows(state: ServingState, ids: list[int]) -> np.ndarray:
 
 
 def recommend_cold_start(
-    state: ServingState, liked: list[int], disliked: list[int], strategy: str, n: int, f: Filters
+    state: ServingState,
+    liked: list[int],
+    disliked: list[int],
+    strategy: str,
+    n: int,
+    f: Filters,
+    seen: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Returns {"items", "continue"} for someone known only by liked/disliked anime (fold-in + content).
 
     Discovery leaves out the franchises of the liked and disliked anime; continue lists the next
-    entries of the liked ones.
+    entries of the liked ones. `seen` anime (watched, no signal) are left out of both lists.
     """
     if not liked:
         raise InvalidInputError("cold start needs at least one liked anime", code="validation_error")
@@ -168,6 +174,8 @@ def recommend_cold_start(
     allowed = meta_mask(state, f)
     allowed[liked_rows] = False
     allowed[disliked_rows] = False
+    if len(seen):
+        allowed[_meta_rows(state, list(seen))] = False
     scores, sources = _scored(state, comps, weights, strategy, content_all)
     own = np.concatenate([liked_rows, disliked_rows])
     return {
