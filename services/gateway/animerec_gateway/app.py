@@ -17,10 +17,11 @@ from animerec_shared.service import create_service_app
 
 from .config import Settings
 from .docs import install_offline_docs
-from .limits import BodyLimitMiddleware, RateLimitMiddleware
+from .limits import RateLimitMiddleware
+from .mal_import import ImportBodyLimit
 from .orchestrator import ADMIN_POLL_INTERVAL_SECONDS, Orchestrator
 from .response_cache import ResponseCache, ResponseCacheMiddleware
-from .routes import admin, anime, explanations, models, recommendations, users, web
+from .routes import admin, anime, explanations, imports, models, recommendations, users, web
 from .security import resolve_admin_token
 from .upstreams import Upstreams
 
@@ -31,6 +32,7 @@ DESCRIPTION = """The public door of the anime recommendation platform.
   no other users' ids or ratings are public).
 * **recommendations**: cold start from a few liked anime, for people without an account.
 * **explanations**: why an anime is recommended, built from computed facts.
+* **imports**: bring your own MyAnimeList list (its export file) for recommendations, continue list and genres.
 * **models**: the model versions and which one is promoted (read-only).
 * **admin** (bearer `GATEWAY_ADMIN_TOKEN`): trigger ingestion -> processing -> training -> promotion -> reload,
   rollback.
@@ -112,7 +114,11 @@ def create_app(
             costly_burst=settings.costly_burst,
         )
     )
-    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    app.user_middleware.append(  # the import's upload has its own, larger cap
+        Middleware(
+            ImportBodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_upload_bytes
+        )
+    )
     if response_cache.enabled:  # innermost: a cached answer is throttled, counted and given its request id
         outcomes = metrics.counter("gateway_response_cache_total", "Cacheable GETs by outcome", ("outcome",))
         counted = {o: outcomes.labels(o).inc for o in ("hit", "miss")}
@@ -131,6 +137,6 @@ def create_app(
         )
     install_offline_docs(app)
     app.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
-    for module in (anime, users, recommendations, explanations, models, admin, web):
+    for module in (anime, users, recommendations, explanations, models, admin, web, imports):
         app.include_router(module.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
+from animerec_shared.contracts.imports import PROFILE_MAX_IDS
 from animerec_shared.settings import SERVICE_PORTS, BaseServiceSettings, loopback_url, service_config
 
 UPSTREAMS = ("ingestion", "training", "recommender", "explainer")
@@ -34,6 +35,15 @@ class Settings(BaseServiceSettings):
     cors_origins: str = ""
     response_cache_ttl_seconds: float = Field(2.0, ge=0, description="life of a cached public GET answer; 0 = off")
     response_cache_size: int = Field(5000, ge=1, description="answers the response cache keeps at most")
+    import_max_upload_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="largest MyAnimeList export upload, gzipped or not (413 above)"
+    )
+    import_max_xml_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="largest export XML once gunzipped (413 above: gzip bombs)"
+    )
+    import_max_entries: int = Field(
+        PROFILE_MAX_IDS, ge=1, le=PROFILE_MAX_IDS, description="most <anime> entries of an export (413 above)"
+    )
 
     upstream_connect_timeout_seconds: float = Field(1.0, gt=0)
     upstream_read_timeout_seconds: float = Field(5.0, gt=0)

@@ -21,6 +21,8 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # explanation costs a facts computation per anime (a 20-id batch 38-103 ms). They also draw on a smaller budget.
 SEARCH_PATH = "/api/v1/anime"
 EXPLAIN_PATHS = frozenset({"/api/v1/explanations", "/api/v1/explanations/batch"})
+# A MyAnimeList import parses a whole export and ranks from hundreds or thousands of anime.
+IMPORT_PATH, IMPORT_COST = "/api/v1/imports/myanimelist", 10
 SHORT_QUERY_CHARS = 2
 _MAX_COSTLY_BODY = 64 * 1024  # a batch body past this is not parsed: it is charged the most a batch can cost
 _MAX_BATCH = 20
@@ -184,6 +186,8 @@ class RateLimitMiddleware:
                 messages, body = await read_prefix(receive, _MAX_COSTLY_BODY)
                 receive = replaying_messages(messages, receive)
                 cost = explanation_cost(scope["path"].rstrip("/"), body)
+            elif scope["method"] == "POST" and scope["path"].rstrip("/") == IMPORT_PATH:
+                cost = IMPORT_COST
             if cost:
                 wait = self.costly.take(key, cost=cost)
         if wait > 0:
