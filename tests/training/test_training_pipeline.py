@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,13 @@ def test_pipeline_ingests_processes_trains_and_promotes_then_evaluate_reports_it
     for strategy in ("popularity", "collaborative"):
         assert set(out["metrics"][strategy]) >= {"ndcg@10", "recall@10", "hr@10"}
     assert out["raw_dataset"] and out["processed_id"]
+    # the `comet upload` hint names the archive where it is stored, not comet_ml's deleted temporary folder
+    archive = out["experiment"]["archive"]
+    assert archive.startswith(f"experiments/{version}/") and archive.endswith(".zip")
+    uploads = re.findall(r"comet upload (\S+)", log[0])
+    assert uploads == [str(storage_dir.resolve() / archive)], log[0][-3000:]
+    assert Path(uploads[0]).is_file() and zipfile.is_zipfile(uploads[0])
+    assert f"Comet offline experiment stored as {archive} in {storage_dir.resolve().as_uri()}" in log[0]
 
     evaluated = _animerec(["evaluate", "--json"], env)
     assert evaluated["version"] == version and evaluated["processed_id"] == out["processed_id"]
@@ -152,3 +161,22 @@ def test_if_better_promotion_compares_served_hybrid_and_cold_start_not_the_model
     assert promotion_decision("if_better", metrics(0.1, 0.1, 0.1), None)["promote"]
     assert promotion_decision("never", metrics(0.9, 0.9, 0.9), metrics(0.1, 0.1, 0.1))["promote"] is False
     assert promotion_decision("always", metrics(0.1, 0.1, 0.1), metrics(0.9, 0.9, 0.9))["promote"] is True
+
+
+def test_comet_upload_hint_names_the_stored_archive_on_any_storage(any_storage, tmp_path):
+    from animerec_training.tracking import upload_hint
+
+    archive = tmp_path / "0a7e.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("messages.json", "")
+    with any_storage.publish("experiments/v9") as staging:
+        (staging / archive.name).write_bytes(archive.read_bytes())
+    hint = upload_hint(any_storage, "experiments/v9/0a7e.zip")
+    assert hint.startswith(f"Comet offline experiment stored as experiments/v9/0a7e.zip in {any_storage.url}; ")
+    command = hint.split("to upload it, run: ", 1)[1]
+    if any_storage.url.startswith("gs://"):  # copy it down first, then upload the local copy
+        assert command == f"gcloud storage cp {any_storage.url}/experiments/v9/0a7e.zip . && comet upload 0a7e.zip"
+        assert any_storage.read_bytes("experiments/v9/0a7e.zip") == archive.read_bytes()
+    else:
+        path = Path(command.removeprefix("comet upload "))
+        assert path.is_absolute() and path.read_bytes() == archive.read_bytes()

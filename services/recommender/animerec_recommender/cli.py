@@ -43,8 +43,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Adds the recommender's commands to the animerec CLI."""
-    p = subparsers.add_parser("recommend-eval", help="evaluate every ranking strategy (tuned on val) on test")
+    p = subparsers.add_parser(
+        "recommend-eval",
+        help="evaluate every ranking strategy (tuned on val) on test",
+        description="Fits the recommender's ranking core on a model version's processed dataset, tunes the blend "
+        "on val and prints NDCG@10, Recall@10 and HR@10 of every ranking strategy on the test holdout "
+        '(progress on stderr, one JSON summary last on stdout; {"error": ...} there when it fails).',
+    )
     p.add_argument("--version", default=None, help="model version (default: models/CURRENT)")
-    p.add_argument("--ease-top-n", type=int, default=2500)
+    p.add_argument(
+        "--ease-top-n",
+        type=int,
+        default=2500,
+        help="the N most-rated anime take part in the EASE item-item model (default 2500)",
+    )
     p.add_argument("--json", action="store_true", help="end with a one-line JSON summary (always printed)")
     p.set_defaults(func=_evaluate)

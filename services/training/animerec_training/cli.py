@@ -110,13 +110,22 @@ def run_step(argv: list[str]) -> dict[str, Any]:
     progress("running: animerec " + " ".join(argv))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode != 0 or not lines:
+    last: Any = None
+    if lines:
+        try:
+            last = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            last = None
+    if proc.returncode != 0 or not isinstance(last, dict) or "error" in last:
+        step_error = last.get("error") if isinstance(last, dict) else None  # the step's own error envelope
+        reason = f": {step_error.get('message')}" if isinstance(step_error, dict) else ""
         raise AnimeRecError(
-            f"`animerec {' '.join(argv)}` failed with exit code {proc.returncode}",
+            f"`animerec {' '.join(argv)}` failed with exit code {proc.returncode}{reason}",
             code="pipeline_step_failed",
             status_code=500,
+            details={"step": argv[0], "exit_code": proc.returncode, "error": step_error},
         )
-    return json.loads(lines[-1])
+    return last
 
 
 def _pipeline(args: argparse.Namespace) -> int:
@@ -165,7 +174,14 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Adds the training service's commands to the `animerec` CLI."""
-    train = subparsers.add_parser("train", help="train a model into a new model version (and evaluate it)")
+    train = subparsers.add_parser(
+        "train",
+        help="train a model into a new model version (and evaluate it)",
+        description="Trains a model on a processed dataset, tracks the run with Comet ML (online with "
+        "COMET_API_KEY, else an offline archive stored as experiments/<version>/*.zip), evaluates it on the test "
+        "holdout and publishes models/<version>; --promote decides whether it becomes models/CURRENT. With --json "
+        'a failure ends with {"error": {"code", "message", "details"}} on stdout and exit code 1.',
+    )
     train.add_argument("--model", choices=MODELS, default=None, help="default TRAINING_DEFAULT_MODEL (two_tower)")
     train.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's)")
     train.add_argument("--processed-id", default=None, help="processed dataset (default processed/CURRENT)")
@@ -197,16 +213,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a model version against the baselines, with the "
         "hybrid blend stored in its metrics.json (as served)",
+        description="Evaluates a stored model version on its processed dataset's test holdout: the plain list, "
+        "the discovery and continue lists as served and cold start, next to the baselines, with the hybrid blend "
+        "stored in its metrics.json (tuned on val when it has none).",
     )
     ev.add_argument("--version", default=None, help="model version (default models/CURRENT)")
     ev.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     ev.set_defaults(func=_evaluate)
 
-    pipe = subparsers.add_parser("pipeline", help="ingest, process, train, evaluate, promote when better")
+    pipe = subparsers.add_parser(
+        "pipeline",
+        help="ingest, process, train, evaluate, promote when better",
+        description="Runs animerec ingest and animerec process (as subprocesses), then trains and evaluates a new "
+        "model version on the processed dataset and promotes it by --promote. With --json a failed step ends "
+        'with {"error": {"code": "pipeline_step_failed", ...}} on stdout, the step\'s own error in its details.',
+    )
     pipe.add_argument("--source", required=True, help="folder with the Kaggle files")
     pipe.add_argument("--min-ratings", type=int, default=None, help="keep users with at least N ratings")
-    pipe.add_argument("--model", choices=MODELS, default=None)
-    pipe.add_argument("--epochs", type=int, default=None)
-    pipe.add_argument("--promote", choices=POLICIES, default="if_better")
+    pipe.add_argument("--model", choices=MODELS, default=None, help="default TRAINING_DEFAULT_MODEL (two_tower)")
+    pipe.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's)")
+    pipe.add_argument(
+        "--promote",
+        choices=POLICIES,
+        default="if_better",
+        help="make the new version current: never, if_better (default: served hybrid and cold-start NDCG@10 not "
+        "worse), always",
+    )
     pipe.add_argument("--json", action="store_true", help="print a one-line JSON summary last")
     pipe.set_defaults(func=_pipeline)

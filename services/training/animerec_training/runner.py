@@ -25,7 +25,7 @@ from .config import Settings
 from .evaluate import evaluate_model, load_dataset, tune_blend
 from .runtime import configure_tensorflow, distribution_strategy, is_chief
 from .status import PHASE_UNITS, ProgressHook, RunProgress, StatusFile
-from .tracking import Tracker
+from .tracking import Tracker, upload_hint
 
 
 def run_training(
@@ -232,6 +232,7 @@ def _run(
         if archive is not None:
             with storage.publish(f"experiments/{version}", meta={"comet_offline_id": experiment_key}) as staging:
                 versions.copy_file(archive, staging / archive.name)
+            progress(upload_hint(storage, f"experiments/{version}/{archive.name}"))
         config = {
             "model": model_name,
             "params": trained.params,

@@ -2,15 +2,21 @@
 
 COMET_API_KEY set -> ``comet_ml.Experiment`` (online). Unset -> ``comet_ml.OfflineExperiment``
 writing a zip archive into a temporary folder; the runner stores that archive under
-``experiments/<version>/`` so that it can be uploaded later with ``comet upload``.
+``experiments/<version>/`` so that it can be uploaded later with ``comet upload``. comet_ml's own
+"comet upload <temporary path>" hint is dropped (that folder is deleted with the run); the runner
+prints ``upload_hint`` instead, which names the stored archive.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from animerec_shared.storage import Storage
 
 _QUIET: dict[str, Any] = dict(
     auto_metric_logging=False,
@@ -31,6 +37,22 @@ _QUIET: dict[str, Any] = dict(
     log_env_disk=False,
     display_summary_level=0,
 )
+
+
+def _not_comets_upload_hint(record: logging.LogRecord) -> bool:
+    # comet_ml logs "To upload this offline experiment, run:\n    comet upload %s" with the temporary path
+    return "comet upload %s" not in str(record.msg)
+
+
+def upload_hint(storage: Storage, key: str) -> str:
+    """Returns the line that says where the offline archive ``key`` is stored and how to upload it."""
+    local_path = getattr(storage, "local_path", None)  # the folder backend: the archive is a local file
+    if local_path is not None:
+        command = f"comet upload {local_path(key)}"
+    else:
+        name = key.rsplit("/", 1)[-1]
+        command = f"gcloud storage cp {storage.url}/{key} . && comet upload {name}"
+    return f"Comet offline experiment stored as {key} in {storage.url}; to upload it, run: {command}"
 
 
 class Tracker:
@@ -85,8 +107,14 @@ class Tracker:
 
     def end(self) -> Path | None:
         """Ends the experiment; returns the offline zip archive (None when online)."""
-        self.experiment.end()
         if self.online:
+            self.experiment.end()
             return None
+        comet_offline = logging.getLogger("comet_ml.offline")
+        comet_offline.addFilter(_not_comets_upload_hint)
+        try:
+            self.experiment.end()
+        finally:
+            comet_offline.removeFilter(_not_comets_upload_hint)
         archives = sorted(self.offline_dir.glob("*.zip"), key=lambda p: p.stat().st_mtime)
         return archives[-1] if archives else None
