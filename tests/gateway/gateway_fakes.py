@@ -62,6 +62,7 @@ class World:
     training_bodies: list[dict[str, Any]] = field(default_factory=list)
 
     def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
+        """Returns a list item (field: the kind of list, "similarity" or "relevance"; both answer `relevance`)."""
         meta = CATALOGUE[anime_id]
         franchise, size = FRANCHISES.get(anime_id, (anime_id, 1))
         return {
@@ -70,20 +71,21 @@ class World:
             "name": meta["title"],
             "english_title": None,
             "year": 2009,
+            "episodes": 12,
+            "url": f"https://myanimelist.net/anime/{anime_id}",
             "members": 1000,
-            "similarity": None,
-            "relevance": None,
-            field: value,
+            "relevance": value,
             "franchise": {"id": franchise, "size": size},
             "sources": ["franchise", "item_item"] if field == "relevance" else ["collaborative"],
         }
 
     def listing(self, ids: list[int], field: str = "similarity", cont: list[int] | None = None) -> dict[str, Any]:
-        """Returns a list answer; with cont, a recommendation answer with that `continue` list."""
+        """Returns a list answer (one page); with cont, a recommendation answer with that `continue` list."""
         out: dict[str, Any] = {"items": [self.item(a, round(0.9 - 0.1 * i, 3), field) for i, a in enumerate(ids)]}
         if cont is not None:
             out["continue"] = [self.item(a, round(0.8 - 0.1 * i, 3), field) for i, a in enumerate(cont)]
-        return {**out, "model_version": self.served, "took_ms": 0.1}
+        pagination = {"page": 1, "limit": max(len(ids), 1), "has_next": False, "total": len(ids)}
+        return {**out, "pagination": pagination, "model_version": self.served, "took_ms": 0.1}
 
 
 def _record(world: World, request: Request) -> None:
@@ -126,11 +128,11 @@ def fake_recommender(world: World) -> FastAPI:
         return {"anime_id": anime_id, **CATALOGUE[anime_id], "synopsis": "A story."}
 
     @app.get("/anime/{anime_id}/similar")
-    async def similar(request: Request, anime_id: int, n: int = 10) -> dict[str, Any]:
+    async def similar(request: Request, anime_id: int, limit: int = 10) -> dict[str, Any]:
         _record(world, request)
         if anime_id not in CATALOGUE:
             raise AnimeNotFound(f"anime {anime_id} is not in the catalogue")
-        return world.listing([a for a in CATALOGUE if a != anime_id][:n])
+        return world.listing([a for a in CATALOGUE if a != anime_id][:limit])
 
     @app.get("/anime/{anime_id}/franchise")
     async def franchise(request: Request, anime_id: int) -> dict[str, Any]:
@@ -166,22 +168,22 @@ def fake_recommender(world: World) -> FastAPI:
         }
 
     @app.get("/users/{user_id}/recommendations")
-    async def recommendations(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+    async def recommendations(request: Request, user_id: int, limit: int = 10) -> dict[str, Any]:
         _record(world, request)
         if user_id == MISSING_USER:
             raise UserNotFound(f"user {user_id} is unknown; use POST /recommendations for cold start")
         mixed = request.query_params.get("mix_franchises") == "true"
-        return world.listing([9253, 1535, 199][:n], "relevance", [] if mixed else FRANCHISE_OF_WATCHED[:n])
+        return world.listing([9253, 1535, 199][:limit], "relevance", [] if mixed else FRANCHISE_OF_WATCHED[:limit])
 
     @app.get("/users/{user_id}/continue")
-    async def continue_watching(request: Request, user_id: int, n: int = 10) -> dict[str, Any]:
+    async def continue_watching(request: Request, user_id: int, limit: int = 10) -> dict[str, Any]:
         _record(world, request)
         if user_id == MISSING_USER:
             raise UserNotFound(f"user {user_id} is unknown")
-        return world.listing(FRANCHISE_OF_WATCHED[:n], "relevance")
+        return world.listing(FRANCHISE_OF_WATCHED[:limit], "relevance")
 
     @app.get("/users/{user_id}/similar")
-    async def similar_users(request: Request, user_id: int, n: int = 10) -> Any:
+    async def similar_users(request: Request, user_id: int, limit: int = 10) -> Any:
         _record(world, request)
         if user_id == SLOW_USER:
             await asyncio.sleep(3)
@@ -218,7 +220,9 @@ def fake_recommender(world: World) -> FastAPI:
             if body.get("mix_franchises")
             else [a for a in CATALOGUE if a not in body["liked"] and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
         )
-        return world.listing([a for a in CATALOGUE if a not in body["liked"]][: body.get("n", 10)], "relevance", cont)
+        return world.listing(
+            [a for a in CATALOGUE if a not in body["liked"]][: body.get("limit", 10)], "relevance", cont
+        )
 
     @app.post("/admin/reload", dependencies=[ServiceToken])
     async def reload(request: Request) -> dict[str, Any]:

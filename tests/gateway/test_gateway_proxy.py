@@ -49,7 +49,7 @@ def test_similar_forwards_typed_filters(stack, client):
     )
     assert r.status_code == 200 and len(r.json()["items"]) == 3
     sent = stack.world.params[-1]
-    assert sent["method"] == "content" and sent["n"] == "3" and sent["min_members"] == "10" and sent["type"] == "TV"
+    assert sent["method"] == "content" and sent["limit"] == "3" and sent["min_members"] == "10" and sent["type"] == "TV"
     assert stack.world.multi_params[-1].count(("genre", "Action")) == 1  # lists as repeated keys
     assert ("genre", "Drama") in stack.world.multi_params[-1] and "include_adult" not in sent
 
@@ -93,14 +93,14 @@ def test_upstream_error_body_passed_through(client):
 def test_user_routes_and_cold_start_answer(stack, client):
     recs = client.get("/api/v1/users/7/recommendations", params={"strategy": "user_based", "n": 2})
     assert recs.status_code == 200 and len(recs.json()["items"]) == 2
-    assert stack.world.params[-1] == {"strategy": "user_based", "n": "2"}
+    assert stack.world.params[-1] == {"strategy": "user_based", "limit": "2"}  # n: the deprecated limit
     client.get("/api/v1/users/7/recommendations", params={"exclude_rated": "false", "include_adult": "true"})
     assert stack.world.params[-1] == {"include_adult": "true", "exclude_rated": "false"}  # booleans as true/false
     assert client.get("/api/v1/users/7/preferences", params={"n": 3}).json()["genres"][0]["genre"] == "Action"
-    assert stack.world.params[-1] == {"n": "3"}
+    assert stack.world.params[-1] == {"limit": "3"}
     cold = client.post("/api/v1/recommendations", json={"liked": [5114, 9253], "n": 2})
     assert cold.status_code == 200 and [i["anime_id"] for i in cold.json()["items"]] == [121, 1535]
-    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "n": 2}  # the defaults are the recommender's too
+    assert stack.world.bodies[-1] == {"liked": [5114, 9253], "limit": 2}  # the defaults are the recommender's too
     typo = client.post("/api/v1/recommendations", json={"liked": [5114], "genres": ["Action"]})
     assert typo.status_code == 422  # unknown fields are refused, not silently ignored
     years = client.get("/api/v1/anime/5114/similar", params={"year_min": 2010, "year_max": 2000})
@@ -112,7 +112,7 @@ def test_user_routes_and_cold_start_answer(stack, client):
 def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, client):
     recs = client.get("/api/v1/users/7/recommendations", params={"n": 3, "max_per_franchise": 2})
     assert recs.status_code == 200
-    assert stack.world.params[-1] == {"max_per_franchise": "2", "n": "3"}
+    assert stack.world.params[-1] == {"max_per_franchise": "2", "limit": "3"}
     body = recs.json()
     assert [i["anime_id"] for i in body["continue"]] == [5114]  # passed through: discovery and continue apart
     assert body["items"][0]["franchise"] == {"id": 9253, "size": 3}
@@ -123,7 +123,7 @@ def test_franchise_options_forwarded_on_recommendation_and_similar_lists(stack, 
     assert stack.world.params[-1]["max_per_franchise"] == "0" and stack.world.params[-1]["mix_franchises"] == "true"
     similar = client.get("/api/v1/anime/5114/similar", params={"n": 2, "mix_franchises": "false"})
     assert similar.status_code == 200
-    assert stack.world.params[-1] == {"n": "2"}  # mix_franchises=false is the default: not sent
+    assert stack.world.params[-1] == {"limit": "2"}  # mix_franchises=false is the default: not sent
     client.get("/api/v1/anime/5114/similar", params={"n": 4})
     assert "max_per_franchise" not in stack.world.params[-1] and "mix_franchises" not in stack.world.params[-1]
 
@@ -145,7 +145,7 @@ def test_cold_start_body_takes_the_franchise_options(stack, client):
         "/api/v1/recommendations", json={"liked": [5114], "n": 2, "max_per_franchise": 3, "mix_franchises": False}
     )
     assert r.status_code == 200 and [i["anime_id"] for i in r.json()["continue"]] == [121]
-    assert stack.world.bodies[-1] == {"liked": [5114], "n": 2, "max_per_franchise": 3}
+    assert stack.world.bodies[-1] == {"liked": [5114], "limit": 2, "max_per_franchise": 3}
     before = len(stack.world.request_ids)
     for bad in ({"max_per_franchise": -1}, {"max_per_franchise": 101}, {"mix_franchises": "maybe"}):
         r = client.post("/api/v1/recommendations", json={"liked": [5114], **bad})
@@ -163,7 +163,7 @@ def test_continue_watching_proxied(stack, client):
     assert [i["anime_id"] for i in r.json()["items"]] == [5114] and r.json()["model_version"] == "v1"
     assert r.json()["items"][0]["franchise"] == {"id": 121, "size": 2}
     assert stack.world.request_ids[-1] == "rid-continue-1"
-    assert stack.world.params[-1] == {"n": "5", "genre": "Action", "type": "TV"}
+    assert stack.world.params[-1] == {"limit": "5", "genre": "Action", "type": "TV"}
     missing = client.get(f"/api/v1/users/{MISSING_USER}/continue")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
     before = len(stack.world.request_ids)
@@ -284,8 +284,9 @@ def test_openapi_lists_public_routes_with_bounds(client):
         "/api/v1/admin/models/{version}/promote",
     ):
         assert path in paths, path
-    n = next(p for p in paths["/api/v1/anime/{anime_id}/similar"]["get"]["parameters"] if p["name"] == "n")
-    assert n["schema"]["maximum"] == 100 and n["schema"]["minimum"] == 1
+    params = {p["name"]: p for p in paths["/api/v1/anime/{anime_id}/similar"]["get"]["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 100 and params["limit"]["schema"]["minimum"] == 1
+    assert params["n"]["deprecated"] is True and "limit" in params["n"]["description"]
     assert "AdminToken" in spec["components"]["securitySchemes"]
     assert paths["/api/v1/admin/training-runs"]["post"]["security"] == [{"AdminToken": []}]
     assert "security" not in paths["/api/v1/anime"]["get"]

@@ -122,13 +122,14 @@ def test_every_caching_route_hits_on_its_second_identical_request(planted_storag
             ), kind
         # answers carry the fields of their kind only, as they always did (no nulls for what a list lacks)
         similar = httpx.get(f"{server.url}/anime/5/similar", params={"n": 4}).json()
-        assert set(similar) == {"items", "method", "model_version", "took_ms"}
-        assert "relevance" not in similar["items"][0] and "similarity" in similar["items"][0]
+        assert set(similar) == {"items", "method", "pagination", "model_version", "took_ms"}
+        assert "similarity" not in similar["items"][0] and 0 <= similar["items"][0]["relevance"] <= 1
         recs = httpx.get(f"{server.url}/users/3/recommendations", params={"n": 4}).json()
-        assert set(recs) == {"items", "continue", "strategy", "model_version", "took_ms"}
+        assert set(recs) == {"items", "continue", "strategy", "pagination", "model_version", "took_ms"}
         assert "similarity" not in recs["items"][0] and "franchise" in recs["items"][0]
         assert set(httpx.get(f"{server.url}/anime", params={"limit": 3}).json()) == {
             "items",
+            "pagination",
             "model_version",
             "took_ms",
         }
@@ -153,6 +154,7 @@ def test_redis_unreachable_from_the_start_answers_from_the_process(planted_stora
 
 def test_model_swap_never_serves_the_old_versions_list(tmp_path):
     from animerec_recommender.app import create_app
+    from animerec_recommender.routes import similarity_relevance
     from animerec_recommender.similarity import similar_anime
     from animerec_shared.contracts.recommender import Filters
     from animerec_shared.storage import FileStorage
@@ -176,5 +178,5 @@ def test_model_swap_never_serves_the_old_versions_list(tmp_path):
             == _counter(before, "recommender_cache_misses", "similar_anime") + 1
         )
         items, method = similar_anime(app.state.holder.state, 7, "collaborative", 6, Filters())
-        assert answer["items"] == items and answer["method"] == method
+        assert answer["items"] == similarity_relevance(items) and answer["method"] == method
         assert answer["items"] != old[0]["items"]  # the versions rank apart: a stale list would show

@@ -10,25 +10,61 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .common import VERSION_PATTERN, AnimeId, Strategy, UserId
-
-SOURCES_DOC = (
-    "components that ranked it: item_item, collaborative, content, franchise, user_based, popularity, "
-    "quality (hybrid: those that pushed it up); search: title (title match) or members (no query, "
-    "most members first)"
+from .common import (
+    VERSION_PATTERN,
+    AnimeId,
+    AnimeType,
+    Genre,
+    PageQuery,
+    Pagination,
+    Strategy,
+    UserId,
 )
+
+# Every value a list item's `sources` may hold (the ranking's components, and three of the lists' own).
+Source = Literal[
+    "item_item", "collaborative", "content", "franchise", "user_based", "popularity", "quality", "title", "members",
+    "ratings",
+]  # fmt: skip
+SOURCES_DOC = (
+    "why it is in the list. Recommendations: the components that ranked it (item_item, collaborative, content, "
+    "franchise, user_based, popularity, quality; hybrid: those that pushed it up, else the strongest); continue: "
+    "franchise; similar anime: the method (collaborative or content); search: title (a title match) or members "
+    "(no `q`: most members first); preferences' favourites: ratings (one of the user's favourites)"
+)
+RELEVANCE_DOC = (
+    "how well the item answers the list, in [0, 1], higher = more relevant (compare within one list only). "
+    "Search: the title match quality (1 = exact or prefix match); without `q`: members relative to the "
+    "most-members anime. Similar anime: the cosine similarity of the two anime (learned embeddings, or content "
+    "for method=content), negatives as 0. Recommendations, cold start and continue: the ranking score relative "
+    "to the best-ranked discovery item of the same list (1 = as strong as the top recommendation, 0 for a score "
+    "<= 0; null when that best score is not positive). Preferences' favourites: null (they are ordered by the "
+    "user's own ratings, which are not public)."
+)
+MAL_URL = "https://myanimelist.net/anime/{anime_id}"
 
 
 class ListFilters(BaseModel):
-    """What every list accepts: genres, types, minimum members, year range, adult titles."""
+    """What every list accepts: genres, types, minimum members, year range, adult titles.
 
-    genre: list[str] = Field(
-        default_factory=list, max_length=20, description="keep anime having all these genres", examples=[["Action"]]
+    Unknown parameters are refused (422), as are genres and types outside the catalogue's (the message names
+    the allowed values; matching is case-insensitive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    genre: list[Genre] = Field(
+        default_factory=list,
+        max_length=20,
+        description="keep anime having all these genres (MyAnimeList genres)",
+        examples=[["Action"]],
     )
-    exclude_genre: list[str] = Field(
-        default_factory=list, max_length=20, description="drop anime with any of these genres", examples=[["Horror"]]
+    exclude_genre: list[Genre] = Field(
+        default_factory=list,
+        max_length=20,
+        description="drop anime with any of these genres (MyAnimeList genres)",
+        examples=[["Horror"]],
     )
-    type: list[str] = Field(
+    type: list[AnimeType] = Field(
         default_factory=list,
         max_length=10,
         description="anime types to keep (TV, Movie, OVA, ONA, Special, Music)",
@@ -71,7 +107,7 @@ class Filters(RankedListFilters):
     exclude_rated: bool = Field(True, description="leave out anime the user already rated (or liked)")
 
 
-class SearchQuery(ListFilters):
+class SearchQuery(ListFilters, PageQuery):
     """GET /anime: title search, or the most popular anime without `q`."""
 
     q: str | None = Field(
@@ -83,60 +119,64 @@ class SearchQuery(ListFilters):
             "title words (romaji, English or Japanese; case-, accent- and typo-tolerant); omitted: most popular first"
         ),
     )
-    limit: int = Field(20, ge=1, le=100, description="how many anime")
+    limit: int = Field(20, ge=1, le=100, description="items per page")
 
 
-class SimilarAnimeQuery(RankedListFilters):
+class SimilarAnimeQuery(RankedListFilters, PageQuery):
     """GET /anime/{anime_id}/similar."""
 
-    n: int = Field(10, ge=1, le=100, description="how many anime")
     method: Literal["collaborative", "content"] = Field(
         "collaborative",
         description=("collaborative: learned embeddings; content: genres and synopsis (works for unrated anime)"),
     )
 
 
-class UserRecommendationsQuery(RankedListFilters):
+class UserRecommendationsQuery(RankedListFilters, PageQuery):
     """GET /users/{user_id}/recommendations."""
 
-    n: int = Field(10, ge=1, le=100, description="how many anime")
     strategy: Strategy = Field(
         "hybrid", description="hybrid blends the others; user_based = favourites of similar users"
     )
     exclude_rated: bool = Field(True, description="leave out anime the user already rated")
 
 
-class ContinueQuery(ListFilters):
+class ContinueQuery(ListFilters, PageQuery):
     """GET /users/{user_id}/continue."""
 
-    n: int = Field(10, ge=1, le=100, description="how many anime")
+
+class CountQuery(PageQuery):
+    """GET /users/{user_id}/similar and /preferences (pages of similar users, or of favourite anime)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class CountQuery(BaseModel):
-    """GET /users/{user_id}/similar and /preferences."""
-
-    n: int = Field(10, ge=1, le=100, description="how many users (similar) or favourite anime (preferences)")
-
-
-class ColdStartRequest(RankedListFilters):
+class ColdStartRequest(RankedListFilters, PageQuery):
     """Body of POST /recommendations: recommendations for someone without an account."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"liked": [5114, 9253, 1535], "disliked": [], "n": 10, "include_adult": False},
-                {"liked": [199], "n": 5, "genre": ["Adventure"], "type": ["Movie"]},
-                {"liked": [5114], "n": 10, "max_per_franchise": 2},
+                {"liked": [5114, 9253, 1535], "disliked": [], "limit": 10, "include_adult": False},
+                {"liked": [199], "limit": 5, "genre": ["Adventure"], "type": ["Movie"]},
+                {"liked": [5114], "limit": 10, "page": 2, "max_per_franchise": 2},
             ]
         },
     )
 
     liked: list[AnimeId] = Field(..., min_length=1, max_length=500, description="anime ids the person liked")
-    disliked: list[AnimeId] = Field(default_factory=list, max_length=500, description="anime ids they disliked")
-    n: int = Field(10, ge=1, le=100, description="how many anime")
-    strategy: Strategy = "hybrid"
+    disliked: list[AnimeId] = Field(
+        default_factory=list, max_length=500, description="anime ids they disliked (none of them also liked)"
+    )
+    strategy: Strategy = Field("hybrid", description="hybrid blends the others (its own blend, tuned for cold start)")
     exclude_rated: bool = Field(True, description="leave out the liked and disliked anime")
+
+    @model_validator(mode="after")
+    def _liked_or_disliked(self) -> ColdStartRequest:
+        both = sorted(set(self.liked) & set(self.disliked))
+        if both:
+            raise ValueError(f"an anime cannot be both liked and disliked: {both[:10]}")
+        return self
 
 
 class FranchiseRef(BaseModel):
@@ -146,65 +186,123 @@ class FranchiseRef(BaseModel):
     size: int = Field(description="entries in the franchise (1: standalone)")
 
 
-class AnimeItem(BaseModel):
-    """One anime of a list answer: `similarity` on similar and search lists, `relevance` on recommendations."""
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "anime_id": 9253,
+    "title": "Steins;Gate",
+    "name": "Steins;Gate",
+    "english_title": "Steins;Gate",
+    "genres": ["Thriller", "Sci-Fi"],
+    "type": "TV",
+    "year": 2011,
+    "episodes": 24,
+    "url": "https://myanimelist.net/anime/9253",
+    "score": 9.11,
+    "members": 1771162,
+    "relevance": 0.93,
+    "franchise": {"id": 9253, "size": 4},
+    "sources": ["item_item", "collaborative"],
+}
+_PAGINATION_EXAMPLE: dict[str, Any] = {"page": 1, "limit": 10, "has_next": True, "total": None}
 
-    anime_id: int
+
+class AnimeItem(BaseModel):
+    """One anime of a list answer (search, similar anime, recommendations, continue, favourites)."""
+
+    anime_id: int = Field(description="MyAnimeList anime id")
     title: str = Field(examples=["Fullmetal Alchemist: Brotherhood"], description="English title, else romaji")
     name: str = Field(description="romaji title")
-    english_title: str | None
-    genres: list[str]
-    type: str | None
-    year: int | None
-    score: float | None = Field(description="MyAnimeList score")
-    members: int
-    similarity: float | None = Field(None, description="similarity (similar-anime and search lists)")
-    relevance: float | None = Field(None, description="ranking score (recommendation lists)")
+    english_title: str | None = Field(description="English title (null: none)")
+    genres: list[str] = Field(description="MyAnimeList genres")
+    type: str | None = Field(description="TV, Movie, OVA, ONA, Special or Music (null: unknown)")
+    year: int | None = Field(description="first airing year (null: unknown)")
+    episodes: int | None = Field(None, description="number of episodes (null: unknown, e.g. still airing)")
+    url: str = Field(description="the anime's MyAnimeList page", examples=["https://myanimelist.net/anime/5114"])
+    score: float | None = Field(description="MyAnimeList score (null: unscored)")
+    members: int = Field(description="MyAnimeList members")
+    relevance: float | None = Field(None, ge=0.0, le=1.0, description=RELEVANCE_DOC)
     franchise: FranchiseRef | None = Field(
-        None, description=("its franchise; a discovery item stands for the whole franchise (size - 1 other entries)")
+        None,
+        description=(
+            "its franchise (ranked lists); a discovery item stands for the whole franchise (size - 1 other entries)"
+        ),
     )
-    sources: list[str] = Field(description=SOURCES_DOC)
+    sources: list[Source] = Field(description=SOURCES_DOC)
 
 
 class AnimeList(BaseModel):
-    """A list answer: search, similar anime or recommendations."""
+    """A list answer: search, similar anime or recommendations (one page of it)."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_ITEM_EXAMPLE],
+                    "continue": [],
+                    "pagination": _PAGINATION_EXAMPLE,
+                    "model_version": "v20240501-1",
+                    "took_ms": 4.2,
+                    "strategy": "hybrid",
+                }
+            ]
+        },
+    )
 
     items: list[AnimeItem] = Field(
         description=(
-            "recommendations: discovery (the franchises rated or liked left out, `max_per_franchise` entries of each "
-            "other one); similar anime: the anime's own franchise left out; search: best match first"
+            "this page of the list. Recommendations: discovery (the franchises rated or liked left out, "
+            "`max_per_franchise` entries of each other one); similar anime: the anime's own franchise left out; "
+            "search: best match first"
         )
     )
     continue_: list[AnimeItem] | None = Field(
         None,
         alias="continue",
         description=(
-            "recommendations only: the next unrated entries of the franchises rated or liked, in watch order, "
-            "best franchises first ([] with mix_franchises=true)"
+            "recommendations only, not paginated: the first `limit` next unrated entries of the franchises rated or "
+            "liked, in watch order, best franchises first, the same on every page ([] with mix_franchises=true); "
+            "GET /users/{user_id}/continue pages through it"
         ),
     )
-    model_version: str
-    took_ms: float
+    pagination: Pagination = Field(description="where this page stands in the list")
+    model_version: str = Field(description="the model version that ranked the list")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
     strategy: str | None = Field(None, description="recommendations: the strategy used")
-    method: str | None = Field(None, description="similar anime: the method used")
+    method: str | None = Field(
+        None, description="similar anime: the method used (content for an anime without ratings)"
+    )
 
 
 class ContinueList(BaseModel):
-    """Continue watching: the next unrated entries of a user's franchises."""
+    """Continue watching: the next unrated entries of a user's franchises (one page of them)."""
 
-    items: list[AnimeItem] = Field(description="in watch order, best franchises first")
-    model_version: str
-    took_ms: float
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [{**_ITEM_EXAMPLE, "anime_id": 30484, "sources": ["franchise"]}],
+                    "pagination": {"page": 1, "limit": 10, "has_next": False, "total": 1},
+                    "model_version": "v20240501-1",
+                    "took_ms": 3.1,
+                }
+            ]
+        }
+    )
+
+    items: list[AnimeItem] = Field(description="this page, in watch order, best franchises first")
+    pagination: Pagination = Field(description="where this page stands in the list")
+    model_version: str = Field(description="the model version that ranked the franchises")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
 
 
 class FranchiseEntry(BaseModel):
     """Another entry of an anime's franchise, with the evidence linking it."""
 
-    anime_id: int
-    title: str
-    type: str | None
-    year: int | None
-    episodes: float | None
+    anime_id: int = Field(description="MyAnimeList anime id")
+    title: str = Field(description="English title, else romaji")
+    type: str | None = Field(description="TV, Movie, OVA, ONA, Special or Music (null: unknown)")
+    year: int | None = Field(description="first airing year (null: unknown)")
+    episodes: int | None = Field(description="number of episodes (null: unknown)")
     aired_from: str | None = Field(description="first air date (ISO): the watch order")
     evidence: dict[str, Any] = Field(
         description=(
@@ -217,57 +315,128 @@ class FranchiseEntry(BaseModel):
 class FranchiseAnswer(BaseModel):
     """The other entries of an anime's franchise, in watch order."""
 
-    anime_id: int
-    title: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "anime_id": 5114,
+                    "title": "Fullmetal Alchemist: Brotherhood",
+                    "franchise_id": 121,
+                    "items": [
+                        {
+                            "anime_id": 121,
+                            "title": "Fullmetal Alchemist",
+                            "type": "TV",
+                            "year": 2003,
+                            "episodes": 51,
+                            "aired_from": "2003-10-04",
+                            "evidence": {
+                                "relation": "same_franchise",
+                                "rules": ["title_prefix"],
+                                "base": "fullmetal alchemist",
+                                "path": [5114, 121],
+                            },
+                        }
+                    ],
+                    "model_version": "v20240501-1",
+                    "took_ms": 0.8,
+                }
+            ]
+        }
+    )
+
+    anime_id: int = Field(description="the anime asked about")
+    title: str = Field(description="its English title, else romaji")
     franchise_id: int = Field(description="anime_id of the franchise's first entry in watch order")
     items: list[FranchiseEntry] = Field(description="the other entries in watch order; [] for a standalone anime")
-    model_version: str
-    took_ms: float | None = None
+    model_version: str = Field(description="the model version whose catalogue answered")
+    took_ms: float | None = Field(None, description="milliseconds the recommender spent on the answer")
 
 
 class AnimeDetail(BaseModel):
     """Metadata and synopsis of one anime."""
 
-    anime_id: int
-    title: str
-    name: str
-    english_title: str | None
-    japanese_name: str | None
-    genres: list[str]
-    type: str | None
-    episodes: float | None
-    year: int | None
-    age_rating: str | None
-    score: float | None
-    members: int
-    popularity: int
-    synopsis: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "anime_id": 5114,
+                    "title": "Fullmetal Alchemist: Brotherhood",
+                    "name": "Fullmetal Alchemist: Brotherhood",
+                    "english_title": "Fullmetal Alchemist: Brotherhood",
+                    "japanese_name": "鋼の錬金術師 FULLMETAL ALCHEMIST",
+                    "genres": ["Action", "Military", "Adventure", "Comedy", "Drama", "Magic", "Fantasy", "Shounen"],
+                    "type": "TV",
+                    "episodes": 64,
+                    "year": 2009,
+                    "url": "https://myanimelist.net/anime/5114",
+                    "age_rating": "R - 17+ (violence & profanity)",
+                    "score": 9.19,
+                    "members": 2248456,
+                    "popularity": 3,
+                    "synopsis": "In order for something to be obtained, something of equal value must be lost.",
+                    "n_ratings": 1001,
+                    "model_version": "v20240501-1",
+                }
+            ]
+        }
+    )
+
+    anime_id: int = Field(description="MyAnimeList anime id")
+    title: str = Field(description="English title, else romaji")
+    name: str = Field(description="romaji title")
+    english_title: str | None = Field(description="English title (null: none)")
+    japanese_name: str | None = Field(description="Japanese title (null: none)")
+    genres: list[str] = Field(description="MyAnimeList genres")
+    type: str | None = Field(description="TV, Movie, OVA, ONA, Special or Music (null: unknown)")
+    episodes: int | None = Field(description="number of episodes (null: unknown)")
+    year: int | None = Field(description="first airing year (null: unknown)")
+    url: str = Field(description="the anime's MyAnimeList page")
+    age_rating: str | None = Field(description="MyAnimeList age rating, e.g. PG-13 - Teens 13 or older")
+    score: float | None = Field(description="MyAnimeList score (null: unscored)")
+    members: int = Field(description="MyAnimeList members")
+    popularity: int = Field(description="MyAnimeList popularity rank (1 = most members; 0: unknown)")
+    synopsis: str = Field(description='synopsis ("" when none)')
     n_ratings: int = Field(description="ratings of this anime in the training data")
-    model_version: str
+    model_version: str = Field(description="the model version whose catalogue answered")
 
 
 class SimilarUser(BaseModel):
     """A user with a similar taste (the recommender's internal API only: the gateway does not serve other users'
     ids and rating counts)."""
 
-    user_id: int
-    similarity: float
-    n_ratings: int
+    user_id: int = Field(description="MyAnimeList user id")
+    similarity: float = Field(description="cosine similarity of the two users' embeddings")
+    n_ratings: int = Field(description="how many anime that user rated")
 
 
 class UserList(BaseModel):
     """Users most similar to a user (internal: not on the gateway's public API)."""
 
-    items: list[SimilarUser]
-    model_version: str
-    took_ms: float
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [{"user_id": 42, "similarity": 0.91, "n_ratings": 310}],
+                    "pagination": _PAGINATION_EXAMPLE,
+                    "model_version": "v20240501-1",
+                    "took_ms": 1.2,
+                }
+            ]
+        }
+    )
+
+    items: list[SimilarUser] = Field(description="this page, most similar first")
+    pagination: Pagination = Field(description="where this page stands in the list")
+    model_version: str = Field(description="the model version whose embeddings answered")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
 
 
 class GenreWeight(BaseModel):
     """A genre's share of a user's favourite anime (the top quartile of their ratings)."""
 
-    genre: str
-    weight: float
+    genre: str = Field(description="a MyAnimeList genre")
+    weight: float = Field(description="its share of the genres of the favourite anime (weights sum to 1)")
     count: int = Field(description="favourite anime of this genre")
 
 
@@ -276,14 +445,37 @@ class Preferences(BaseModel):
 
     Public: it carries none of the user's rating values (no rating per anime, no rating threshold)."""
 
-    user_id: int
-    n_ratings: int = Field(description="how many anime the user rated")
-    genres: list[GenreWeight] = Field(examples=[[{"genre": "Action", "weight": 0.31, "count": 12}]])
-    favourites: list[AnimeItem] = Field(
-        description="favourite anime, best liked first, without their ratings (sources: [ratings])"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": 1234,
+                    "n_ratings": 48,
+                    "genres": [{"genre": "Action", "weight": 0.31, "count": 12}],
+                    "favourites": [{**_ITEM_EXAMPLE, "relevance": None, "franchise": None, "sources": ["ratings"]}],
+                    "pagination": {"page": 1, "limit": 10, "has_next": True, "total": 14},
+                    "model_version": "v20240501-1",
+                    "took_ms": 2.0,
+                }
+            ]
+        }
     )
-    model_version: str
-    took_ms: float
+
+    user_id: int = Field(description="MyAnimeList user id")
+    n_ratings: int = Field(description="how many anime the user rated")
+    genres: list[GenreWeight] = Field(
+        examples=[[{"genre": "Action", "weight": 0.31, "count": 12}]],
+        description="every genre of the favourite anime, largest share first (not paginated)",
+    )
+    favourites: list[AnimeItem] = Field(
+        description=(
+            "this page of the favourite anime, best liked first, without their ratings (relevance null, "
+            "sources: [ratings])"
+        )
+    )
+    pagination: Pagination = Field(description="where this page of favourites stands (total: all favourites)")
+    model_version: str = Field(description="the model version whose data answered")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
 
 
 class ReloadRequest(BaseModel):

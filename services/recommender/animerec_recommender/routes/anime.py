@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from animerec_shared.contracts.common import AnimeIdPath
+from animerec_shared.contracts.common import PAGE_DEPTH_MAX, PAGINATION_DOC, AnimeIdPath
 from animerec_shared.contracts.recommender import (
+    MAL_URL,
     AnimeDetail,
     AnimeList,
     FranchiseAnswer,
@@ -23,13 +24,22 @@ from ..items import item
 from ..offload import offload
 from ..similarity import meta_row, similar_anime
 from ..state import ServingState
-from . import ranking_filters, stamped
+from . import ranking_filters, similarity_relevance, stamped
 
 router = APIRouter(tags=["anime"])
+
+# Title matches a search pages through: a fixed number, whatever the page, so every page slices one list
+# (the old per-request budget was 4x the items asked for: 4x the deepest page here).
+SEARCH_CANDIDATES = 4 * PAGE_DEPTH_MAX
 
 
 def _clean(v: object) -> object:
     return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _episodes(v: object) -> int | None:
+    v = _clean(v)
+    return None if v is None else int(float(v))  # type: ignore[arg-type]
 
 
 @router.get("/anime/{anime_id}", response_model=AnimeDetail, summary="Metadata and synopsis of one anime")
@@ -40,7 +50,8 @@ async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
     return {
         **state.items_json[row],
         "japanese_name": m["japanese_name"] or None,
-        "episodes": _clean(m["episodes"]),
+        "episodes": _episodes(m["episodes"]),
+        "url": MAL_URL.format(anime_id=anime_id),
         "age_rating": m["age_rating"] or None,
         "popularity": int(m["popularity"]),
         "synopsis": m["synopsis"],
@@ -50,16 +61,24 @@ async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
 
 
 def _search(state: ServingState, query: SearchQuery) -> dict:
+    """Returns one page of the title matches (total: all matches that pass the filters), or of the catalogue by
+    members without `q` (total: every anime that passes the filters)."""
     allowed = meta_mask(state, query)
-    q, limit = query.q, query.limit
-    if q:
-        found = state.titles.search(q, limit=max(limit * 4, 50))
-        hits = [(r, s) for r, s in found if allowed[r]][:limit]
-        items = [item(state, r, "similarity", min(s, 100.0) / 100.0, ["title"]) for r, s in hits]
+    if query.q:
+        found = state.titles.search(query.q, limit=SEARCH_CANDIDATES)
+        hits = [(r, s) for r, s in found if allowed[r]]
+        page, pagination = query.window(hits, total=len(hits))
+        items = [item(state, r, "similarity", min(s, 100.0) / 100.0, ["title"]) for r, s in page]
     else:
-        rows = [int(r) for r in state.members.argsort(kind="stable")[::-1] if allowed[r]][:limit]
-        items = [item(state, r, "similarity", 0.0, ["members"]) for r in rows]
-    return {"items": items}
+        order = state.members.argsort(kind="stable")[::-1]
+        rows = order[allowed[order]]
+        most = float(state.members.max()) if len(state.members) else 0.0
+        page, pagination = query.window(rows, total=len(rows))
+        items = [
+            item(state, int(r), "similarity", float(state.members[r]) / most if most > 0 else 0.0, ["members"])
+            for r in page
+        ]
+    return {"items": similarity_relevance(items), "pagination": pagination.model_dump()}
 
 
 # List answers leave out the optional fields a list does not have (exclude_unset), as they always did.
@@ -68,6 +87,7 @@ def _search(state: ServingState, query: SearchQuery) -> dict:
     response_model=AnimeList,
     response_model_exclude_unset=True,
     summary="Title search (romaji, English, Japanese; typo-tolerant)",
+    description=PAGINATION_DOC,
 )
 async def search_anime(state: StateDep, cache: CacheDep, query: Annotated[SearchQuery, Query()]) -> dict:
     start = time.perf_counter()
@@ -76,8 +96,9 @@ async def search_anime(state: StateDep, cache: CacheDep, query: Annotated[Search
 
 
 def _similar(state: ServingState, anime_id: int, query: SimilarAnimeQuery) -> dict:
-    items, used = similar_anime(state, anime_id, query.method, query.n, ranking_filters(query))
-    return {"items": items, "method": used}
+    ranked, used = similar_anime(state, anime_id, query.method, query.depth, ranking_filters(query))
+    page, pagination = query.window(ranked)
+    return {"items": similarity_relevance(page), "pagination": pagination.model_dump(), "method": used}
 
 
 @router.get(
@@ -85,6 +106,7 @@ def _similar(state: ServingState, anime_id: int, query: SimilarAnimeQuery) -> di
     response_model=AnimeList,
     response_model_exclude_unset=True,
     summary="Most similar anime",
+    description=PAGINATION_DOC,
 )
 async def get_similar_anime(
     anime_id: AnimeIdPath, state: StateDep, cache: CacheDep, query: Annotated[SimilarAnimeQuery, Query()]
@@ -113,7 +135,7 @@ def franchise_of(state: ServingState, anime_id: int) -> dict:
                 "title": static["title"],
                 "type": static["type"],
                 "year": static["year"],
-                "episodes": _clean(float(m["episodes"])),
+                "episodes": _episodes(m["episodes"]),
                 "aired_from": str(m.get("aired_from", "") or "") or None,
                 "evidence": rel.evidence(row, r),
             }

@@ -7,20 +7,26 @@ import time
 
 from fastapi import APIRouter
 
+from animerec_shared.contracts.common import PAGINATION_DOC
 from animerec_shared.contracts.recommender import AnimeList, ColdStartRequest
 
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
 from ..state import ServingState
-from . import ranking_filters, stamped
+from . import best_score, ranked_relevance, ranking_filters, stamped
 
 router = APIRouter(tags=["recommendations"])
 
 
 def _cold_start(state: ServingState, body: ColdStartRequest) -> dict:
     filters = ranking_filters(body)
+    out = recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.depth, filters)
+    best = best_score(out["items"])
+    page, pagination = body.window(out["items"])
     return {
-        **recommend_cold_start(state, body.liked, body.disliked, body.strategy, body.n, filters),
+        "items": ranked_relevance(page, best),
+        "continue": ranked_relevance(out["continue"][: body.limit], best),
+        "pagination": pagination.model_dump(),
         "strategy": body.strategy,
     }
 
@@ -30,6 +36,7 @@ def _cold_start(state: ServingState, body: ColdStartRequest) -> dict:
     response_model=AnimeList,
     response_model_exclude_unset=True,
     summary="Cold start: recommendations from liked (and disliked) anime",
+    description=PAGINATION_DOC,
 )
 async def post_recommendations(body: ColdStartRequest, state: StateDep, cache: CacheDep) -> dict:
     start = time.perf_counter()
