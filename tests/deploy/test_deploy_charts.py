@@ -54,7 +54,10 @@ def test_library_chart_lints_and_renders_nothing_itself(helm, chart_dirs):
 def test_probes_hit_healthz_and_readyz_on_the_service_port(render, svc, variant):
     objs = render(svc, variant)
     c = container(objs)
-    assert c["ports"] == [{"name": "http", "containerPort": SERVICES[svc], "protocol": "TCP"}]
+    assert c["ports"] == [
+        {"name": "http", "containerPort": SERVICES[svc], "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},  # Prometheus only (NetworkPolicy)
+    ]
     assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -258,8 +261,13 @@ def test_production_scrapes_metrics_of_the_server_pods(render, svc):
     assert of_kind(render(svc), "PodMonitoring") == []
     objs = render(svc, "production")
     monitor = one(objs, "PodMonitoring")
-    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["metrics"] == 9090 and ports["metrics"] != ports["http"]
+    # the Service publishes the API port only: the metrics port is reached pod to pod, by the scraper
+    assert [p["targetPort"] for p in one(objs, "Service")["spec"]["ports"]] == ["http"]
     pod_labels = one(objs, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 

@@ -12,6 +12,7 @@ import pytest
 from deploy_helpers import SERVICES, VARIANTS, one
 
 NAMESPACE = "animerec"
+METRICS_PORT = 9090  # metrics.port of every chart
 
 
 def _labels_match(selector: dict, labels: dict) -> bool:
@@ -125,10 +126,21 @@ def test_in_cluster_ingress_controller_reaches_only_the_gateway(policies):
         assert admits(policy, controller, SERVICES[svc]) is (svc == "gateway"), svc
 
 
-def test_production_lets_managed_prometheus_scrape_every_service(policies):
+def test_production_lets_managed_prometheus_scrape_the_metrics_port_only(render, policies):
     collector = {"namespace": "gmp-system", "labels": {"app.kubernetes.io/name": "collector"}}
     for svc, policy in policies["production"].items():
-        assert admits(policy, collector, SERVICES[svc]), svc
+        assert admits(policy, collector, METRICS_PORT), svc
+        assert not admits(policy, collector, SERVICES[svc]), svc  # no API port: no admin, no public routes
+        # and nobody else reaches the metrics port: not the gateway, not the load balancer
+        assert not admits(policy, server_pod("gateway"), METRICS_PORT), svc
+        assert not admits(policy, {"ip": "35.191.10.20"}, METRICS_PORT), svc
+        objs = render(svc, "production")
+        server = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+        name = server["envFrom"][0]["configMapRef"]["name"]
+        config = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)["data"]
+        assert config[f"{svc.upper()}_METRICS_PORT"] == str(METRICS_PORT), svc
+    for svc, policy in policies["default"].items():
+        assert not admits(policy, collector, METRICS_PORT), svc  # no scraper named: the port stays closed
 
 
 def test_retraining_cronjob_pods_reach_the_gateway_but_not_training(render, policies):

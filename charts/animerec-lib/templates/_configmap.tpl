@@ -1,6 +1,7 @@
 {{/* Non-secret settings as env vars. Keys that look like secrets are refused: use secretEnv. */}}
 {{- define "animerec-lib.configmap" -}}
 {{- $fixed := dict "HOME" "/tmp" "TMPDIR" "/tmp" "STORAGE_CACHE_DIR" "/var/cache/animerec" "MPLCONFIGDIR" "/tmp/matplotlib" "LOG_JSON" "true" "HOST" "0.0.0.0" -}}
+{{- $_ := set $fixed (printf "%s_METRICS_PORT" (include "animerec-lib.name" . | upper)) (toString .Values.metrics.port) -}}
 {{- $data := merge (dict) (.Values.config | default dict) $fixed -}}
 apiVersion: v1
 kind: ConfigMap

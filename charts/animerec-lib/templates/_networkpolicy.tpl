@@ -1,6 +1,8 @@
 {{/*
 NetworkPolicy of the server pods. Ingress: only the listed animerec services, pod labels,
-namespaces and CIDRs, on the service port; an empty list denies everything. NetworkPolicy is
+namespaces and CIDRs, on the service port; an empty list denies everything. The metrics port
+(metrics.port) admits only the namespaces of networkPolicy.metricsFromNamespaces (the scraper's,
+gmp-system), and those reach no API port. NetworkPolicy is
 L4: it can say "only the gateway", not "only the gateway's admin path"; the admin path is
 enforced by the gateway (bearer GATEWAY_ADMIN_TOKEN).
 */}}
@@ -37,13 +39,26 @@ spec:
     {{- if $egress }}
     - Egress
     {{- end }}
-  {{- if $peers }}
+  {{- $scrapers := list -}}
+  {{- range $np.metricsFromNamespaces }}
+  {{- $scrapers = append $scrapers (dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" .))) -}}
+  {{- end }}
+  {{- if or $peers $scrapers }}
   ingress:
+    {{- if $peers }}
     - from:
         {{- toYaml $peers | nindent 8 }}
       ports:
         - protocol: TCP
           port: {{ .Values.service.port }}
+    {{- end }}
+    {{- if $scrapers }}
+    - from:
+        {{- toYaml $scrapers | nindent 8 }}
+      ports:
+        - protocol: TCP
+          port: {{ .Values.metrics.port }}
+    {{- end }}
   {{- else }}
   ingress: []
   {{- end }}

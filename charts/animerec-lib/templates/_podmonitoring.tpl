@@ -1,4 +1,4 @@
-{{/* Google Cloud Managed Service for Prometheus scrapes /metrics of the server pods (monitoring.enabled). */}}
+{{/* Google Cloud Managed Service for Prometheus scrapes /metrics of the server pods on their metrics port (monitoring.enabled). */}}
 {{- define "animerec-lib.podmonitoring" -}}
 {{- if and .Values.monitoring .Values.monitoring.enabled -}}
 apiVersion: monitoring.googleapis.com/v1
@@ -13,7 +13,7 @@ spec:
     matchLabels:
       {{- include "animerec-lib.selectorLabels" . | nindent 6 }}
   endpoints:
-    - port: http
+    - port: metrics
       path: /metrics
       interval: {{ .Values.monitoring.interval | default "30s" }}
 {{- end -}}
