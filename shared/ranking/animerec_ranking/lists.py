@@ -171,7 +171,10 @@ def top_rows(scores: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
         return cand[:0]
     s = scores[cand]
     if len(cand) > n:
-        part = np.argpartition(-s, n - 1)[:n]
-        cand, s = cand[part], s[part]
-    order = np.lexsort((cand, -s))
+        # every row tied with the n-th best stays in, so the lower rows win the ties: the n best of one total
+        # order (the top n is a prefix of the top n + k, as paginated lists need)
+        nth = s[np.argpartition(-s, n - 1)[n - 1]]
+        keep = s >= nth
+        cand, s = cand[keep], s[keep]
+    order = np.lexsort((cand, -s))[:n]
     return cand[order]
