@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from .contracts.common import ErrorBody
+from .contracts.common import HEALTH_RESPONSES, READY_RESPONSES, ErrorBody, HealthAnswer, ReadyAnswer
 from .errors import install_error_handlers
 from .logs import configure_logging, request_id_var
 from .settings import BaseServiceSettings
@@ -255,11 +255,15 @@ def create_service_app(
 
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz", summary="Liveness: the process answers")
+    @router.get(
+        "/healthz", summary="Liveness: the process answers", response_model=HealthAnswer, responses=HEALTH_RESPONSES
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
-    @router.get("/readyz", summary="Readiness: dependencies are usable")
+    @router.get(
+        "/readyz", summary="Readiness: dependencies are usable", response_model=ReadyAnswer, responses=READY_RESPONSES
+    )
     async def readyz() -> JSONResponse:
         ok, details = (True, {}) if ready_check is None else await ready_check()
         return JSONResponse(
@@ -267,4 +271,15 @@ def create_service_app(
         )
 
     app.include_router(router)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:  # the probes answer 200 (/readyz: or 503) only, not the API's 400/404/422
+        if app.openapi_schema is None:
+            for path in ("/healthz", "/readyz"):
+                for op in generate()["paths"].get(path, {}).values():
+                    for code in COMMON_RESPONSES:
+                        op["responses"].pop(str(code), None)
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

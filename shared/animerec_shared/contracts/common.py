@@ -186,3 +186,45 @@ class ErrorBody(BaseModel):
 def error_doc(description: str) -> dict[str, Any]:
     """Returns an OpenAPI `responses` entry answered with the error body."""
     return {"model": ErrorBody, "description": description}
+
+
+class HealthAnswer(BaseModel):
+    """Liveness: the process answers (it says nothing about the service's dependencies)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "service": "gateway"}]})
+
+    status: Literal["ok"] = Field(description="always ok: an answer at all is the liveness signal")
+    service: str = Field(description="which service answered", examples=["gateway"])
+
+
+class ReadyAnswer(BaseModel):
+    """Readiness: whether the service can serve now (200 ready, 503 not_ready), with what it depends on."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "service": "gateway",
+                    "upstreams": {"recommender": "ok", "explainer": "ok"},
+                    "model_version": "v20240501-1",
+                },
+                {"status": "not_ready", "service": "recommender", "reason": "no model version loaded"},
+            ]
+        },
+    )
+
+    status: Literal["ready", "not_ready"] = Field(description="ready (HTTP 200) or not_ready (HTTP 503)")
+    service: str = Field(description="which service answered", examples=["recommender"])
+
+
+# The probes' documented answers: 200 (and for /readyz 503), never the API routes' 400/404/422.
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "the process answers"}}
+READY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "ready: every dependency is usable (service-specific details beside status)"},
+    503: {
+        "model": ReadyAnswer,
+        "description": "not ready (e.g. no model loaded yet, or an upstream down): the same body, status not_ready",
+    },
+}

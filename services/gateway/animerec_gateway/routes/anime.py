@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from animerec_shared.contracts.common import AnimeIdPath
+from animerec_shared.contracts.common import PAGINATION_DOC, AnimeIdPath
 from animerec_shared.contracts.recommender import (
     AnimeDetail,
     AnimeList,
@@ -22,9 +22,16 @@ from .common import NOT_FOUND, UPSTREAM_ERRORS, upstream_params
 router = APIRouter(prefix="/api/v1/anime", tags=["anime"], responses=UPSTREAM_ERRORS)
 
 
-@router.get("", summary="Search anime by title", response_model=AnimeList)
+@router.get(
+    "",
+    summary="Search anime by title",
+    response_model=AnimeList,
+    description=(
+        "Returns anime whose titles match `q` best first (without `q`: most members first), filtered. "
+        "`pagination.total` is the number of matches (at most 2,000 title matches are ranked). " + PAGINATION_DOC
+    ),
+)
 async def search_anime(recommender: RecommenderDep, query: Annotated[SearchQuery, Query()]) -> Response:
-    """Returns anime whose titles match `q` best first, filtered."""
     return relay("recommender", await recommender.request("GET", "/anime", params=upstream_params(query)))
 
 
@@ -34,12 +41,20 @@ async def get_anime(recommender: RecommenderDep, anime_id: AnimeIdPath) -> Respo
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}"))
 
 
-@router.get("/{anime_id}/similar", summary="Anime similar to one anime", response_model=AnimeList, responses=NOT_FOUND)
+@router.get(
+    "/{anime_id}/similar",
+    summary="Anime similar to one anime",
+    response_model=AnimeList,
+    responses=NOT_FOUND,
+    description=(
+        "Returns the anime most similar to `anime_id`, filtered; its own franchise is left out (see "
+        "GET /api/v1/anime/{anime_id}/franchise) and other franchises show `max_per_franchise` entries. "
+        "`pagination.total` is null until the last page. " + PAGINATION_DOC
+    ),
+)
 async def similar_anime(
     recommender: RecommenderDep, anime_id: AnimeIdPath, query: Annotated[SimilarAnimeQuery, Query()]
 ) -> Response:
-    """Returns the anime most similar to `anime_id`, filtered; its own franchise is left out (see
-    GET /api/v1/anime/{anime_id}/franchise) and other franchises show `max_per_franchise` entries."""
     params = upstream_params(query)
     return relay("recommender", await recommender.request("GET", f"/anime/{anime_id}/similar", params=params))
 

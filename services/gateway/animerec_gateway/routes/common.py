@@ -9,7 +9,11 @@ from pydantic import BaseModel
 from animerec_shared.contracts.common import error_doc
 
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: error_doc("invalid parameters (`validation_error`)"),
+    422: error_doc(
+        "invalid parameters (`validation_error`): a value out of bounds, a genre or type outside the allowed ones "
+        "(the message names them), an unknown parameter or body field, `n` and `limit` disagreeing, "
+        "page * limit over 500, an anime both liked and disliked"
+    ),
     429: error_doc("rate limited (`rate_limited`, see Retry-After)"),
     503: error_doc("the service behind this route is down (`upstream_unavailable`)"),
     504: error_doc("the service behind this route was too slow (`upstream_timeout`)"),

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from animerec_shared.contracts.common import UserIdPath
+from animerec_shared.contracts.common import PAGINATION_DOC, UserIdPath
 from animerec_shared.contracts.recommender import (
     AnimeList,
     ContinueList,
@@ -37,13 +37,21 @@ def private(resp: Response) -> Response:
     return resp
 
 
-@router.get("/{user_id}/recommendations", summary="Recommendations for a known user", response_model=AnimeList)
+@router.get(
+    "/{user_id}/recommendations",
+    summary="Recommendations for a known user",
+    response_model=AnimeList,
+    description=(
+        "Returns recommendations for a user (404 `user_not_found`: use POST /api/v1/recommendations instead): "
+        "`items`, one page of discovery (the franchises the user rated left out, `max_per_franchise` entries of "
+        "each other one; `pagination.total` null until the last page), and `continue`, the first `limit` next "
+        "unrated entries of the user's franchises, not paginated (the same on every page; "
+        "GET /api/v1/users/{user_id}/continue pages through it). " + PAGINATION_DOC
+    ),
+)
 async def user_recommendations(
     recommender: RecommenderDep, user_id: UserIdPath, query: Annotated[UserRecommendationsQuery, Query()]
 ) -> Response:
-    """Returns the top-n anime for a user (404 `user_not_found`: use POST /api/v1/recommendations instead):
-    `items` for discovery (the franchises the user rated left out, `max_per_franchise` entries of each other
-    one) and `continue`, the next unrated entries of the user's franchises."""
     params = upstream_params(query)
     return private(
         relay("recommender", await recommender.request("GET", f"/users/{user_id}/recommendations", params=params))
@@ -54,22 +62,31 @@ async def user_recommendations(
     "/{user_id}/continue",
     summary="Continue watching: the next entries of a user's franchises",
     response_model=ContinueList,
+    description=(
+        "Returns the next unrated entries of the franchises the user rated, in watch order, best franchises first "
+        "(the `continue` list of the recommendations alone, paginated). " + PAGINATION_DOC
+    ),
 )
 async def continue_watching(
     recommender: RecommenderDep, user_id: UserIdPath, query: Annotated[ContinueQuery, Query()]
 ) -> Response:
-    """Returns the next unrated entries of the franchises the user rated, in watch order, best franchises
-    first (the `continue` list of the recommendations alone)."""
     params = upstream_params(query)
     return private(relay("recommender", await recommender.request("GET", f"/users/{user_id}/continue", params=params)))
 
 
-@router.get("/{user_id}/preferences", summary="A user's favourite genres and anime", response_model=Preferences)
+@router.get(
+    "/{user_id}/preferences",
+    summary="A user's favourite genres and anime",
+    response_model=Preferences,
+    description=(
+        "Returns the genre weights from the user's top-quartile ratings (every genre, not paginated), and one page "
+        "of their favourite anime (best liked first, `pagination.total` all of them), without any rating value. "
+        + PAGINATION_DOC
+    ),
+)
 async def user_preferences(
     recommender: RecommenderDep, user_id: UserIdPath, query: Annotated[CountQuery, Query()]
 ) -> Response:
-    """Returns the genre weights from the user's top-quartile ratings, and their favourite anime (best liked
-    first), without any rating value."""
     params = upstream_params(query)
     return private(
         relay("recommender", await recommender.request("GET", f"/users/{user_id}/preferences", params=params))
