@@ -71,7 +71,7 @@ class World:
             "name": meta["title"],
             "english_title": None,
             "year": 2009,
-            "episodes": 12,
+            "episodes": None,  # unknown: the page's cards show year and type alone
             "url": f"https://myanimelist.net/anime/{anime_id}",
             "members": 1000,
             "relevance": value,
