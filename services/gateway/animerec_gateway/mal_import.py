@@ -30,8 +30,9 @@ from typing import IO, Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from animerec_shared.body_cap import capped_receive
 from animerec_shared.contracts.common import ANIME_ID_MAX, ANIME_ID_MIN
 from animerec_shared.errors import AnimeRecError
 
@@ -311,21 +312,7 @@ class ImportBodyLimit:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != IMPORT_PATH:
             await self.limited(scope, receive, send)
             return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            if too_large:
-                raise self._error()
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise self._error()
-            return message
-
-        await self.app(scope, limited, send)
+        await self.app(scope, capped_receive(scope, receive, self.max_bytes, self._error), send)
 
     def _error(self) -> ImportTooLarge:
         return ImportTooLarge(

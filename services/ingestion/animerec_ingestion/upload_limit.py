@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from animerec_shared.body_cap import MULTIPART_OVERHEAD_BYTES, capped_receive
 from animerec_shared.errors import AnimeRecError
 
-# Room for the multipart framing (boundaries, part headers) around the files themselves.
-MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+__all__ = ["MULTIPART_OVERHEAD_BYTES", "PayloadTooLarge", "UploadLimitMiddleware"]
 
 
 class PayloadTooLarge(AnimeRecError):
@@ -31,21 +31,7 @@ class UploadLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            if too_large:
-                raise self._error()
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise self._error()
-            return message
-
-        await self.app(scope, limited, send)
+        await self.app(scope, capped_receive(scope, receive, self.max_bytes, self._error), send)
 
     def _error(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"request body is larger than {self.max_bytes:,} bytes (the upload cap plus framing)")
