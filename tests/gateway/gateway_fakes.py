@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from animerec_shared.auth import ServiceToken
-from animerec_shared.errors import AnimeNotFound, NotFoundError, UserNotFound
+from animerec_shared.contracts.imports import UNKNOWN_SAMPLE, ProfileRecommendations, ProfileRecommendationsRequest
+from animerec_shared.errors import AnimeNotFound, InvalidInputError, NotFoundError, UserNotFound
 from animerec_shared.launcher import free_port
 from animerec_shared.service import create_service_app
 from animerec_shared.settings import BaseServiceSettings
@@ -44,6 +45,8 @@ FRANCHISE_OF_WATCHED = [5114]  # a known user's continue list: they rated Fullme
 MISSING_USER = 404
 SLOW_USER = 999
 BROKEN_USER = 500
+LONG_USER = 77  # recommendations longer than a page: LONG_LIST_SIZE anime outside the CATALOGUE, paginated
+LONG_LIST_SIZE = 30
 
 
 @dataclass
@@ -60,6 +63,7 @@ class World:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls_to_finish: int = 2
     training_bodies: list[dict[str, Any]] = field(default_factory=list)
+    profile_bodies: list[dict[str, Any]] = field(default_factory=list)  # POST /profiles/recommendations
 
     def item(self, anime_id: int, value: float, field: str = "similarity") -> dict[str, Any]:
         """Returns a list item (field: the kind of list, "similarity" or "relevance"; both answer `relevance`)."""
@@ -86,6 +90,95 @@ class World:
             out["continue"] = [self.item(a, round(0.8 - 0.1 * i, 3), field) for i, a in enumerate(cont)]
         pagination = {"page": 1, "limit": max(len(ids), 1), "has_next": False, "total": len(ids)}
         return {**out, "pagination": pagination, "model_version": self.served, "took_ms": 0.1}
+
+    def long_page(self, page: int, limit: int) -> dict[str, Any]:
+        """Returns one page of LONG_USER's recommendations (total null until the last page, as ranked lists)."""
+        start = (page - 1) * limit
+        ids = list(range(30001, 30001 + LONG_LIST_SIZE))[start : start + limit]
+        items = [
+            {
+                "anime_id": a,
+                "title": f"Long list anime {a - 30000}",
+                "name": f"Long list anime {a - 30000}",
+                "english_title": None,
+                "genres": ["Comedy"],
+                "type": "TV",
+                "year": 2015,
+                "episodes": 12,
+                "url": f"https://myanimelist.net/anime/{a}",
+                "score": 7.5,
+                "members": 500,
+                "relevance": round(1 - (a - 30001) / LONG_LIST_SIZE, 4),
+                "franchise": {"id": a, "size": 1},
+                "sources": ["collaborative"],
+            }
+            for a in ids
+        ]
+        has_next = start + limit < LONG_LIST_SIZE
+        pagination = {"page": page, "limit": limit, "has_next": has_next, "total": None if has_next else LONG_LIST_SIZE}
+        return {"items": items, "continue": [], "pagination": pagination, "model_version": self.served, "took_ms": 0.1}
+
+    def profile_answer(self, body: ProfileRecommendationsRequest) -> dict[str, Any]:
+        """Answers POST /profiles/recommendations over the CATALOGUE as the recommender does: each id counts in
+        the first of liked, disliked, seen, planned naming it; unknown ids counted; the seen ones stand in for
+        no known liked one; discovery leaves out the listed anime (but planned) and the liked franchises, whose
+        other entries are the continue list; relevance relative to the first discovery item."""
+        every = {*body.liked, *body.disliked, *body.seen, *body.planned}
+        unknown = sorted(a for a in every if a not in CATALOGUE)
+        taken: set[int] = set()
+
+        def known(ids: list[int]) -> list[int]:
+            out = [a for a in dict.fromkeys(ids) if a in CATALOGUE and a not in taken]
+            taken.update(out)
+            return out
+
+        liked, disliked, seen, planned = known(body.liked), known(body.disliked), known(body.seen), known(body.planned)
+        liked_from = "scores"
+        if not liked and seen:
+            liked, seen, liked_from = seen, [], "seen"
+        if not liked:
+            raise InvalidInputError(
+                "none of the list's liked or watched anime is in the catalogue: nothing to recommend from",
+                code="import_nothing_known",
+                status_code=422,
+                details={"unknown": len(unknown), "unknown_ids": unknown[:UNKNOWN_SAMPLE]},
+            )
+        liked_franchises = {FRANCHISES.get(a, (a, 1))[0] for a in liked}
+        listed = {*liked, *disliked, *seen}
+        in_liked = [a for a in CATALOGUE if a not in listed and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
+        found = [a for a in CATALOGUE if a not in listed and a not in in_liked][: body.n]
+
+        def items(ids: list[int], first: float, sources: list[str]) -> list[dict[str, Any]]:
+            return [
+                {**self.item(a, round(first - 0.1 * i, 3)), "sources": sources, "plan_to_watch": a in planned}
+                for i, a in enumerate(ids)
+            ]
+
+        genres: dict[str, int] = {}
+        for a in liked:
+            for g in CATALOGUE[a]["genres"]:
+                genres[g] = genres.get(g, 0) + 1
+        total = sum(genres.values())
+        ranked_genres = sorted(genres.items(), key=lambda gc: -gc[1])
+        discovery = items(found, 1.0, ["content", "popularity"])
+        cont = items(in_liked[: body.n], 0.8, ["franchise"])
+        return {
+            "items": discovery,
+            "continue": cont,
+            "plan_to_watch_ids": [it["anime_id"] for it in discovery + cont if it["plan_to_watch"]],
+            "preferences": {
+                "genres": [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in ranked_genres]
+            },
+            "match": {
+                "matched": len(every) - len(unknown),
+                "unknown": len(unknown),
+                "unknown_ids": unknown[:UNKNOWN_SAMPLE],
+                "liked_from": liked_from,
+            },
+            "strategy": "hybrid",
+            "model_version": self.served,
+            "took_ms": 0.1,
+        }
 
 
 def _record(world: World, request: Request) -> None:
@@ -168,10 +261,12 @@ def fake_recommender(world: World) -> FastAPI:
         }
 
     @app.get("/users/{user_id}/recommendations")
-    async def recommendations(request: Request, user_id: int, limit: int = 10) -> dict[str, Any]:
+    async def recommendations(request: Request, user_id: int, limit: int = 10, page: int = 1) -> dict[str, Any]:
         _record(world, request)
         if user_id == MISSING_USER:
             raise UserNotFound(f"user {user_id} is unknown; use POST /recommendations for cold start")
+        if user_id == LONG_USER:
+            return world.long_page(page, limit)
         mixed = request.query_params.get("mix_franchises") == "true"
         return world.listing([9253, 1535, 199][:limit], "relevance", [] if mixed else FRANCHISE_OF_WATCHED[:limit])
 
@@ -222,6 +317,16 @@ def fake_recommender(world: World) -> FastAPI:
         )
         return world.listing(
             [a for a in CATALOGUE if a not in body["liked"]][: body.get("limit", 10)], "relevance", cont
+        )
+
+    # The contract's models on both sides (as the real route: the body validated, 422 otherwise; the answer
+    # its response model, unset fields left out): the fake cannot drift from contracts.imports.
+    @app.post("/profiles/recommendations", response_model=ProfileRecommendations, response_model_exclude_unset=True)
+    async def profile_recommendations(request: Request, body: ProfileRecommendationsRequest) -> dict[str, Any]:
+        _record(world, request)
+        world.profile_bodies.append(body.model_dump(exclude_unset=True))
+        return ProfileRecommendations.model_validate(world.profile_answer(body)).model_dump(
+            by_alias=True, exclude_unset=True
         )
 
     @app.post("/admin/reload", dependencies=[ServiceToken])

@@ -42,7 +42,6 @@ const REASONS = {
 
 const $ = (id) => document.getElementById(id);
 const lists = { liked: new Map(), disliked: new Map() }; // anime_id -> title, in the order added
-let sizeKey = "limit"; // the list size parameter; "n" (deprecated alias) when the API does not know "limit"
 let uid = 0;
 
 function el(tag, attrs, ...children) {
@@ -87,23 +86,6 @@ async function api(method, path, body) {
   return data;
 }
 
-// A 422 that refuses the "limit" field: an API from before "limit" (it took "n").
-function refusesLimit(e) {
-  return e.status === 422 && Array.isArray(e.details) &&
-    e.details.some((d) => Array.isArray(d.loc) && d.loc.includes("limit"));
-}
-
-// POST with the list size under sizeKey, once more with "n" if the API refuses "limit".
-async function postList(path, body, size) {
-  try {
-    return await api("POST", path, { ...body, [sizeKey]: size });
-  } catch (e) {
-    if (sizeKey !== "limit" || !refusesLimit(e)) throw e;
-    sizeKey = "n";
-    return api("POST", path, { ...body, n: size });
-  }
-}
-
 function filters() {
   const f = {};
   const type = $("filter-type").value;
@@ -124,7 +106,7 @@ function query(params) {
   return q.toString();
 }
 
-// ---------------------------------------------------------------- item fields (with fallbacks)
+// ---------------------------------------------------------------- item fields
 
 function titleOf(item) {
   return item.title || item.english_title || item.name || `#${item.anime_id}`;
@@ -161,6 +143,20 @@ function factsLine(item) {
     parts.push(n === 1 ? "1 episode" : `${n} episodes`);
   }
   return parts.join(" · ");
+}
+
+// The item's relevance (in [0, 1]) as the list means it: a similar-anime list's is the similarity of the two
+// anime, a recommendation list's the ranking score relative to its top recommendation. null: nothing shown.
+const RELEVANCE = {
+  similar: (p) => [`${p}% similar`, "How similar it is to the anime you picked"],
+  recommended: (p) => [`match ${p}%`, "How strongly it is recommended, relative to the top recommendation (100%)"],
+};
+
+function relevanceLabel(item, kind) {
+  const r = item.relevance;
+  if (!isNum(r) || !RELEVANCE[kind]) return null;
+  const [text, hint] = RELEVANCE[kind](Math.round(Math.min(1, Math.max(0, r)) * 100));
+  return el("span", { class: "match", title: hint }, text);
 }
 
 function reasonOf(item, context) {
@@ -247,10 +243,10 @@ function markButton(name, id, title, extraClass) {
 // ---------------------------------------------------------------- cards
 
 // view: {heading, subject ({user_id} | {liked} | null: no explanations), strategy, context (reason wording),
-// load(page) -> answer | null (more pages), pagination}
+// relevance (a RELEVANCE key: how the list's relevance reads), load(page) -> answer | null (no more pages)}
 let view = null;
 
-function renderAnswer(v, answer, extraStatus) {
+function renderAnswer(v, answer) {
   view = v;
   const items = (answer && answer.items) || [];
   const next = answer && Array.isArray(answer.continue) ? answer.continue : [];
@@ -258,14 +254,20 @@ function renderAnswer(v, answer, extraStatus) {
   $("continue").replaceChildren(...next.map((item) => card(item, v, false)));
   $("continue-panel").hidden = next.length === 0;
   $("results-h").textContent = v.heading;
-  const parts = [`${items.length} anime`];
+  const parts = [countLine(items.length, answer)];
   if (next.length) parts.push(`${next.length} to continue`);
   if (answer && answer.model_version) parts.push(`model ${answer.model_version}`);
-  setStatus([extraStatus, `${v.heading}: ${parts.join(" · ")}`].filter(Boolean).join(" — "));
+  setStatus(`${v.heading}: ${parts.join(" · ")}`);
   updateMore(answer);
   // The list replaced what was there (maybe the button just pressed): keyboard and screen reader users
   // continue from its heading, and on a phone it scrolls the answer into view.
   $("results-h").focus();
+}
+
+// "12 anime", or "12 of 40 anime" where the list says how long it is (pagination.total).
+function countLine(shown, answer) {
+  const total = answer && answer.pagination && answer.pagination.total;
+  return isNum(total) && total > shown ? `${shown} of ${total} anime` : `${shown} anime`;
 }
 
 function updateMore(answer) {
@@ -287,7 +289,7 @@ async function loadMore() {
     const cards = fresh.map((item) => card(item, view, true));
     $("results").append(...cards);
     updateMore(answer);
-    setStatus(`${view.heading}: ${document.querySelectorAll("#results .card").length} anime`);
+    setStatus(`${view.heading}: ${countLine(document.querySelectorAll("#results .card").length, answer)}`);
     if (cards.length) cards[0].querySelector("h3 a").focus();
   } catch (e) {
     setStatus(e.message, true);
@@ -300,7 +302,6 @@ async function loadMore() {
 function card(item, v, discovery) {
   const id = Number(item.anime_id);
   const title = titleOf(item);
-  const match = item.relevance ?? item.similarity;
   const headingId = `card-${++uid}`;
   const facts = factsLine(item);
   const reason = reasonOf(item, v.context);
@@ -313,7 +314,7 @@ function card(item, v, discovery) {
     el("div", { class: "genres" }, ...genresOf(item).map((g) => el("span", {}, g))),
     el("p", { class: "numbers" },
       el("span", { class: "score" }, `score ${fmt(item.score, 2)}`),
-      isNum(match) ? el("span", { class: "match" }, `match ${fmt(match, 3)}`) : null,
+      relevanceLabel(item, v.relevance),
       item.plan_to_watch ? el("span", { class: "planned" }, "on your plan-to-watch list") : null),
     reason ? el("p", { class: "reason" }, reason) : null,
     discovery ? franchiseBlock(item) : null);
@@ -401,7 +402,7 @@ async function showSimilar(animeId, title) {
   try {
     const answer = await load(1);
     renderAnswer({ heading: `Similar to ${title}`, subject: { liked: [animeId] }, strategy: null,
-      context: { what: title, similarTo: title }, load }, answer);
+      context: { what: title, similarTo: title }, relevance: "similar", load }, answer);
   } catch (e) {
     setStatus(e.message, true);
   }
@@ -444,11 +445,12 @@ async function recommendFromFavourites() {
   setStatus("Recommending from your favourites…");
   const body = { liked, ...filters() };
   if (disliked.length) body.disliked = disliked;
-  const load = (page) => postList("/api/v1/recommendations", page > 1 ? { ...body, page } : body, PAGE_SIZE);
+  const load = (page) => api("POST", "/api/v1/recommendations",
+    page > 1 ? { ...body, limit: PAGE_SIZE, page } : { ...body, limit: PAGE_SIZE });
   try {
     const answer = await load(1);
     renderAnswer({ heading: "From your favourites", subject: { liked }, strategy: null,
-      context: { what: "your favourites" }, load }, answer);
+      context: { what: "your favourites" }, relevance: "recommended", load }, answer);
   } catch (e) {
     setStatus(e.message, true);
   }
@@ -468,14 +470,15 @@ async function recommendForUser(event) {
   const userId = Number($("user-id").value);
   const strategy = $("user-strategy").value;
   setStatus(`Recommending for user ${userId}…`);
-  const prefs = api("GET", `/api/v1/users/${userId}/preferences`).then(drawGenreChart, () => drawGenreChart(null));
+  const prefs = api("GET", `/api/v1/users/${userId}/preferences`).then(
+    (p) => drawGenreChart(p, "genre-chart", `Favourite genres of user ${userId}`), () => drawGenreChart(null));
   const f = filters();
   const load = (page) => api("GET", `/api/v1/users/${userId}/recommendations?` +
     query({ limit: PAGE_SIZE, page: page > 1 ? page : undefined, strategy, ...f }));
   try {
     const answer = await load(1);
     renderAnswer({ heading: `For user ${userId} (${strategy})`, subject: { user_id: userId }, strategy,
-      context: { what: "anime you rated highly" }, load }, answer);
+      context: { what: "anime you rated highly" }, relevance: "recommended", load }, answer);
   } catch (e) {
     setStatus(e.code === "user_not_found" ? `${e.message} Try "From your favourites" instead.` : e.message, true);
   }
@@ -515,10 +518,11 @@ async function importList(event) {
     const recs = (answer && answer.recommendations) || {};
     // An imported list has no id to explain against: its cards carry the reason line, not "Why?".
     renderAnswer({ heading: "From your MyAnimeList", subject: null, strategy: null,
-      context: { what: "your list" }, load: null },
-    { ...recs, continue: answer && answer.continue }, line ? `Imported: ${line}` : "");
-    drawGenreChart(answer && answer.preferences);
+      context: { what: "your list" }, relevance: "recommended", load: null },
+    { ...recs, continue: answer && answer.continue });
+    drawGenreChart(answer && answer.preferences, "import-chart", "Genres of the anime you liked");
   } catch (e) {
+    drawGenreChart(null, "import-chart");
     out.textContent = `Import failed: ${e.message}`;
     out.classList.add("error");
   } finally {
@@ -528,29 +532,33 @@ async function importList(event) {
 
 // ---------------------------------------------------------------- genre chart
 
-// Accepts [{genre|name, weight}], or {genre: weight}; returns [[name, weight]] by weight, top 12.
+// The answer's genres ([{genre, weight, count}], weights: shares summing to 1) as [[name, weight]], top 12.
 function genreWeights(prefs) {
-  const raw = prefs && (prefs.genres ?? prefs.favourite_genres ?? prefs.genre_weights);
-  let pairs = [];
-  if (Array.isArray(raw)) pairs = raw.map((g) => [g.genre ?? g.name, Number(g.weight ?? g.share ?? g.score)]);
-  else if (raw && typeof raw === "object") pairs = Object.entries(raw).map(([k, v]) => [k, Number(v)]);
-  return pairs.filter(([n, w]) => n && isFinite(w) && w > 0).sort((a, b) => b[1] - a[1]).slice(0, 12);
+  const raw = prefs && Array.isArray(prefs.genres) ? prefs.genres : [];
+  return raw.map((g) => [g && g.genre, Number(g && g.weight)])
+    .filter(([n, w]) => typeof n === "string" && n && isFinite(w) && w > 0)
+    .sort((a, b) => b[1] - a[1]).slice(0, 12);
 }
 
-function drawGenreChart(prefs) {
-  const box = $("genre-chart");
+function pct(w) {
+  return `${Math.round(w * 100)}%`;
+}
+
+// Draws the genres of prefs into the box (a known user's into #genre-chart, an imported list's into #import-chart).
+function drawGenreChart(prefs, boxId = "genre-chart", caption = "Favourite genres") {
+  const box = $(boxId);
   box.replaceChildren();
   const pairs = genreWeights(prefs);
   if (!pairs.length) return;
-  const rowH = 20, labelW = 110, width = 360, barW = width - labelW - 50;
+  const rowH = 20, labelW = 100, width = 300, barW = width - labelW - 42; // drawn at 300 px, scaled to the box
   const max = pairs[0][1];
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${pairs.length * rowH + 24}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Favourite genres: " + pairs.map(([n, w]) => `${n} ${w.toFixed(2)}`).join(", "));
+  svg.setAttribute("aria-label", `${caption}: ` + pairs.map(([n, w]) => `${n} ${pct(w)}`).join(", "));
   const head = document.createElementNS(SVG_NS, "text");
   head.setAttribute("x", "0"); head.setAttribute("y", "14");
-  head.textContent = "Favourite genres";
+  head.textContent = caption;
   svg.append(head);
   pairs.forEach(([name, w], i) => {
     const y = 22 + i * rowH;
@@ -565,7 +573,7 @@ function drawGenreChart(prefs) {
     bar.setAttribute("data-genre", name);
     const value = document.createElementNS(SVG_NS, "text");
     value.setAttribute("x", String(labelW + (barW * w) / max + 4)); value.setAttribute("y", String(y + 13));
-    value.textContent = w.toFixed(2);
+    value.textContent = pct(w);
     svg.append(label, bar, value);
   });
   box.append(svg);
