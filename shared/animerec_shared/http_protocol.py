@@ -5,9 +5,10 @@ of any size: an 8 MB header is read into memory and handed to the app. h11 has a
 (``--h11-max-incomplete-event-size``) but serves about 40 % fewer requests per second on the gateway
 (#16), so every service runs this subclass instead: ``uvicorn --http animerec_shared.http_protocol:HttpToolsProtocol``
 (the launcher and the Dockerfile CMDs). A head over :data:`MAX_HEAD_BYTES` is answered 431 in the error
-schema and the connection closed, before any app code runs. The count is of the bytes received while a
-head is incomplete, so it can exceed the real head by at most the tail of one read of the previous request
-(pipelining), never refuse a head under the cap.
+schema and the connection closed, before any app code runs. The count is of the reads received while a
+head is incomplete; a read in which a request ends is not counted (it holds that request's head and body,
+and at most the start of a pipelined next head), so a body never counts as a head and a head under the cap
+is never refused; a pipelined head may pass the cap by at most that one uncounted read.
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True  # between two requests the next bytes are the next request's head
         self._head_bytes = 0
+        self._ended_in_read = False  # a request ended in the read being parsed
 
     def data_received(self, data: bytes) -> None:
+        self._ended_in_read = False
         super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
+        # A read that ends a request is mostly that request (a whole body may come in one read: a 92 KB POST
+        # was refused 431 when its read was counted as the next head); count from the next read on.
+        if self._in_head and not self._ended_in_read and not self.transport.is_closing():
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._send_431()
@@ -52,7 +57,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_head, self._head_bytes = True, 0
+        self._in_head, self._head_bytes, self._ended_in_read = True, 0, True
 
     def _send_431(self) -> None:
         self.logger.warning("Request head over %d bytes refused.", self.max_head_bytes)
