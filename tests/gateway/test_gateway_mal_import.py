@@ -196,6 +196,18 @@ def test_planted_list_semantics_dropped_plan_to_watch_unknown_and_genres(gateway
     assert recs["strategy"] == "hybrid" and recs["model_version"] == "v-planted-1"
 
 
+def test_import_relevance_is_the_lists_one_in_0_1_non_increasing(gateway):
+    """The import scales relevance with the list routes' helper: the best discovery item 1, then non-increasing."""
+    url, _ = gateway
+    body = post(url, mal_export(PLANTED_ROWS), limit=20).json()
+    items, cont = body["recommendations"]["items"], body["continue"]
+    rel = [it["relevance"] for it in items]
+    assert rel and all(r is not None and 0.0 <= r <= 1.0 for r in rel), rel
+    assert rel[0] == 1.0 and rel == sorted(rel, reverse=True), rel
+    assert all(it["relevance"] is None or 0.0 <= it["relevance"] <= 1.0 for it in cont), cont
+    assert all("similarity" not in it for it in items + cont)
+
+
 def test_numeric_status_codes_and_gzip_answer_the_same(gateway):
     url, _ = gateway
     plain = post(url, mal_export(PLANTED_ROWS)).json()

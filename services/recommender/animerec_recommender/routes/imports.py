@@ -15,7 +15,7 @@ from animerec_shared.errors import InvalidInputError
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
 from ..state import ServingState
-from . import ranking_filters, stamped
+from . import best_score, ranked_relevance, ranking_filters, stamped
 
 router = APIRouter(tags=["imports"])
 STRATEGY = "hybrid"  # the cold-start blend, tuned on val for people known only by anime they liked
@@ -64,19 +64,11 @@ def profile_recommendations(state: ServingState, body: ProfileRecommendationsReq
         )
     lists = recommend_cold_start(state, liked, disliked, STRATEGY, body.n, ranking_filters(body), seen=seen)
 
-    # relevance as every recommendation list gives it: the ranking score relative to the best discovery item's,
-    # in [0, 1] (null when that best score is not positive); the engine's items carry the raw score
-    best = lists["items"][0].get("relevance") if lists["items"] else None
-
-    def marked(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for it in items:
-            raw = it.get("relevance")
-            rel = None if raw is None or best is None or best <= 0 else round(min(1.0, max(0.0, raw / best)), 6)
-            out.append({**it, "relevance": rel, "plan_to_watch": it["anime_id"] in planned})
-        return out
-
-    items, cont = marked(lists["items"]), marked(lists["continue"])
+    # relevance as every recommendation list gives it (the shared helper): the ranking score relative to the
+    # best discovery item's, in [0, 1]; continue is scaled by the same best score
+    best = best_score(lists["items"])
+    items = [{**it, "plan_to_watch": it["anime_id"] in planned} for it in ranked_relevance(lists["items"], best)]
+    cont = [{**it, "plan_to_watch": it["anime_id"] in planned} for it in ranked_relevance(lists["continue"], best)]
     return {
         "items": items,
         "continue": cont,
