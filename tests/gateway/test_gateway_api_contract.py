@@ -3,7 +3,10 @@ in front of the real recommender (planted world).
 
 OpenAPI: every answer property of the public anime, user and recommendation routes is described, every
 operation has an example answer, errors are the one error schema, the probes document 200 (/readyz: 503)
-only, and the enumerations (genre, type, sources) are the contract's.
+only, and the enumerations (genre, type, sources) are the contract's. The same three rules hold for every
+operation of every service's OpenAPI (the gateway's public one and ingestion, training, recommender and
+explainer behind it): each success answer's properties described (through refs), an example that
+validates against the answer schema, every 4xx/5xx the ErrorBody (the probes' /readyz 503 excepted).
 """
 
 from __future__ import annotations
@@ -125,6 +128,122 @@ def test_probes_document_200_and_503_only(spec):
         assert _resolve(spec, answer)["examples"]
     ready = _resolve(spec, _answer_schema(spec, "/readyz", "get", "503"))
     assert ready["properties"]["status"]["enum"] == ["ready", "not_ready"]
+
+
+def _service_specs(tmp: Any) -> dict[str, dict[str, Any]]:
+    """Returns the OpenAPI of each service's app (built, not started) by service name."""
+    from animerec_explainer.app import create_app as explainer_app
+    from animerec_explainer.config import Settings as ExplainerSettings
+    from animerec_gateway.app import create_app as gateway_app
+    from animerec_gateway.config import Settings as GatewaySettings
+    from animerec_ingestion.app import create_app as ingestion_app
+    from animerec_ingestion.config import Settings as IngestionSettings
+    from animerec_recommender.app import create_app as recommender_app
+    from animerec_recommender.config import Settings as RecommenderSettings
+    from animerec_training.app import create_app as training_app
+    from animerec_training.config import Settings as TrainingSettings
+
+    storage = (tmp / "storage").as_uri()
+    return {
+        "gateway": gateway_app(
+            GatewaySettings(admin_token="x" * 32, environment="test", log_level="WARNING")
+        ).openapi(),
+        "ingestion": ingestion_app(IngestionSettings(storage_url=storage)).openapi(),
+        "training": training_app(TrainingSettings(storage_url=storage, runs_dir=str(tmp / "runs"))).openapi(),
+        "recommender": recommender_app(RecommenderSettings(storage_url=storage)).openapi(),
+        "explainer": explainer_app(ExplainerSettings()).openapi(),
+    }
+
+
+@pytest.fixture(scope="module")
+def service_specs(tmp_path_factory) -> dict[str, dict[str, Any]]:
+    return _service_specs(tmp_path_factory.mktemp("openapi"))
+
+
+def _examples(spec: dict, media: dict) -> list[Any]:
+    """Returns the examples of an answer: the media type's example(s), else its schema's examples."""
+    if "example" in media:
+        return [media["example"]]
+    if media.get("examples"):
+        return [e.get("value") for e in media["examples"].values()]
+    return list(_resolve(spec, media.get("schema", {})).get("examples") or [])
+
+
+def _a_dropped_null(spec: dict, error: Any) -> bool:
+    """Whether a validation error is only a nullable required field missing: FastAPI leaves every null out of
+    the OpenAPI it writes, examples included (an example's `"total": null` is published without `total`)."""
+    if error.validator != "required":
+        return False
+    missing = [p for p in error.validator_value if p not in error.instance]
+    props = error.schema.get("properties", {})
+    return all(
+        p in props and any(_resolve(spec, s).get("type") == "null" for s in props[p].get("anyOf", [])) for p in missing
+    )
+
+
+def _operation_problems(spec: dict, path: str, method: str, op: dict) -> list[str]:
+    """Returns what breaks the three rules in one operation (empty: none)."""
+    import jsonschema
+
+    where = f"{method.upper()} {path}"
+    problems = []
+    answers = {status: r for status, r in op["responses"].items() if status.startswith("2")}
+    if not answers:
+        problems.append(f"{where}: no success answer documented")
+    for status, answer in answers.items():
+        if status == "204":
+            continue
+        media = answer.get("content", {}).get("application/json")
+        if media is None:
+            problems.append(f"{where} {status}: no JSON answer documented")
+            continue
+        schema = media.get("schema", {})
+        problems += [f"{where} {status}: undescribed {p}" for p in _undescribed(spec, schema, "answer", set())]
+        examples = _examples(spec, media)
+        if not examples:
+            problems.append(f"{where} {status}: no example")
+        validator = jsonschema.Draft202012Validator({**schema, "components": spec.get("components", {})})
+        for example in examples:
+            for exc in validator.iter_errors(example):
+                if not _a_dropped_null(spec, exc):
+                    problems.append(
+                        f"{where} {status}: the example breaks the schema at {exc.json_path}: {exc.message}"
+                    )
+    for status, answer in op["responses"].items():
+        if not status.startswith(("4", "5")) or (path == "/readyz" and status == "503"):
+            continue
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        if schema != {"$ref": "#/components/schemas/ErrorBody"}:
+            problems.append(f"{where} {status}: not the ErrorBody ({schema})")
+    return problems
+
+
+@pytest.mark.parametrize("service", ["gateway", "ingestion", "training", "recommender", "explainer"])
+def test_every_operation_of_every_service_is_described_with_an_example_and_one_error_schema(service_specs, service):
+    spec = service_specs[service]
+    operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
+    assert len(operations) >= 4, operations
+    problems = [p for path, method, op in operations for p in _operation_problems(spec, path, method, op)]
+    assert problems == [], "\n".join(problems)
+    if "ErrorBody" in spec["components"]["schemas"]:
+        assert _undescribed(spec, {"$ref": "#/components/schemas/ErrorBody"}, "ErrorBody", set()) == []
+    # the probes: /healthz 200 only, /readyz 200 and its 503 not-ready answer
+    assert set(spec["paths"]["/healthz"]["get"]["responses"]) == {"200"}
+    assert set(spec["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
+
+
+def test_the_contract_rules_cover_the_admin_explanation_model_and_import_routes(service_specs):
+    paths = set(service_specs["gateway"]["paths"])
+    assert {
+        "/api/v1/explanations",
+        "/api/v1/explanations/batch",
+        "/api/v1/models",
+        "/api/v1/admin/training-runs",
+        "/api/v1/admin/training-runs/{run_id}",
+        "/api/v1/admin/models/{version}/promote",
+        "/api/v1/imports/myanimelist",
+    } <= paths
+    assert "/profiles/recommendations" in service_specs["recommender"]["paths"]
 
 
 @pytest.fixture(scope="module")

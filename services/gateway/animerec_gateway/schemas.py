@@ -14,6 +14,36 @@ from animerec_shared.contracts.common import VERSION_PATTERN
 from animerec_shared.contracts.ingestion import JobState
 from animerec_shared.contracts.training import ModelName, PromotePolicy
 
+PIPELINE_RUN_EXAMPLE: dict[str, Any] = {
+    "id": "3f5c2a9b1d4e7f60",
+    "state": "succeeded",
+    "step": None,
+    "steps": [
+        {"name": "ingestion", "state": "skipped"},
+        {"name": "processing", "state": "skipped"},
+        {
+            "name": "training",
+            "state": "succeeded",
+            "upstream_id": "run-20261201-120000-3f5c2a",
+            "progress": 1.0,
+            "result": {"version": "20261201-120512", "promoted": True},
+            "started_at": 1796126400.1,
+            "finished_at": 1796126712.4,
+        },
+        {"name": "reload", "state": "succeeded", "started_at": 1796126712.5, "finished_at": 1796126713.0},
+    ],
+    "request": {"processed_id": "pr-20261201T115000Z-29300c", "model": "two_tower", "promote": "if_better"},
+    "dataset_id": None,
+    "processed_id": "pr-20261201T115000Z-29300c",
+    "version": "20261201-120512",
+    "promoted": True,
+    "metrics": {"ndcg@10": 0.31, "recall@10": 0.24},
+    "model_version": "20261201-120512",
+    "error": None,
+    "created_at": 1796126400.0,
+    "finished_at": 1796126713.0,
+}
+
 
 class TrainingRunCreate(BaseModel):
     """Body of POST /api/v1/admin/training-runs: which steps to run and how."""
@@ -40,9 +70,11 @@ class TrainingRunCreate(BaseModel):
     processed_id: str | None = Field(
         None, pattern=VERSION_PATTERN, description="train on this processed dataset and skip ingestion + processing"
     )
-    model: ModelName = "two_tower"
-    epochs: int | None = Field(None, ge=1, le=500)
-    promote: PromotePolicy = "if_better"
+    model: ModelName = Field("two_tower", description="the model to train")
+    epochs: int | None = Field(None, ge=1, le=500, description="default: the model's setting")
+    promote: PromotePolicy = Field(
+        "if_better", description="never; if_better: when it is not worse than the current version; always"
+    )
 
     @model_validator(mode="after")
     def _source_or_processed(self) -> TrainingRunCreate:
@@ -54,44 +86,67 @@ class TrainingRunCreate(BaseModel):
 class PipelineStep(BaseModel):
     """One step of an orchestrated training run."""
 
-    name: Literal["ingestion", "processing", "training", "reload"]
-    state: Literal["pending", "running", "succeeded", "failed", "skipped"] = "pending"
-    upstream_id: str | None = None
-    progress: float | None = None
-    result: dict[str, Any] | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
+    name: Literal["ingestion", "processing", "training", "reload"] = Field(description="the step")
+    state: Literal["pending", "running", "succeeded", "failed", "skipped"] = Field(
+        "pending", description="skipped: not needed by this request (e.g. processed_id given)"
+    )
+    upstream_id: str | None = Field(None, description="the job or run id at the service that runs the step")
+    progress: float | None = Field(None, description="fraction of the step done, as its service reports it")
+    result: dict[str, Any] | None = Field(None, description="what the step answered once it ended")
+    started_at: float | None = Field(None, description="when the step started (Unix seconds)")
+    finished_at: float | None = Field(None, description="when the step ended (Unix seconds)")
 
 
 class PipelineRun(BaseModel):
     """State of an orchestrated training run (ingestion, processing, training, reload)."""
 
-    id: str
-    state: JobState = "queued"
-    step: str | None = None
-    steps: list[PipelineStep]
-    request: TrainingRunCreate
-    dataset_id: str | None = None
-    processed_id: str | None = None
-    version: str | None = None
-    promoted: bool | None = None
-    metrics: dict[str, Any] | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [PIPELINE_RUN_EXAMPLE]})
+
+    id: str = Field(description="the run's id (GET /api/v1/admin/training-runs/{run_id})")
+    state: JobState = Field("queued", description="queued, running, succeeded or failed")
+    step: str | None = Field(None, description="the step running now (null when none is)")
+    steps: list[PipelineStep] = Field(description="ingestion, processing, training and reload, in order")
+    request: TrainingRunCreate = Field(description="the request that started the run")
+    dataset_id: str | None = Field(None, description="the raw dataset ingested (ingestion step)")
+    processed_id: str | None = Field(None, description="the processed dataset trained on")
+    version: str | None = Field(None, description="the model version training published")
+    promoted: bool | None = Field(None, description="the published version was made current")
+    metrics: dict[str, Any] | None = Field(None, description="the new version's evaluation metrics, by name")
     model_version: str | None = Field(None, description="the version the recommender serves after the reload")
-    error: dict[str, Any] | None = None
-    created_at: float
-    finished_at: float | None = None
+    error: dict[str, Any] | None = Field(None, description="why the run failed: {step, code, message} (state failed)")
+    created_at: float = Field(description="when the run was queued (Unix seconds)")
+    finished_at: float | None = Field(None, description="when the run succeeded or failed (Unix seconds)")
 
 
 class PipelineRunList(BaseModel):
     """Orchestrated training runs, newest first."""
 
-    items: list[PipelineRun]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [PIPELINE_RUN_EXAMPLE]}]})
+
+    items: list[PipelineRun] = Field(description="the runs, newest first")
 
 
 class PromoteResult(BaseModel):
     """Answer of POST /api/v1/admin/models/{version}/promote."""
 
-    version: str
-    promoted: bool
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "20261201-120512",
+                    "promoted": True,
+                    "model_version": "20261201-120512",
+                    "training": {
+                        "model_version": "20261201-120512",
+                        "current": "20261201-120512",
+                        "previous": "20261130-090000",
+                    },
+                }
+            ]
+        }
+    )
+
+    version: str = Field(description="the version asked for")
+    promoted: bool = Field(description="it is now the current version")
     model_version: str | None = Field(None, description="the version the recommender serves after the reload")
     training: dict[str, Any] | None = Field(None, description="the training service's answer")

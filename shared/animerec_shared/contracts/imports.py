@@ -24,6 +24,25 @@ UNKNOWN_SAMPLE = 20  # unknown ids named in an answer at most
 MalStatus = Literal["watching", "completed", "on_hold", "dropped", "plan_to_watch"]
 
 
+_IMPORTED_ITEM_EXAMPLE: dict[str, Any] = {
+    "anime_id": 9253,
+    "title": "Steins;Gate",
+    "name": "Steins;Gate",
+    "english_title": "Steins;Gate",
+    "genres": ["Sci-Fi", "Thriller"],
+    "type": "TV",
+    "year": 2011,
+    "episodes": 24,
+    "score": 9.11,
+    "members": 2000000,
+    "url": "https://myanimelist.net/anime/9253",
+    "relevance": 1.0,
+    "franchise": {"id": 9253, "size": 3},
+    "sources": ["collaborative", "popularity"],
+    "plan_to_watch": True,
+}
+
+
 class ProfileRecommendationsRequest(RankedListFilters):
     """Body of the recommender's POST /profiles/recommendations: a whole list, already classified."""
 
@@ -73,22 +92,44 @@ class ProfileMatch(BaseModel):
 class ImportedPreferences(BaseModel):
     """Favourite genres of the liked anime (the same weights as a known user's preferences)."""
 
-    genres: list[GenreWeight]
+    genres: list[GenreWeight] = Field(description="the liked anime's genres, largest share first")
 
 
 class ProfileRecommendations(BaseModel):
     """Answer of POST /profiles/recommendations."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_IMPORTED_ITEM_EXAMPLE],
+                    "continue": [],
+                    "plan_to_watch_ids": [9253],
+                    "preferences": {"genres": [{"genre": "Action", "weight": 0.31, "count": 12}]},
+                    "match": {
+                        "matched": 309,
+                        "unknown": 3,
+                        "unknown_ids": [48000, 48001, 48002],
+                        "liked_from": "scores",
+                    },
+                    "strategy": "hybrid",
+                    "model_version": "20261201-120000",
+                    "took_ms": 12.5,
+                }
+            ]
+        }
+    )
 
     items: list[ImportedItem] = Field(description="discovery: franchises of liked and disliked anime left out")
     continue_: list[ImportedItem] = Field(
         alias="continue", description="the next unseen entries of the liked anime's franchises, in watch order"
     )
     plan_to_watch_ids: list[int] = Field(description="ids of items and continue that are on the plan-to-watch list")
-    preferences: ImportedPreferences
-    match: ProfileMatch
-    strategy: str
-    model_version: str
-    took_ms: float
+    preferences: ImportedPreferences = Field(description="favourite genres of the liked anime")
+    match: ProfileMatch = Field(description="how the profile's ids met the served catalogue")
+    strategy: str = Field(description="the strategy that ranked the lists (the cold-start blend: hybrid)")
+    model_version: str = Field(description="the model version that answered")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
 
 
 class ImportQuery(BaseModel):
@@ -130,11 +171,13 @@ class StoredImport(BaseModel):
 class ImportRecommendations(BaseModel):
     """The discovery list of an imported list."""
 
-    items: list[ImportedItem]
+    items: list[ImportedItem] = Field(
+        description="discovery, best first: franchises of the liked and disliked anime and every watched anime left out"
+    )
     plan_to_watch_ids: list[int] = Field(description="ids of recommended anime (items or continue) on the plan list")
-    strategy: str
-    model_version: str
-    took_ms: float
+    strategy: str = Field(description="the strategy that ranked the lists (the cold-start blend: hybrid)")
+    model_version: str = Field(description="the model version that answered")
+    took_ms: float = Field(description="milliseconds the recommender spent on the answer")
 
 
 class MalImportAnswer(BaseModel):
@@ -142,32 +185,16 @@ class MalImportAnswer(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    recommendations: ImportRecommendations
+    recommendations: ImportRecommendations = Field(description="the discovery list")
     continue_: list[ImportedItem] = Field(alias="continue", description="the next entries of the liked franchises")
-    preferences: ImportedPreferences
-    summary: ImportSummary
+    preferences: ImportedPreferences = Field(description="favourite genres of the liked anime")
+    summary: ImportSummary = Field(description="what the export held and how it was read")
     stored: StoredImport | None = Field(description="null unless store=true")
 
 
 IMPORT_EXAMPLE: dict[str, Any] = {
     "recommendations": {
-        "items": [
-            {
-                "anime_id": 9253,
-                "title": "Steins;Gate",
-                "name": "Steins;Gate",
-                "english_title": "Steins;Gate",
-                "genres": ["Sci-Fi", "Thriller"],
-                "type": "TV",
-                "year": 2011,
-                "score": 9.11,
-                "members": 2000000,
-                "relevance": 3.2,
-                "franchise": {"id": 9253, "size": 3},
-                "sources": ["collaborative", "popularity"],
-                "plan_to_watch": True,
-            }
-        ],
+        "items": [_IMPORTED_ITEM_EXAMPLE],
         "plan_to_watch_ids": [9253],
         "strategy": "hybrid",
         "model_version": "20261201-120000",

@@ -487,8 +487,12 @@ class ReloadRequest(BaseModel):
 class ReloadAnswer(BaseModel):
     """The version now served and the one served before."""
 
-    model_version: str
-    previous: str | None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"model_version": "20261201-120512", "previous": "20261130-090000"}]}
+    )
+
+    model_version: str = Field(description="the version now served")
+    previous: str | None = Field(description="the version served before (null when none was)")
 
 
 class ExplanationFactsRequest(BaseModel):
@@ -509,10 +513,12 @@ class ExplanationFactsRequest(BaseModel):
 class LikedAnime(BaseModel):
     """A liked (or highly rated) anime close to the explained one."""
 
-    anime_id: int
-    title: str
-    similarity: float
-    by: Literal["embedding", "content", "franchise"]
+    anime_id: int = Field(description="the liked anime's MyAnimeList id")
+    title: str = Field(description="its title")
+    similarity: float = Field(
+        description="how close it is to the explained anime (embedding or content cosine; franchise: 1 / steps)"
+    )
+    by: Literal["embedding", "content", "franchise"] = Field(description="what makes the two close")
     evidence: dict[str, Any] = Field(
         description=(
             "franchise: {relation: same_franchise, rules, base, path}; embedding: {shared_users: users who "
@@ -524,23 +530,60 @@ class LikedAnime(BaseModel):
 class SimilarUsersFact(BaseModel):
     """How many of the subject's most similar users liked the anime."""
 
-    liked_it: int
-    of: int
+    liked_it: int = Field(description="similar users who rated the anime as liked")
+    of: int = Field(description="similar users looked at")
 
 
 class ExplanationFacts(BaseModel):
     """The facts the explainer may state: computed by the recommender from the served model."""
 
-    anime_id: int
-    title: str
-    genres: list[str]
-    score: float | None
-    members: int
-    popularity_rank: int
-    model_version: str
-    strategy: str
-    because_you_liked: list[LikedAnime]
-    shared_genres: list[str]
-    similar_users: SimilarUsersFact
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "anime_id": 5114,
+                    "title": "Fullmetal Alchemist: Brotherhood",
+                    "genres": ["Action", "Adventure", "Drama", "Fantasy"],
+                    "score": 9.19,
+                    "members": 2248456,
+                    "popularity_rank": 3,
+                    "model_version": "20261201-120512",
+                    "strategy": "hybrid",
+                    "because_you_liked": [
+                        {
+                            "anime_id": 121,
+                            "title": "Fullmetal Alchemist",
+                            "similarity": 1.0,
+                            "by": "franchise",
+                            "evidence": {
+                                "relation": "same_franchise",
+                                "rules": ["title_base"],
+                                "base": "fullmetal alchemist",
+                                "path": [121, 5114],
+                            },
+                        }
+                    ],
+                    "shared_genres": ["Action", "Adventure"],
+                    "similar_users": {"liked_it": 31, "of": 50},
+                    "rated": 120,
+                    "franchise": {"same_franchise_as": [121]},
+                }
+            ]
+        }
+    )
+
+    anime_id: int = Field(description="the explained anime's MyAnimeList id")
+    title: str = Field(description="its title")
+    genres: list[str] = Field(description="its genres")
+    score: float | None = Field(description="its MyAnimeList score (null when unscored)")
+    members: int = Field(description="MyAnimeList members with it on their list")
+    popularity_rank: int = Field(description="its rank by members in the catalogue (1 = most members)")
+    model_version: str = Field(description="the model version whose data answered")
+    strategy: str = Field(description="the strategy the facts are for (default hybrid)")
+    because_you_liked: list[LikedAnime] = Field(
+        description="up to three liked anime close to it, each with its evidence: franchise first"
+    )
+    shared_genres: list[str] = Field(description="its genres found among the liked anime's, most frequent first")
+    similar_users: SimilarUsersFact = Field(description="how many of the subject's nearest users liked it")
     rated: int = Field(description="ratings the subject gave (0 for a cold-start liked list)")
     franchise: dict[str, Any] = Field(description="{same_franchise_as: liked anime ids of the target's franchise}")

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from animerec_shared.contracts.ingestion import PROCESSED_MANIFEST_EXAMPLE, RAW_MANIFEST_EXAMPLE
 from animerec_shared.errors import NotFoundError
 from animerec_shared.storage import Storage
 
@@ -23,13 +24,27 @@ def _current_manifest(storage: Storage, area: str) -> dict[str, Any]:
     return storage.read_json(f"{area}/{ident}/manifest.json")
 
 
-@router.get("/current", summary="Manifest of the current raw dataset")
+def _manifest_answer(what: str, example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": what, "content": {"application/json": {"example": example}}}}
+
+
+@router.get(
+    "/current",
+    summary="Manifest of the current raw dataset",
+    responses=_manifest_answer("the manifest of raw/CURRENT: its files, rows and checksums", RAW_MANIFEST_EXAMPLE),
+)
 async def current_raw(storage: StorageDep) -> dict[str, Any]:
     """Returns the manifest of raw/CURRENT (404 no_current_raw_dataset when none)."""
     return await run_in_threadpool(_current_manifest, storage, "raw")
 
 
-@router.get("/processed/current", summary="Manifest of the current processed dataset")
+@router.get(
+    "/processed/current",
+    summary="Manifest of the current processed dataset",
+    responses=_manifest_answer(
+        "the manifest of processed/CURRENT: its raw dataset, counts and split", PROCESSED_MANIFEST_EXAMPLE
+    ),
+)
 async def current_processed(storage: StorageDep) -> dict[str, Any]:
     """Returns the manifest of processed/CURRENT (404 no_current_processed_dataset when none)."""
     return await run_in_threadpool(_current_manifest, storage, "processed")
