@@ -146,7 +146,7 @@ class World:
         liked_franchises = {FRANCHISES.get(a, (a, 1))[0] for a in liked}
         listed = {*liked, *disliked, *seen}
         in_liked = [a for a in CATALOGUE if a not in listed and FRANCHISES.get(a, (a, 1))[0] in liked_franchises]
-        found = [a for a in CATALOGUE if a not in listed and a not in in_liked][: body.n]
+        found = [a for a in CATALOGUE if a not in listed and a not in in_liked][: body.limit]
 
         def items(ids: list[int], first: float, sources: list[str]) -> list[dict[str, Any]]:
             return [
@@ -161,7 +161,7 @@ class World:
         total = sum(genres.values())
         ranked_genres = sorted(genres.items(), key=lambda gc: -gc[1])
         discovery = items(found, 1.0, ["content", "popularity"])
-        cont = items(in_liked[: body.n], 0.8, ["franchise"])
+        cont = items(in_liked[: body.limit], 0.8, ["franchise"])
         return {
             "items": discovery,
             "continue": cont,

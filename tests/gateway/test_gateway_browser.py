@@ -465,7 +465,7 @@ def test_import_renders_the_answer_with_the_same_cards(page, stack, tmp_path, gz
         "disliked": [1535],
         "seen": [48000, 48001],
         "planned": [199],
-        "n": 10,
+        "limit": 10,
         "include_adult": False,
     }
     cards = page.locator("#results .card")

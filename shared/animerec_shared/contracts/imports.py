@@ -49,7 +49,7 @@ class ProfileRecommendationsRequest(RankedListFilters):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"liked": [5114, 9253], "disliked": [1535], "seen": [121], "planned": [199], "n": 10}]
+            "examples": [{"liked": [5114, 9253], "disliked": [1535], "seen": [121], "planned": [199], "limit": 10}]
         },
     )
 
@@ -67,7 +67,7 @@ class ProfileRecommendationsRequest(RankedListFilters):
         max_length=PROFILE_MAX_IDS,
         description="on the person's plan-to-watch list: no signal, may be recommended (and is marked so)",
     )
-    n: int = Field(10, ge=1, le=100, description="how many anime")
+    limit: int = Field(10, ge=1, le=100, description="how many anime (discovery; continue lists at most as many)")
 
 
 class ImportedItem(AnimeItem):

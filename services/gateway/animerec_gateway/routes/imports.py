@@ -111,7 +111,7 @@ async def import_myanimelist(
         "disliked": profile.disliked,
         "seen": profile.seen,
         "planned": profile.planned,
-        "n": query.limit,
+        "limit": query.limit,
         "include_adult": query.include_adult,
     }
     answer = await recommender.json("POST", "/profiles/recommendations", json_body=body)

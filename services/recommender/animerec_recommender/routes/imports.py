@@ -62,7 +62,7 @@ def profile_recommendations(state: ServingState, body: ProfileRecommendationsReq
             status_code=422,
             details={"unknown": len(unknown), "unknown_ids": unknown[:UNKNOWN_SAMPLE]},
         )
-    lists = recommend_cold_start(state, liked, disliked, STRATEGY, body.n, ranking_filters(body), seen=seen)
+    lists = recommend_cold_start(state, liked, disliked, STRATEGY, body.limit, ranking_filters(body), seen=seen)
 
     # relevance as every recommendation list gives it (the shared helper): the ranking score relative to the
     # best discovery item's, in [0, 1]; continue is scaled by the same best score
