@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from animerec_ranking.lists import Entry
-from animerec_shared.contracts.recommender import MAL_URL, Filters
+from animerec_shared.contracts.recommender import Filters
 
 from .state import ServingState
 
@@ -23,40 +21,10 @@ def to_meta_space(state: ServingState, rated_scores: np.ndarray) -> np.ndarray:
     return out
 
 
-# Per served state (by id, checked through a weak reference): episodes per meta row, NaN where unknown.
-_EPISODES: dict[int, tuple[weakref.ref[ServingState], np.ndarray]] = {}
-_EPISODES_LOCK = threading.Lock()
-
-
-def episodes_of(state: ServingState) -> np.ndarray:
-    """Returns the number of episodes per meta row (float, NaN where unknown) of a served state, computed once."""
-    key = id(state)
-    hit = _EPISODES.get(key)
-    if hit is not None and hit[0]() is state:
-        return hit[1]
-    values = np.asarray(state.meta["episodes"].to_numpy(np.float64, na_value=np.nan), dtype=np.float64)
-    with _EPISODES_LOCK:
-        for k in [k for k, (ref, _) in _EPISODES.items() if ref() is None]:
-            del _EPISODES[k]
-        _EPISODES[key] = (weakref.ref(state), values)
-    return values
-
-
-def static_item(state: ServingState, row: int) -> dict[str, Any]:
-    """Returns a fresh copy of an anime's static list fields, with its episodes and MyAnimeList url."""
-    out = dict(state.items_json[row])
-    ep = episodes_of(state)[row]
-    out["episodes"] = int(ep) if np.isfinite(ep) else None
-    out["url"] = MAL_URL.format(anime_id=out["anime_id"])
-    return out
-
-
 def item(state: ServingState, row: int, value_key: str, value: float, sources: list[str]) -> dict[str, Any]:
-    """Returns one list item: the anime's static fields plus the ranking value and its sources."""
-    out = static_item(state, row)
-    out[value_key] = round(float(value), 6)
-    out["sources"] = sources
-    return out
+    """Returns one list item: the anime's static fields (episodes and MyAnimeList url included) plus the ranking
+    value and its sources."""
+    return {**state.items_json[row], value_key: round(float(value), 6), "sources": sources}
 
 
 def shaped_items(

@@ -16,6 +16,7 @@ from animerec_ranking.datasets import ProcessedData, load_processed
 from animerec_ranking.franchise_relations import fit_franchises
 from animerec_ranking.lists import FranchiseLists
 from animerec_ranking.model_versions import InvalidModelVersion, ModelVersion, load_model_version
+from animerec_shared.contracts.recommender import MAL_URL
 from animerec_shared.storage import Storage
 
 from .search import TitleIndex
@@ -86,9 +87,10 @@ def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
 
     out = []
-    for rec in meta[
-        ["anime_id", "title", "name", "english_name", "genres", "type", "year", "score", "members"]
-    ].itertuples(index=False):
+    columns = ["anime_id", "title", "name", "english_name", "genres", "type", "year", "score", "members"]
+    # episodes: a nullable column (NaN or NA where MyAnimeList says "Unknown")
+    frame = meta[columns].assign(episodes=meta["episodes"].to_numpy(np.float64, na_value=np.nan))
+    for rec in frame.itertuples(index=False):
         out.append(
             {
                 "anime_id": int(rec.anime_id),
@@ -98,6 +100,8 @@ def _static_items(meta: pd.DataFrame) -> list[dict[str, Any]]:
                 "genres": [str(g) for g in rec.genres],
                 "type": str(rec.type) or None,
                 "year": None if num(float(rec.year)) is None else int(rec.year),
+                "episodes": None if num(float(rec.episodes)) is None else int(rec.episodes),
+                "url": MAL_URL.format(anime_id=int(rec.anime_id)),
                 "score": num(float(rec.score)),
                 "members": int(rec.members),
             }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Annotated
 
@@ -10,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from animerec_shared.contracts.common import PAGE_DEPTH_MAX, PAGINATION_DOC, AnimeIdPath
 from animerec_shared.contracts.recommender import (
-    MAL_URL,
     AnimeDetail,
     AnimeList,
     FranchiseAnswer,
@@ -33,15 +31,6 @@ router = APIRouter(tags=["anime"])
 SEARCH_CANDIDATES = 4 * PAGE_DEPTH_MAX
 
 
-def _clean(v: object) -> object:
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def _episodes(v: object) -> int | None:
-    v = _clean(v)
-    return None if v is None else int(float(v))  # type: ignore[arg-type]
-
-
 @router.get("/anime/{anime_id}", response_model=AnimeDetail, summary="Metadata and synopsis of one anime")
 async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
     row = meta_row(state, anime_id)
@@ -50,8 +39,6 @@ async def get_anime(anime_id: AnimeIdPath, state: StateDep) -> dict:
     return {
         **state.items_json[row],
         "japanese_name": m["japanese_name"] or None,
-        "episodes": _episodes(m["episodes"]),
-        "url": MAL_URL.format(anime_id=anime_id),
         "age_rating": m["age_rating"] or None,
         "popularity": int(m["popularity"]),
         "synopsis": m["synopsis"],
@@ -135,7 +122,7 @@ def franchise_of(state: ServingState, anime_id: int) -> dict:
                 "title": static["title"],
                 "type": static["type"],
                 "year": static["year"],
-                "episodes": _episodes(m["episodes"]),
+                "episodes": static["episodes"],
                 "aired_from": str(m.get("aired_from", "") or "") or None,
                 "evidence": rel.evidence(row, r),
             }

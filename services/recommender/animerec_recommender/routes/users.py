@@ -21,7 +21,6 @@ from animerec_shared.contracts.recommender import (
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_for_user
 from ..filters import cache_key
-from ..items import static_item
 from ..offload import offload
 from ..similarity import preferences, similar_users
 from ..state import ServingState
@@ -60,7 +59,7 @@ def _preferences(state: ServingState, user_id: int, query: CountQuery) -> dict:
     page, pagination = query.window(favourites, total=len(favourites))
     items = []
     for fav in page:  # the static fields of list items, no relevance (ordered by private ratings)
-        items.append({**static_item(state, state.meta_row_of[int(fav["anime_id"])]), "relevance": None, **fav})
+        items.append({**fav, "relevance": None})  # fav: the static fields (episodes, url) and its sources
     return {**out, "favourites": items, "pagination": pagination.model_dump()}
 
 
