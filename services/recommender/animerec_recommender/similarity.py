@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,14 @@ def favourite_indices(ratings: np.ndarray) -> np.ndarray:
     return np.flatnonzero(ratings >= np.quantile(ratings, 0.75))
 
 
+def genre_shares(state: ServingState, rows: Iterable[int]) -> list[dict[str, Any]]:
+    """Returns the genres of the anime at these meta rows, most frequent first, each with its share of all genre
+    mentions (`weight`) and its `count`: the favourite genres of a known user and of an imported list."""
+    counts: Counter[str] = Counter(g for r in rows for g in state.items_json[int(r)]["genres"])
+    total = sum(counts.values()) or 1
+    return [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
+
+
 def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
     """Returns the user's favourite genres (weights from top-quartile ratings) and favourite anime.
 
@@ -91,9 +100,7 @@ def preferences(state: ServingState, user_id: int, n: int) -> dict[str, Any]:
     rows = state.rated_meta_rows[idx[fav]]
     keep = rows >= 0
     rows, fav_ratings = rows[keep], ratings[fav][keep]
-    counts: Counter[str] = Counter(g for r in rows for g in state.items_json[int(r)]["genres"])
-    total = sum(counts.values()) or 1
-    genres = [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
+    genres = genre_shares(state, rows)
     order = np.lexsort((-state.members[rows], -fav_ratings))[:n]
     favourites = [{**state.items_json[int(rows[i])], "sources": ["ratings"]} for i in order]
     return {

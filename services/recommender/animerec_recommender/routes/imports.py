@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,6 +13,7 @@ from animerec_shared.errors import InvalidInputError
 
 from ..deps import CacheDep, StateDep
 from ..engine import recommend_cold_start
+from ..similarity import genre_shares
 from ..state import ServingState
 from . import best_score, ranked_relevance, ranking_filters, stamped
 
@@ -29,13 +29,6 @@ def _known(ids: list[int], known: dict[int, int], taken: set[int]) -> list[int]:
             taken.add(a)
             out.append(a)
     return out
-
-
-def genre_weights(state: ServingState, ids: list[int]) -> list[dict[str, Any]]:
-    """Returns the genres of the anime as a known user's preferences weigh them (share of all genre mentions)."""
-    counts: Counter[str] = Counter(g for a in ids for g in state.items_json[state.meta_row_of[a]]["genres"])
-    total = sum(counts.values()) or 1
-    return [{"genre": g, "weight": round(c / total, 4), "count": c} for g, c in counts.most_common()]
 
 
 def profile_recommendations(state: ServingState, body: ProfileRecommendationsRequest) -> dict[str, Any]:
@@ -73,7 +66,7 @@ def profile_recommendations(state: ServingState, body: ProfileRecommendationsReq
         "items": items,
         "continue": cont,
         "plan_to_watch_ids": [it["anime_id"] for it in items + cont if it["plan_to_watch"]],
-        "preferences": {"genres": genre_weights(state, liked)},
+        "preferences": {"genres": genre_shares(state, (known[a] for a in liked))},
         "match": {
             "matched": len(every) - len(unknown),
             "unknown": len(unknown),
